@@ -1,0 +1,19 @@
+# Build-speed helpers: ccache and lld when present, and optional sanitizers.
+find_program(QCC_CCACHE ccache)
+if(QCC_CCACHE)
+  set(CMAKE_C_COMPILER_LAUNCHER "${QCC_CCACHE}")
+  set(CMAKE_CXX_COMPILER_LAUNCHER "${QCC_CCACHE}")
+endif()
+
+include(CheckCXXSourceCompiles)
+include(CheckLinkerFlag)
+check_linker_flag(CXX "-fuse-ld=lld" QCC_HAVE_LLD)
+if(QCC_HAVE_LLD)
+  add_link_options("-fuse-ld=lld")
+endif()
+
+if(QCC_ENABLE_SANITIZERS)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

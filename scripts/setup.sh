@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs every system and Python package qcc needs to build and test.
+# Safe to run repeatedly: when everything is present it only checks and exits.
+set -euo pipefail
+
+APT_PACKAGES=(
+  cmake ninja-build ccache lld g++
+  libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
+  libgtest-dev googletest
+  zlib1g-dev libzstd-dev libedit-dev libxml2-dev libcurl4-openssl-dev libffi-dev
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi
+
+# lit is shipped by llvm-22-tools; FileCheck, not, count and split-file too.
+for tool in /usr/lib/llvm-22/bin/FileCheck /usr/lib/llvm-22/bin/not /usr/lib/llvm-22/bin/split-file; do
+  if [ ! -x "$tool" ]; then
+    echo "setup: error: expected $tool after installing llvm-22-tools" >&2
+    exit 1
+  fi
+done
+if [ ! -x /usr/lib/llvm-22/bin/lit ] && ! command -v lit >/dev/null 2>&1; then
+  echo "setup: installing lit from PyPI"
+  python3 -m pip install -q lit
+fi
+echo "setup: done"
