@@ -1,0 +1,165 @@
+// Constants and quantization ops: syntax, verifiers and folders. Shape
+// inference for the graph ops lives in QGShapeInference.cpp.
+#include "dialects/qg/QGOps.h"
+#include "dialects/qg/QGElements.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace qcc;
+using namespace qcc::qg;
+
+#define GET_OP_CLASSES
+#include "dialects/qg/QGOps.cpp.inc"
+
+namespace {
+LogicalResult verifySameShape(Operation *op, Type input, Type output) {
+  auto in = cast<RankedTensorType>(input), out = cast<RankedTensorType>(output);
+  if (failed(verifyCompatibleShape(in.getShape(), out.getShape())))
+    return op->emitOpError("input shape ")
+           << in << " and result shape " << out << " differ";
+  return success();
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// ConstantOp
+//===----------------------------------------------------------------------===//
+
+ParseResult ConstantOp::parse(OpAsmParser &parser, OperationState &result) {
+  ElementsAttr value;
+  if (parser.parseOptionalAttrDict(result.attributes) ||
+      parser.parseAttribute(value))
+    return failure();
+  Type resultType = value.getType();
+  if (succeeded(parser.parseOptionalKeyword("as")) &&
+      parser.parseType(resultType))
+    return failure();
+  result.getOrAddProperties<Properties>().value = value;
+  result.addTypes(resultType);
+  return success();
+}
+
+void ConstantOp::print(OpAsmPrinter &printer) {
+  printer << " ";
+  printer.printOptionalAttrDict((*this)->getAttrs(), {"value"});
+  printer.printAttribute(getValue());
+  if (getType() != getValue().getType()) {
+    printer << " as ";
+    printer.printType(getType());
+  }
+}
+
+LogicalResult ConstantOp::verify() {
+  auto resultType = cast<RankedTensorType>(getType());
+  auto valueType = cast<ShapedType>(getValue().getType());
+  QuantType quant = getQuantElementType(resultType);
+  if (!quant) {
+    if (valueType != resultType)
+      return emitOpError("value type ")
+             << valueType << " differs from result type " << resultType;
+    return success();
+  }
+  if (valueType.getShape() != resultType.getShape())
+    return emitOpError("value shape ")
+           << valueType << " differs from the result shape " << resultType;
+  Type storage = quant.getStorageType();
+  if (valueType.getElementType() != storage)
+    return emitOpError("a ")
+           << rt::formatName(quant.getFormat()) << " constant stores codes of type "
+           << storage << ", got " << valueType.getElementType();
+  if (isa<DenseResourceElementsAttr>(getValue())) {
+    auto resource = cast<DenseResourceElementsAttr>(getValue());
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
+      const int64_t count = valueType.getNumElements();
+      const int64_t row = valueType.getRank() ? valueType.getShape().back() : 1;
+      const int64_t expected = rt::formatBits(quant.getFormat()) == 4
+                                   ? rt::packedInt4Size(count, row)
+                                   : count;
+      if (static_cast<int64_t>(blob->getData().size()) != expected)
+        return emitOpError("resource holds ")
+               << blob->getData().size() << " bytes; a " << valueType
+               << " needs " << expected;
+    }
+  }
+  return success();
+}
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+//===----------------------------------------------------------------------===//
+// QuantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult QuantizeOp::verify() {
+  return verifySameShape(*this, getInput().getType(), getType());
+}
+
+namespace {
+/// True when dequantizing then quantizing again with the same type returns
+/// every code unchanged, for every code and every scale of the type.
+bool roundTripIsExact(QuantType type) {
+  FailureOr<rt::QuantParams> params = type.getParams();
+  if (failed(params))
+    return false;
+  const rt::Format format = type.getFormat();
+  for (size_t s = 0; s < params->scales.size(); ++s) {
+    const float scale = params->scales[s];
+    const int32_t zeroPoint = params->zeroPoint(static_cast<int64_t>(s));
+    for (int32_t code = rt::codeMin(format); code <= rt::codeMax(format);
+         ++code) {
+      float value = rt::dequantizeValue(code, scale, zeroPoint, format);
+      if (value != value)
+        continue; // FP8 NaN codes stay NaN either way
+      int32_t again = rt::quantizeValue(value, scale, zeroPoint, format);
+      bool same = again == code;
+      // FP8 -0 and +0 are the same value.
+      if (!same && rt::isFloat8Format(format))
+        same = rt::decodeFloat8(again, format) == value;
+      if (!same)
+        return false;
+    }
+  }
+  return true;
+}
+} // namespace
+
+OpFoldResult QuantizeOp::fold(FoldAdaptor adaptor) {
+  auto resultType = cast<RankedTensorType>(getType());
+  QuantType quant = getQuantElementType(resultType);
+  if (auto dequantize = getInput().getDefiningOp<DequantizeOp>())
+    if (dequantize.getInput().getType() == resultType &&
+        roundTripIsExact(quant))
+      return dequantize.getInput();
+
+  auto input = dyn_cast_or_null<ElementsAttr>(adaptor.getInput());
+  if (!input || !resultType.hasStaticShape())
+    return {};
+  FailureOr<SmallVector<float>> values = readFloats(input);
+  FailureOr<rt::QuantParams> params = quant.getParams();
+  if (failed(values) || failed(params))
+    return {};
+  SmallVector<int32_t> codes(values->size());
+  rt::quantizeTensor(*values, resultType.getShape(), *params, codes);
+  return makeCodesAttr(resultType.clone(quant.getStorageType()), codes);
+}
+
+//===----------------------------------------------------------------------===//
+// DequantizeOp and RequantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult DequantizeOp::verify() {
+  return verifySameShape(*this, getInput().getType(), getType());
+}
+
+LogicalResult RequantizeOp::verify() {
+  return verifySameShape(*this, getInput().getType(), getType());
+}
+
+OpFoldResult RequantizeOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  return {};
+}

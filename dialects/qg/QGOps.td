@@ -1,0 +1,355 @@
+//===- QGOps.td - qg operations ---------------------------------*- tablegen -*-===//
+#ifndef QCC_QG_OPS_TD
+#define QCC_QG_OPS_TD
+
+include "dialects/qg/QGDialect.td"
+include "dialects/qg/QGTypes.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+// Every qg op checks that the quantized tensors it touches are consistent
+// with their scale tables (see QGTraits.h).
+def QG_VerifiesQuantizedTensors
+    : NativeOpTrait<"VerifiesQuantizedTensors"> {
+  let cppNamespace = "::qcc::qg";
+}
+
+class QG_Op<string mnemonic, list<Trait> traits = []>
+    : Op<QG_Dialect, mnemonic, !listconcat(traits, [QG_VerifiesQuantizedTensors])>;
+
+def QG_FloatTensor : RankedTensorOf<[AnyFloat]>;
+def QG_QuantTensor : RankedTensorOf<[QG_QuantType]>;
+def QG_IndexTensor : RankedTensorOf<[I32, I64]>;
+// Data movement ops also carry integer tensors (shapes, indices).
+def QG_DataTensor : RankedTensorOf<[AnyFloat, AnySignlessInteger]>;
+
+//===----------------------------------------------------------------------===//
+// Constants and quantization
+//===----------------------------------------------------------------------===//
+
+def QG_ConstantOp : QG_Op<"constant", [ConstantLike, Pure]> {
+  let summary = "A constant tensor, float or quantized";
+  let description = [{
+    A float constant holds its values. A quantized constant holds the stored
+    codes as a tensor of the format's storage type (`i8`, `ui8`, `i4`, `ui4`
+    for `u4` and `nf4`, `f8E4M3FN`, `f8E5M2`); the result type adds the
+    quantization metadata. Large values live in `dense_resource` blobs; a
+    4-bit blob is packed two codes per byte, lower index in the low nibble,
+    each row (last dimension) starting on a new byte.
+
+    ```mlir
+    %w = qg.constant dense<[[1.0, 2.0]]> : tensor<1x2xf32>
+    %q = qg.constant dense<[[20, 40]]> : tensor<1x2xi8> as tensor<1x2x!qg.quant<i8, scale = 0.05>>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs AnyRankedTensor:$result);
+  let hasCustomAssemblyFormat = 1;
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let builders = [
+    OpBuilder<(ins "::mlir::ElementsAttr":$value), [{
+      build($_builder, $_state, ::llvm::cast<::mlir::RankedTensorType>(value.getType()), value);
+    }]>
+  ];
+}
+
+def QG_QuantizeOp : QG_Op<"quantize", [Pure]> {
+  let summary = "Float to quantized: saturate(round_half_to_even(x / scale) + zero_point)";
+  let description = [{
+    Quantizes each element with the scale and zero point that govern it
+    (ONNX QuantizeLinear). NaN becomes the zero point and infinities
+    saturate; FP8 formats round half to even and saturate to their finite
+    range; NF4 picks the nearest level of `x / absmax`.
+
+    Folding: `quantize` of a constant folds to a quantized constant.
+    `quantize(dequantize(%q))` folds to `%q` when both quantized types are
+    identical and every code survives the round trip exactly, which the
+    folder checks code by code. The opposite order,
+    `dequantize(quantize(%x))`, is never folded: it rounds `%x`, and
+    removing it would change values.
+  }];
+  let arguments = (ins QG_FloatTensor:$input);
+  let results = (outs QG_QuantTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def QG_DequantizeOp : QG_Op<"dequantize", [Pure]> {
+  let summary = "Quantized to float: (q - zero_point) * scale";
+  let description = [{
+    Dequantizes each element (ONNX DequantizeLinear) in f32 and converts to
+    the result's float type.
+
+    Not folded, on purpose: `dequantize` of a quantized constant stays, so
+    the weights stay stored in their quantized form. Backends fuse it into
+    the consumer instead.
+  }];
+  let arguments = (ins QG_QuantTensor:$input);
+  let results = (outs QG_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def QG_RequantizeOp : QG_Op<"requantize", [Pure]> {
+  let summary = "Quantized to quantized: quantize(dequantize(q)) in one step";
+  let description = [{
+    Re-expresses a quantized tensor in another quantized type, with the
+    numerics of `dequantize` followed by `quantize`.
+
+    Folding: a requantize to its own input type folds away (exact).
+    `requantize(requantize(%x))` is not merged: two roundings differ from
+    one.
+  }];
+  let arguments = (ins QG_QuantTensor:$input);
+  let results = (outs QG_QuantTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class QG_BinaryOp<string mnemonic, string onnx>
+    : QG_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+  let summary = "Elementwise " # onnx # " with multidirectional broadcasting";
+  let description = [{
+    ONNX }] # onnx # [{: numpy-style broadcasting of the two operands.
+    Both have the same float element type.
+  }];
+  let arguments = (ins QG_FloatTensor:$lhs, QG_FloatTensor:$rhs);
+  let results = (outs QG_FloatTensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)";
+}
+
+def QG_AddOp : QG_BinaryOp<"add", "Add">;
+def QG_SubOp : QG_BinaryOp<"sub", "Sub">;
+def QG_MulOp : QG_BinaryOp<"mul", "Mul">;
+def QG_DivOp : QG_BinaryOp<"div", "Div">;
+def QG_PowOp : QG_BinaryOp<"pow", "Pow">;
+def QG_MaxOp : QG_BinaryOp<"max", "Max">;
+def QG_MinOp : QG_BinaryOp<"min", "Min">;
+
+class QG_UnaryOp<string mnemonic, string onnx, dag attrs = (ins)>
+    : QG_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = "Elementwise " # onnx;
+  let description = [{ ONNX }] # onnx # [{, element by element. }];
+  let arguments = !con((ins QG_FloatTensor:$input), attrs);
+  let results = (outs QG_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def QG_ReluOp : QG_UnaryOp<"relu", "Relu">;
+def QG_SigmoidOp : QG_UnaryOp<"sigmoid", "Sigmoid">;
+def QG_TanhOp : QG_UnaryOp<"tanh", "Tanh">;
+def QG_ExpOp : QG_UnaryOp<"exp", "Exp">;
+def QG_SqrtOp : QG_UnaryOp<"sqrt", "Sqrt">;
+def QG_ErfOp : QG_UnaryOp<"erf", "Erf">;
+def QG_NegOp : QG_UnaryOp<"neg", "Neg">;
+def QG_AbsOp : QG_UnaryOp<"abs", "Abs">;
+def QG_SiluOp : QG_UnaryOp<"silu", "x * Sigmoid(x)">;
+def QG_GeluOp : QG_UnaryOp<"gelu", "Gelu (opset 20); approximate is \"none\" or \"tanh\"",
+    (ins DefaultValuedStrAttr<StrAttr, "none">:$approximate)> {
+  let hasVerifier = 1;
+}
+def QG_LeakyReluOp : QG_UnaryOp<"leaky_relu", "LeakyRelu",
+    (ins DefaultValuedAttr<F32Attr, "0.01f">:$alpha)>;
+def QG_ClipOp : QG_UnaryOp<"clip", "Clip with constant bounds",
+    (ins OptionalAttr<F32Attr>:$min, OptionalAttr<F32Attr>:$max)> {
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization and softmax
+//===----------------------------------------------------------------------===//
+
+def QG_SoftmaxOp : QG_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "Softmax along one axis (ONNX Softmax, opset 13)";
+  let arguments = (ins QG_FloatTensor:$input,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs QG_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def QG_LayerNormOp : QG_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Layer normalization over the dimensions from `axis` on";
+  let description = [{
+    ONNX LayerNormalization: normalizes over dimensions `axis..rank-1`, then
+    multiplies by `scale` and adds `bias`, both shaped like those dimensions.
+  }];
+  let arguments = (ins QG_FloatTensor:$input, QG_FloatTensor:$scale,
+                       Optional<QG_FloatTensor>:$bias,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis,
+                       DefaultValuedAttr<F32Attr, "1e-5f">:$epsilon);
+  let results = (outs QG_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale (`,` $bias^)? attr-dict `:` type($input) `,` type($scale) (`,` type($bias)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+def QG_BatchNormOp : QG_Op<"batch_norm", [Pure, AllTypesMatch<["input", "result"]>,
+    AllTypesMatch<["scale", "bias", "mean", "variance"]>]> {
+  let summary = "Batch normalization with running statistics (inference)";
+  let description = [{
+    ONNX BatchNormalization in inference mode: `(x - mean) / sqrt(var + eps)
+    * scale + bias`, with the four parameters indexed by channel (dim 1).
+  }];
+  let arguments = (ins QG_FloatTensor:$input, QG_FloatTensor:$scale,
+                       QG_FloatTensor:$bias, QG_FloatTensor:$mean,
+                       QG_FloatTensor:$variance,
+                       DefaultValuedAttr<F32Attr, "1e-5f">:$epsilon);
+  let results = (outs QG_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $bias `,` $mean `,` $variance attr-dict `:` type($input) `,` type($scale)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions and pooling
+//===----------------------------------------------------------------------===//
+
+def QG_MatMulOp : QG_Op<"matmul", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Matrix product with numpy semantics (ONNX MatMul)";
+  let description = [{
+    1-D operands are promoted (a row for `lhs`, a column for `rhs`) and the
+    promoted dimension is dropped from the result; leading batch
+    dimensions broadcast.
+  }];
+  let arguments = (ins QG_FloatTensor:$lhs, QG_FloatTensor:$rhs);
+  let results = (outs QG_FloatTensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)";
+}
+
+def QG_GemmOp : QG_Op<"gemm", [Pure, InferTypeOpAdaptor]> {
+  let summary = "alpha * op(A) * op(B) + beta * C (ONNX Gemm), the linear layer";
+  let arguments = (ins QG_FloatTensor:$a, QG_FloatTensor:$b,
+                       Optional<QG_FloatTensor>:$c,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$beta,
+                       DefaultValuedAttr<BoolAttr, "false">:$trans_a,
+                       DefaultValuedAttr<BoolAttr, "false">:$trans_b);
+  let results = (outs QG_FloatTensor:$result);
+  let assemblyFormat = [{
+    $a `,` $b (`,` $c^)? attr-dict `:` type($a) `,` type($b) (`,` type($c)^)? `->` type($result)
+  }];
+}
+
+def QG_Conv2DOp : QG_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
+  let summary = "2-D convolution, NCHW input and OIHW weights (ONNX Conv)";
+  let description = [{
+    `pads` is `[top, left, bottom, right]`. `group` splits the input
+    channels; the weight's second dimension is `C / group`.
+  }];
+  let arguments = (ins QG_FloatTensor:$input, QG_FloatTensor:$weight,
+                       Optional<QG_FloatTensor>:$bias,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+                       DefaultValuedAttr<I64Attr, "1">:$group);
+  let results = (outs QG_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)
+  }];
+}
+
+class QG_Pool2DOp<string mnemonic, string onnx, dag extra = (ins)>
+    : QG_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+  let summary = "2-D " # onnx # " over NCHW input";
+  let description = [{ ONNX }] # onnx # [{; `pads` is `[top, left, bottom, right]`. }];
+  let arguments = !con((ins QG_FloatTensor:$input,
+                       DenseI64ArrayAttr:$kernel_shape,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+                       DefaultValuedAttr<BoolAttr, "false">:$ceil_mode), extra);
+  let results = (outs QG_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def QG_MaxPool2DOp : QG_Pool2DOp<"max_pool2d", "MaxPool">;
+def QG_AvgPool2DOp : QG_Pool2DOp<"avg_pool2d", "AveragePool",
+    (ins DefaultValuedAttr<BoolAttr, "false">:$count_include_pad)>;
+
+def QG_GlobalAvgPoolOp : QG_Op<"global_avg_pool", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Mean over all spatial dimensions (ONNX GlobalAveragePool)";
+  let arguments = (ins QG_FloatTensor:$input);
+  let results = (outs QG_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+def QG_ReshapeOp : QG_Op<"reshape", [Pure]> {
+  let summary = "Same elements, new static shape (ONNX Reshape/Flatten/Squeeze/Unsqueeze)";
+  let description = [{
+    The importer resolves ONNX's shape operand; here the result type is the
+    shape. Element counts must agree.
+  }];
+  let arguments = (ins QG_DataTensor:$input);
+  let results = (outs QG_DataTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def QG_TransposeOp : QG_Op<"transpose", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Permute dimensions (ONNX Transpose)";
+  let arguments = (ins QG_DataTensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs QG_DataTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def QG_ConcatOp : QG_Op<"concat", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Join tensors along an axis (ONNX Concat)";
+  let arguments = (ins Variadic<QG_DataTensor>:$inputs, I64Attr:$axis);
+  let results = (outs QG_DataTensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` type($inputs) `->` type($result)";
+}
+
+def QG_SliceOp : QG_Op<"slice", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Strided slice with static bounds (ONNX Slice)";
+  let description = [{
+    One entry per dimension in `starts`, `ends` and `steps`; the importer
+    normalizes ONNX's negative and out-of-range indices, so here
+    `0 <= start <= dim`, `-1 <= end <= dim` and `step != 0`.
+  }];
+  let arguments = (ins QG_DataTensor:$input, DenseI64ArrayAttr:$starts,
+                       DenseI64ArrayAttr:$ends, DenseI64ArrayAttr:$steps);
+  let results = (outs QG_DataTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def QG_GatherOp : QG_Op<"gather", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Take slices along an axis by index (ONNX Gather)";
+  let arguments = (ins QG_DataTensor:$data, QG_IndexTensor:$indices,
+                       DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs QG_DataTensor:$result);
+  let assemblyFormat =
+      "$data `,` $indices attr-dict `:` type($data) `,` type($indices) `->` type($result)";
+}
+
+class QG_ReduceOp<string mnemonic, string onnx>
+    : QG_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+  let summary = "ONNX " # onnx # " over `axes`";
+  let description = [{ An empty `axes` reduces over every dimension. }];
+  let arguments = (ins QG_FloatTensor:$input,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$axes,
+                       DefaultValuedAttr<BoolAttr, "true">:$keepdims);
+  let results = (outs QG_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def QG_ReduceMeanOp : QG_ReduceOp<"reduce_mean", "ReduceMean">;
+def QG_ReduceSumOp : QG_ReduceOp<"reduce_sum", "ReduceSum">;
+
+#endif // QCC_QG_OPS_TD

@@ -1,0 +1,20 @@
+// The one place that lists the dialects and passes qcc's tools load, so
+// qopt and the qcc driver always agree.
+#ifndef QCC_PASSES_REGISTRATION_H
+#define QCC_PASSES_REGISTRATION_H
+
+namespace mlir {
+class DialectRegistry;
+} // namespace mlir
+
+namespace qcc {
+
+/// qg plus the upstream dialects qcc lowers through.
+void registerDialects(mlir::DialectRegistry &registry);
+
+/// Every qg pass, plus the upstream generic transforms (canonicalize, cse).
+void registerPasses();
+
+} // namespace qcc
+
+#endif // QCC_PASSES_REGISTRATION_H
