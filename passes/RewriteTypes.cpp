@@ -10,8 +10,18 @@ LogicalResult qcc::qg::rewriteValueTypes(
     ModuleOp module,
     function_ref<FailureOr<Type>(Type, Location)> convert) {
   bool ok = true;
+  // One conversion (and at most one diagnostic) per distinct type.
+  DenseMap<Type, FailureOr<Type>> cache;
+  auto convertOnce = [&](Type type, Location loc) -> FailureOr<Type> {
+    auto it = cache.find(type);
+    if (it != cache.end())
+      return it->second;
+    FailureOr<Type> converted = convert(type, loc);
+    cache.try_emplace(type, converted);
+    return converted;
+  };
   auto apply = [&](Value value) {
-    FailureOr<Type> converted = convert(value.getType(), value.getLoc());
+    FailureOr<Type> converted = convertOnce(value.getType(), value.getLoc());
     if (failed(converted))
       ok = false;
     else if (*converted != value.getType())
@@ -27,12 +37,12 @@ LogicalResult qcc::qg::rewriteValueTypes(
     if (auto function = dyn_cast<func::FuncOp>(op)) {
       SmallVector<Type> inputs, results;
       for (Type type : function.getFunctionType().getInputs()) {
-        FailureOr<Type> converted = convert(type, function.getLoc());
+        FailureOr<Type> converted = convertOnce(type, function.getLoc());
         ok &= succeeded(converted);
         inputs.push_back(succeeded(converted) ? *converted : type);
       }
       for (Type type : function.getFunctionType().getResults()) {
-        FailureOr<Type> converted = convert(type, function.getLoc());
+        FailureOr<Type> converted = convertOnce(type, function.getLoc());
         ok &= succeeded(converted);
         results.push_back(succeeded(converted) ? *converted : type);
       }

@@ -145,8 +145,9 @@ LogicalResult ClipOp::verify() {
 
 LogicalResult SoftmaxOp::verify() {
   const int64_t rank = tensorOf(getInput()).getRank();
-  if (getAxis() < -rank || getAxis() >= rank)
-    return emitOpError("axis ") << getAxis() << " is out of range for rank "
+  const int64_t axis = static_cast<int64_t>(getAxis()); // I64Attr is unsigned
+  if (axis < -rank || axis >= rank)
+    return emitOpError("axis ") << axis << " is out of range for rank "
                                 << rank;
   return success();
 }
@@ -154,10 +155,11 @@ LogicalResult SoftmaxOp::verify() {
 LogicalResult LayerNormOp::verify() {
   RankedTensorType input = tensorOf(getInput());
   const int64_t rank = input.getRank();
-  if (getAxis() < -rank || getAxis() >= rank)
-    return emitOpError("axis ") << getAxis() << " is out of range for rank "
+  const int64_t given = static_cast<int64_t>(getAxis()); // I64Attr is unsigned
+  if (given < -rank || given >= rank)
+    return emitOpError("axis ") << given << " is out of range for rank "
                                 << rank;
-  const int64_t axis = getAxis() < 0 ? getAxis() + rank : getAxis();
+  const int64_t axis = given < 0 ? given + rank : given;
   ArrayRef<int64_t> normalized = input.getShape().drop_front(axis);
   for (Value param : {getScale(), getBias()}) {
     if (!param)
@@ -275,7 +277,7 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
                                ShapedType::isDynamic(kernel[1]) ? 1 : kernel[1]},
                               strides, pads, dilations)))
     return failure();
-  const int64_t group = adaptor.getGroup();
+  const int64_t group = static_cast<int64_t>(adaptor.getGroup());
   const int64_t channels = input.getDimSize(1), outChannels = weight.getDimSize(0);
   if (group <= 0)
     return fail(loc, "group must be positive, got " + Twine(group));
@@ -418,7 +420,8 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
     return fail(loc, "concat needs at least one input");
   RankedTensorType first = tensorOf(inputs.front());
   FailureOr<int64_t> axis =
-      normalizeAxis(loc, adaptor.getAxis(), first.getRank(), "axis");
+      normalizeAxis(loc, static_cast<int64_t>(adaptor.getAxis()),
+                    first.getRank(), "axis");
   if (failed(axis))
     return failure();
   SmallVector<int64_t> shape(first.getShape());
@@ -493,7 +496,8 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
   if (data.getRank() == 0)
     return fail(loc, "gather data must have rank >= 1");
   FailureOr<int64_t> axis =
-      normalizeAxis(loc, adaptor.getAxis(), data.getRank(), "axis");
+      normalizeAxis(loc, static_cast<int64_t>(adaptor.getAxis()),
+                    data.getRank(), "axis");
   if (failed(axis))
     return failure();
   SmallVector<int64_t> shape(data.getShape().take_front(*axis));

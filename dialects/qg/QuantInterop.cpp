@@ -4,6 +4,8 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <cstdio>
+
 using namespace mlir;
 using namespace qcc;
 using namespace qcc::qg;
@@ -34,7 +36,9 @@ FailureOr<float> exactF32(double value,
                           function_ref<InFlightDiagnostic()> emitError) {
   float narrowed = static_cast<float>(value);
   if (static_cast<double>(narrowed) != value) {
-    emitError() << "scale " << value << " is not exactly representable in f32";
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.17g", value);
+    emitError() << "scale " << text << " is not exactly representable in f32";
     return failure();
   }
   return narrowed;
