@@ -21,6 +21,9 @@ struct Fp8Spec {
   Format format;
   int exponentBits, mantissaBits, bias;
 };
+void PrintTo(const Fp8Spec &spec, std::ostream *os) {
+  *os << formatName(spec.format);
+}
 const Fp8Spec kE4M3FN{Format::F8E4M3FN, 4, 3, 7};
 const Fp8Spec kE5M2{Format::F8E5M2, 5, 2, 15};
 

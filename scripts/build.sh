@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Configures and builds qcc in ./build (Release, Ninja, ccache and lld when
+# present). Extra arguments go to cmake's configure step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${QCC_BUILD_DIR:-build}
+if [ ! -f "$BUILD_DIR/build.ninja" ] || [ "$#" -gt 0 ]; then
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
+fi
+cmake --build "$BUILD_DIR"

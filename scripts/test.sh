@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: installs what is missing, builds,
+# runs every unit and lit test, then the unit tests again under ASan/UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+echo "== unit and lit tests"
+ctest --test-dir build --output-on-failure --timeout 900
+
+echo "== unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
+# The numeric core and runtime have no MLIR dependency, so the sanitizer
+# build leaves the compiler out and stays small.
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DQCC_BUILD_COMPILER=OFF -DQCC_ENABLE_SANITIZERS=ON > /dev/null
+cmake --build build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure --timeout 900
