@@ -175,9 +175,14 @@ qcc::qg::convertFromUpstream(quant::QuantizedType type, ArrayRef<int64_t> shape,
       emitError() << "unreadable sub-channel scale table";
       return failure();
     }
-    for (auto [i, scale] : llvm::enumerate(*scales))
-      if (failed(addParam(scale, (*zeroPoints)[i])))
+    // The table's element type is the signless storage type: unsigned
+    // storage needs its zero points zero-extended.
+    const int64_t mask = (int64_t{1} << width) - 1;
+    for (auto [i, scale] : llvm::enumerate(*scales)) {
+      const int64_t zp = isSigned ? (*zeroPoints)[i] : ((*zeroPoints)[i] & mask);
+      if (failed(addParam(scale, zp)))
         return failure();
+    }
   } else {
     emitError() << "unsupported upstream quantized type " << type;
     return failure();
