@@ -157,6 +157,16 @@ DenseElementsAttr makeCodesAttr(RankedTensorType type,
   return DenseElementsAttr::get(type, values);
 }
 
+std::string formatShape(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  for (auto [i, dim] : llvm::enumerate(shape)) {
+    if (i)
+      text += ", ";
+    text += ShapedType::isDynamic(dim) ? std::string("?") : std::to_string(dim);
+  }
+  return text + "]";
+}
+
 DenseElementsAttr makeFloatsAttr(MLIRContext *context, ArrayRef<int64_t> shape,
                                  ArrayRef<float> values) {
   auto type = RankedTensorType::get(shape, Float32Type::get(context));

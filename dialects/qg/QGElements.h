@@ -7,6 +7,7 @@
 #include "mlir/Support/LLVM.h"
 
 #include <cstdint>
+#include <string>
 
 namespace qcc::qg {
 
@@ -27,6 +28,9 @@ mlir::FailureOr<llvm::SmallVector<int32_t>> readCodes(mlir::ElementsAttr attr);
 /// holding `codes`.
 mlir::DenseElementsAttr makeCodesAttr(mlir::RankedTensorType type,
                                       llvm::ArrayRef<int32_t> codes);
+
+/// "[2, ?, 4]": a shape for diagnostics, with ? for dynamic dimensions.
+std::string formatShape(llvm::ArrayRef<int64_t> shape);
 
 /// Builds a dense f32 attribute.
 mlir::DenseElementsAttr makeFloatsAttr(mlir::MLIRContext *context,

@@ -1,4 +1,5 @@
 // Shape inference and verification of the float graph ops (ONNX semantics).
+#include "dialects/qg/QGElements.h"
 #include "dialects/qg/QGOps.h"
 
 #include "mlir/Dialect/Traits.h"
@@ -19,16 +20,6 @@ LogicalResult fail(std::optional<Location> loc, const Twine &message) {
 
 RankedTensorType tensorOf(Value value) {
   return cast<RankedTensorType>(value.getType());
-}
-
-std::string str(ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  for (auto [i, dim] : llvm::enumerate(shape)) {
-    if (i)
-      text += ", ";
-    text += ShapedType::isDynamic(dim) ? std::string("?") : std::to_string(dim);
-  }
-  return text + "]";
 }
 
 /// Normalizes an ONNX axis in [-rank, rank) to [0, rank).
@@ -62,8 +53,8 @@ LogicalResult inferBroadcast(std::optional<Location> loc, Value lhs, Value rhs,
                          typeString(r.getElementType()));
   SmallVector<int64_t> shape;
   if (!OpTrait::util::getBroadcastedShape(l.getShape(), r.getShape(), shape))
-    return fail(loc, "shapes " + str(l.getShape()) + " and " +
-                         str(r.getShape()) + " do not broadcast");
+    return fail(loc, "shapes " + formatShape(l.getShape()) + " and " +
+                         formatShape(r.getShape()) + " do not broadcast");
   results.push_back(RankedTensorType::get(shape, l.getElementType()));
   return success();
 }
@@ -169,8 +160,8 @@ LogicalResult LayerNormOp::verify() {
       return emitOpError("scale and bias must have the input's element type");
     if (failed(verifyCompatibleShape(type.getShape(), normalized)))
       return emitOpError("scale and bias must have shape ")
-             << str(normalized) << " (the normalized dimensions), got "
-             << str(type.getShape());
+             << formatShape(normalized) << " (the normalized dimensions), got "
+             << formatShape(type.getShape());
   }
   return success();
 }
@@ -185,7 +176,7 @@ LogicalResult BatchNormOp::verify() {
     RankedTensorType type = tensorOf(param);
     if (type.getRank() != 1 || staticMismatch(type.getDimSize(0), channels))
       return emitOpError("scale, bias, mean and variance must be 1-D of size ")
-             << channels << " (the channel count), got " << str(type.getShape());
+             << channels << " (the channel count), got " << formatShape(type.getShape());
   }
   return success();
 }
@@ -212,13 +203,13 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
   const int64_t ka = a.back(), kb = b[b.size() - 2];
   if (staticMismatch(ka, kb))
     return fail(loc, "contraction dimensions differ: lhs " +
-                         str(lhs.getShape()) + " has " + Twine(ka) +
-                         ", rhs " + str(rhs.getShape()) + " has " + Twine(kb));
+                         formatShape(lhs.getShape()) + " has " + Twine(ka) +
+                         ", rhs " + formatShape(rhs.getShape()) + " has " + Twine(kb));
   SmallVector<int64_t> shape;
   if (!OpTrait::util::getBroadcastedShape(ArrayRef(a).drop_back(2),
                                           ArrayRef(b).drop_back(2), shape))
-    return fail(loc, "batch dimensions of " + str(lhs.getShape()) + " and " +
-                         str(rhs.getShape()) + " do not broadcast");
+    return fail(loc, "batch dimensions of " + formatShape(lhs.getShape()) + " and " +
+                         formatShape(rhs.getShape()) + " do not broadcast");
   if (lhs.getRank() != 1)
     shape.push_back(a[a.size() - 2]);
   if (rhs.getRank() != 1)
@@ -234,7 +225,7 @@ LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
   RankedTensorType a = tensorOf(adaptor.getA()), b = tensorOf(adaptor.getB());
   if (a.getRank() != 2 || b.getRank() != 2)
     return fail(loc, "gemm operands A and B must be 2-D, got " +
-                         str(a.getShape()) + " and " + str(b.getShape()));
+                         formatShape(a.getShape()) + " and " + formatShape(b.getShape()));
   if (a.getElementType() != b.getElementType())
     return fail(loc, "operand element types differ");
   const bool transA = adaptor.getTransA(), transB = adaptor.getTransB();
@@ -250,8 +241,8 @@ LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
     if (cType.getRank() > 2 ||
         !OpTrait::util::getBroadcastedShape(cType.getShape(), shape, broadcast) ||
         failed(verifyCompatibleShape(broadcast, shape)))
-      return fail(loc, "C of shape " + str(cType.getShape()) +
-                           " does not broadcast to " + str(shape));
+      return fail(loc, "C of shape " + formatShape(cType.getShape()) +
+                           " does not broadcast to " + formatShape(shape));
   }
   results.push_back(RankedTensorType::get(shape, a.getElementType()));
   return success();
@@ -265,8 +256,8 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
                    weight = tensorOf(adaptor.getWeight());
   if (input.getRank() != 4 || weight.getRank() != 4)
     return fail(loc, "conv2d needs a 4-D NCHW input and 4-D OIHW weight, got " +
-                         str(input.getShape()) + " and " +
-                         str(weight.getShape()));
+                         formatShape(input.getShape()) + " and " +
+                         formatShape(weight.getShape()));
   if (input.getElementType() != weight.getElementType())
     return fail(loc, "operand element types differ");
   ArrayRef<int64_t> strides = adaptor.getStrides(), pads = adaptor.getPads(),
@@ -294,7 +285,7 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
     RankedTensorType b = tensorOf(bias);
     if (b.getRank() != 1 || staticMismatch(b.getDimSize(0), outChannels))
       return fail(loc, "bias must be 1-D of size " + Twine(outChannels) +
-                           ", got " + str(b.getShape()));
+                           ", got " + formatShape(b.getShape()));
   }
   SmallVector<int64_t> shape = {input.getDimSize(0), outChannels};
   for (int i = 0; i < 2; ++i) {
@@ -305,7 +296,7 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
                                      dilations[i], pads[i], pads[i + 2], false);
     if (out != kDynamic && out <= 0)
       return fail(loc, "the kernel does not fit in the padded input " +
-                           str(input.getShape()));
+                           formatShape(input.getShape()));
     shape.push_back(out);
   }
   results.push_back(RankedTensorType::get(shape, input.getElementType()));
@@ -319,7 +310,7 @@ LogicalResult inferPool(std::optional<Location> loc, StringRef name,
   RankedTensorType input = tensorOf(adaptor.getInput());
   if (input.getRank() != 4)
     return fail(loc, name + " needs a 4-D NCHW input, got " +
-                         str(input.getShape()));
+                         formatShape(input.getShape()));
   ArrayRef<int64_t> kernel = adaptor.getKernelShape(),
                     strides = adaptor.getStrides(), pads = adaptor.getPads();
   const int64_t ones[2] = {1, 1};
@@ -331,7 +322,7 @@ LogicalResult inferPool(std::optional<Location> loc, StringRef name,
                                1, pads[i], pads[i + 2], adaptor.getCeilMode());
     if (out != kDynamic && out <= 0)
       return fail(loc, "the pooling window does not fit in the padded input " +
-                           str(input.getShape()));
+                           formatShape(input.getShape()));
     shape.push_back(out);
   }
   results.push_back(RankedTensorType::get(shape, input.getElementType()));
@@ -360,7 +351,7 @@ LogicalResult GlobalAvgPoolOp::inferReturnTypes(MLIRContext *,
   RankedTensorType input = tensorOf(adaptor.getInput());
   if (input.getRank() < 3)
     return fail(loc, "global_avg_pool needs rank >= 3 (N, C, spatial...), got " +
-                         str(input.getShape()));
+                         formatShape(input.getShape()));
   SmallVector<int64_t> shape(input.getShape());
   std::fill(shape.begin() + 2, shape.end(), 1);
   results.push_back(RankedTensorType::get(shape, input.getElementType()));
@@ -378,8 +369,8 @@ LogicalResult ReshapeOp::verify() {
   if (in.hasStaticShape() && out.hasStaticShape() &&
       in.getNumElements() != out.getNumElements())
     return emitOpError("element counts differ: ")
-           << str(in.getShape()) << " has " << in.getNumElements() << ", "
-           << str(out.getShape()) << " has " << out.getNumElements();
+           << formatShape(in.getShape()) << " has " << in.getNumElements() << ", "
+           << formatShape(out.getShape()) << " has " << out.getNumElements();
   return success();
 }
 
@@ -438,8 +429,8 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
                        : shape[d] + type.getDimSize(d);
       } else if (staticMismatch(shape[d], type.getDimSize(d))) {
         return fail(loc, "concat inputs differ in dimension " + Twine(d) +
-                             ": " + str(first.getShape()) + " and " +
-                             str(type.getShape()));
+                             ": " + formatShape(first.getShape()) + " and " +
+                             formatShape(type.getShape()));
       }
     }
   }

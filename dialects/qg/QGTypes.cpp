@@ -20,16 +20,6 @@ namespace {
 
 constexpr int64_t kMaxInlineTable = 16;
 
-std::string shapeString(ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  for (auto [i, dim] : llvm::enumerate(shape)) {
-    if (i)
-      text += ", ";
-    text += ShapedType::isDynamic(dim) ? std::string("?") : std::to_string(dim);
-  }
-  return text + "]";
-}
-
 ArrayRef<int64_t> tableShape(ElementsAttr attr) {
   return cast<ShapedType>(attr.getType()).getShape();
 }
@@ -332,11 +322,11 @@ LogicalResult QuantType::verify(function_ref<InFlightDiagnostic()> emitError,
   if (axis < 0 && scaleRank != 0)
     return emitError() << "per-tensor quantization takes one scalar scale, "
                           "got a table of shape "
-                       << shapeString(scaleType.getShape());
+                       << formatShape(scaleType.getShape());
   if (axis >= 0 && blockSize == 0 && scaleRank != 1)
     return emitError() << "per-axis quantization takes a 1-D scale table, got "
                           "shape "
-                       << shapeString(scaleType.getShape());
+                       << formatShape(scaleType.getShape());
   if (blockSize > 0 && scaleRank <= axis)
     return emitError() << "per-block scale table of rank " << scaleRank
                        << " has no axis " << axis;
@@ -362,7 +352,7 @@ LogicalResult QuantType::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "dq_scales must hold " << groups
                          << " values (one per " << dqBlock
                          << " scales), got shape "
-                         << shapeString(dqType.getShape());
+                         << formatShape(dqType.getShape());
   } else if (!scaleType.getElementType().isF32()) {
     return emitError() << "scales must be f32, got "
                        << scaleType.getElementType();
@@ -392,9 +382,9 @@ LogicalResult QuantType::verify(function_ref<InFlightDiagnostic()> emitError,
                          << zpType.getElementType();
     if (zpType.getShape() != scaleType.getShape())
       return emitError() << "zero point table shape "
-                         << shapeString(zpType.getShape())
+                         << formatShape(zpType.getShape())
                          << " does not match scale table shape "
-                         << shapeString(scaleType.getShape());
+                         << formatShape(scaleType.getShape());
     if (FailureOr<SmallVector<int64_t>> values = readIntegers(zeroPoints);
         succeeded(values)) {
       const int64_t lo = rt::codeMin(format), hi = rt::codeMax(format);
@@ -442,9 +432,9 @@ QuantType::verifyForShape(ArrayRef<int64_t> shape,
     SmallVector<int64_t> expected(shape);
     if (!ShapedType::isDynamic(dim))
       expected[axis] = dim / getBlockSize();
-    return emitError() << "scale table shape " << shapeString(table)
-                       << " does not match " << shapeString(expected)
-                       << ", the tensor shape " << shapeString(shape)
+    return emitError() << "scale table shape " << formatShape(table)
+                       << " does not match " << formatShape(expected)
+                       << ", the tensor shape " << formatShape(shape)
                        << " with blocks of " << getBlockSize() << " on axis "
                        << axis;
   }
