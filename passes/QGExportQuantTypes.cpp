@@ -70,8 +70,8 @@ public:
       OpBuilder builder(op);
       Value replacement;
       if (auto q = dyn_cast<QuantizeOp>(op))
-        replacement = quant::QuantizeCastOp::create(
-            builder, op->getLoc(), q.getType(), q.getInput());
+        replacement = quant::QuantizeCastOp::create(builder, op->getLoc(),
+                                                    q.getType(), q.getInput());
       else
         replacement = quant::DequantizeCastOp::create(
             builder, op->getLoc(), op->getResult(0).getType(),

@@ -23,13 +23,14 @@ namespace {
 /// output channels and which is reduced.
 struct WeightSite {
   OpOperand *operand;
-  int64_t channelAxis;   // -1 when the weight has no channel axis (1-D)
+  int64_t channelAxis; // -1 when the weight has no channel axis (1-D)
   int64_t reductionAxis;
 };
 
 std::optional<WeightSite> findWeight(Operation *op) {
   if (auto matmul = dyn_cast<MatMulOp>(op)) {
-    const int64_t rank = cast<RankedTensorType>(matmul.getRhs().getType()).getRank();
+    const int64_t rank =
+        cast<RankedTensorType>(matmul.getRhs().getType()).getRank();
     if (rank == 1)
       return WeightSite{&op->getOpOperand(1), -1, 0};
     return WeightSite{&op->getOpOperand(1), rank - 1, rank - 2};
@@ -144,16 +145,16 @@ public:
         continue;
       }
 
-      rt::QuantParams params = rt::computeRTNParams(
-          *values, type.getShape(), *storage, g, symmetric);
+      rt::QuantParams params = rt::computeRTNParams(*values, type.getShape(),
+                                                    *storage, g, symmetric);
       SmallVector<int32_t> codes(values->size());
       rt::quantizeTensor(*values, type.getShape(), params, codes);
       auto quantType = QuantType::get(&getContext(), params, type.getShape());
 
       OpBuilder builder(user);
       Location loc = constant.getLoc();
-      auto storageTensor = RankedTensorType::get(type.getShape(),
-                                                 quantType.getStorageType());
+      auto storageTensor =
+          RankedTensorType::get(type.getShape(), quantType.getStorageType());
       Value quantized = ConstantOp::create(
           builder, loc, RankedTensorType::get(type.getShape(), quantType),
           makeCodesAttr(storageTensor, codes));
@@ -203,11 +204,10 @@ private:
     int64_t totalBefore = 0, totalAfter = 0;
     for (const ReportRow &row : rows) {
       os << llvm::left_justify(row.weight, 21) << " "
-         << llvm::left_justify(row.op, 14)
-         << llvm::left_justify(row.shape, 14)
+         << llvm::left_justify(row.op, 14) << llvm::left_justify(row.shape, 14)
          << llvm::right_justify(std::to_string(row.scales), 8)
-         << llvm::format("%12.3e%10.2f%12.3e", row.error.mse,
-                         row.error.sqnrDb, row.error.maxAbsError)
+         << llvm::format("%12.3e%10.2f%12.3e", row.error.mse, row.error.sqnrDb,
+                         row.error.maxAbsError)
          << llvm::right_justify(std::to_string(row.bytesBefore), 12)
          << llvm::right_justify(std::to_string(row.bytesAfter), 10) << "\n";
       totalBefore += row.bytesBefore;

@@ -7,8 +7,7 @@
 using namespace mlir;
 
 LogicalResult qcc::qg::rewriteValueTypes(
-    ModuleOp module,
-    function_ref<FailureOr<Type>(Type, Location)> convert) {
+    ModuleOp module, function_ref<FailureOr<Type>(Type, Location)> convert) {
   bool ok = true;
   // One conversion (and at most one diagnostic) per distinct type.
   DenseMap<Type, FailureOr<Type>> cache;

@@ -3,9 +3,9 @@
 
 #include "runtime/numerics/Numerics.h"
 
+#include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include "mlir/IR/BuiltinDialect.h"
 
 #include <cstring>
 

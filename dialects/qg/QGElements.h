@@ -17,7 +17,8 @@ mlir::FailureOr<llvm::SmallVector<float>> readFloats(mlir::ElementsAttr attr);
 
 /// Integer values of an integer ElementsAttr, sign- or zero-extended by the
 /// element type's signedness (signless counts as signed).
-mlir::FailureOr<llvm::SmallVector<int64_t>> readIntegers(mlir::ElementsAttr attr);
+mlir::FailureOr<llvm::SmallVector<int64_t>>
+readIntegers(mlir::ElementsAttr attr);
 
 /// Stored codes of a quantized constant: integers for integer and NF4
 /// storage, raw bytes for FP8. A 4-bit dense_resource blob is packed (see

@@ -67,9 +67,9 @@ LogicalResult ConstantOp::verify() {
            << valueType << " differs from the result shape " << resultType;
   Type storage = quant.getStorageType();
   if (valueType.getElementType() != storage)
-    return emitOpError("a ")
-           << rt::formatName(quant.getFormat()) << " constant stores codes of type "
-           << storage << ", got " << valueType.getElementType();
+    return emitOpError("a ") << rt::formatName(quant.getFormat())
+                             << " constant stores codes of type " << storage
+                             << ", got " << valueType.getElementType();
   if (isa<DenseResourceElementsAttr>(getValue())) {
     auto resource = cast<DenseResourceElementsAttr>(getValue());
     if (AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {

@@ -48,9 +48,9 @@ LogicalResult inferBroadcast(std::optional<Location> loc, Value lhs, Value rhs,
                              SmallVectorImpl<Type> &results) {
   RankedTensorType l = tensorOf(lhs), r = tensorOf(rhs);
   if (l.getElementType() != r.getElementType())
-    return fail(loc, "operand element types differ: " +
-                         typeString(l.getElementType()) + " and " +
-                         typeString(r.getElementType()));
+    return fail(
+        loc, "operand element types differ: " + typeString(l.getElementType()) +
+                 " and " + typeString(r.getElementType()));
   SmallVector<int64_t> shape;
   if (!OpTrait::util::getBroadcastedShape(l.getShape(), r.getShape(), shape))
     return fail(loc, "shapes " + formatShape(l.getShape()) + " and " +
@@ -102,9 +102,9 @@ LogicalResult checkWindowAttrs(std::optional<Location> loc, StringRef op,
 //===----------------------------------------------------------------------===//
 
 #define QG_BROADCAST_INFERENCE(OP)                                             \
-  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location> loc,\
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &results) {         \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> loc, Adaptor adaptor,             \
+      SmallVectorImpl<Type> &results) {                                        \
     return inferBroadcast(loc, adaptor.getLhs(), adaptor.getRhs(), results);   \
   }
 QG_BROADCAST_INFERENCE(AddOp)
@@ -128,7 +128,8 @@ LogicalResult GeluOp::verify() {
 }
 
 LogicalResult ClipOp::verify() {
-  if (getMin() && getMax() && getMin()->convertToFloat() > getMax()->convertToFloat())
+  if (getMin() && getMax() &&
+      getMin()->convertToFloat() > getMax()->convertToFloat())
     return emitOpError("min ") << getMin()->convertToFloat() << " exceeds max "
                                << getMax()->convertToFloat();
   return success();
@@ -138,8 +139,7 @@ LogicalResult SoftmaxOp::verify() {
   const int64_t rank = tensorOf(getInput()).getRank();
   const int64_t axis = static_cast<int64_t>(getAxis()); // I64Attr is unsigned
   if (axis < -rank || axis >= rank)
-    return emitOpError("axis ") << axis << " is out of range for rank "
-                                << rank;
+    return emitOpError("axis ") << axis << " is out of range for rank " << rank;
   return success();
 }
 
@@ -148,8 +148,8 @@ LogicalResult LayerNormOp::verify() {
   const int64_t rank = input.getRank();
   const int64_t given = static_cast<int64_t>(getAxis()); // I64Attr is unsigned
   if (given < -rank || given >= rank)
-    return emitOpError("axis ") << given << " is out of range for rank "
-                                << rank;
+    return emitOpError("axis ")
+           << given << " is out of range for rank " << rank;
   const int64_t axis = given < 0 ? given + rank : given;
   ArrayRef<int64_t> normalized = input.getShape().drop_front(axis);
   for (Value param : {getScale(), getBias()}) {
@@ -176,7 +176,8 @@ LogicalResult BatchNormOp::verify() {
     RankedTensorType type = tensorOf(param);
     if (type.getRank() != 1 || staticMismatch(type.getDimSize(0), channels))
       return emitOpError("scale, bias, mean and variance must be 1-D of size ")
-             << channels << " (the channel count), got " << formatShape(type.getShape());
+             << channels << " (the channel count), got "
+             << formatShape(type.getShape());
   }
   return success();
 }
@@ -204,12 +205,14 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
   if (staticMismatch(ka, kb))
     return fail(loc, "contraction dimensions differ: lhs " +
                          formatShape(lhs.getShape()) + " has " + Twine(ka) +
-                         ", rhs " + formatShape(rhs.getShape()) + " has " + Twine(kb));
+                         ", rhs " + formatShape(rhs.getShape()) + " has " +
+                         Twine(kb));
   SmallVector<int64_t> shape;
   if (!OpTrait::util::getBroadcastedShape(ArrayRef(a).drop_back(2),
                                           ArrayRef(b).drop_back(2), shape))
-    return fail(loc, "batch dimensions of " + formatShape(lhs.getShape()) + " and " +
-                         formatShape(rhs.getShape()) + " do not broadcast");
+    return fail(loc, "batch dimensions of " + formatShape(lhs.getShape()) +
+                         " and " + formatShape(rhs.getShape()) +
+                         " do not broadcast");
   if (lhs.getRank() != 1)
     shape.push_back(a[a.size() - 2]);
   if (rhs.getRank() != 1)
@@ -225,12 +228,15 @@ LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
   RankedTensorType a = tensorOf(adaptor.getA()), b = tensorOf(adaptor.getB());
   if (a.getRank() != 2 || b.getRank() != 2)
     return fail(loc, "gemm operands A and B must be 2-D, got " +
-                         formatShape(a.getShape()) + " and " + formatShape(b.getShape()));
+                         formatShape(a.getShape()) + " and " +
+                         formatShape(b.getShape()));
   if (a.getElementType() != b.getElementType())
     return fail(loc, "operand element types differ");
   const bool transA = adaptor.getTransA(), transB = adaptor.getTransB();
-  const int64_t m = a.getDimSize(transA ? 1 : 0), ka = a.getDimSize(transA ? 0 : 1);
-  const int64_t kb = b.getDimSize(transB ? 1 : 0), n = b.getDimSize(transB ? 0 : 1);
+  const int64_t m = a.getDimSize(transA ? 1 : 0),
+                ka = a.getDimSize(transA ? 0 : 1);
+  const int64_t kb = b.getDimSize(transB ? 1 : 0),
+                n = b.getDimSize(transB ? 0 : 1);
   if (staticMismatch(ka, kb))
     return fail(loc, "contraction dimensions differ: op(A) has K = " +
                          Twine(ka) + ", op(B) has K = " + Twine(kb));
@@ -239,7 +245,8 @@ LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
     RankedTensorType cType = tensorOf(c);
     SmallVector<int64_t> broadcast;
     if (cType.getRank() > 2 ||
-        !OpTrait::util::getBroadcastedShape(cType.getShape(), shape, broadcast) ||
+        !OpTrait::util::getBroadcastedShape(cType.getShape(), shape,
+                                            broadcast) ||
         failed(verifyCompatibleShape(broadcast, shape)))
       return fail(loc, "C of shape " + formatShape(cType.getShape()) +
                            " does not broadcast to " + formatShape(shape));
@@ -263,16 +270,19 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
   ArrayRef<int64_t> strides = adaptor.getStrides(), pads = adaptor.getPads(),
                     dilations = adaptor.getDilations();
   ArrayRef<int64_t> kernel = weight.getShape().drop_front(2);
-  if (failed(checkWindowAttrs(loc, "conv2d",
-                              {ShapedType::isDynamic(kernel[0]) ? 1 : kernel[0],
-                               ShapedType::isDynamic(kernel[1]) ? 1 : kernel[1]},
-                              strides, pads, dilations)))
+  if (failed(
+          checkWindowAttrs(loc, "conv2d",
+                           {ShapedType::isDynamic(kernel[0]) ? 1 : kernel[0],
+                            ShapedType::isDynamic(kernel[1]) ? 1 : kernel[1]},
+                           strides, pads, dilations)))
     return failure();
   const int64_t group = static_cast<int64_t>(adaptor.getGroup());
-  const int64_t channels = input.getDimSize(1), outChannels = weight.getDimSize(0);
+  const int64_t channels = input.getDimSize(1),
+                outChannels = weight.getDimSize(0);
   if (group <= 0)
     return fail(loc, "group must be positive, got " + Twine(group));
-  if (!ShapedType::isDynamic(channels) && !ShapedType::isDynamic(weight.getDimSize(1)) &&
+  if (!ShapedType::isDynamic(channels) &&
+      !ShapedType::isDynamic(weight.getDimSize(1)) &&
       channels != weight.getDimSize(1) * group)
     return fail(loc, "input has " + Twine(channels) +
                          " channels but the weight expects " +
@@ -344,14 +354,15 @@ LogicalResult AvgPool2DOp::inferReturnTypes(MLIRContext *,
   return inferPool(loc, "avg_pool2d", adaptor, results);
 }
 
-LogicalResult GlobalAvgPoolOp::inferReturnTypes(MLIRContext *,
-                                                std::optional<Location> loc,
-                                                Adaptor adaptor,
-                                                SmallVectorImpl<Type> &results) {
+LogicalResult
+GlobalAvgPoolOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                  Adaptor adaptor,
+                                  SmallVectorImpl<Type> &results) {
   RankedTensorType input = tensorOf(adaptor.getInput());
   if (input.getRank() < 3)
-    return fail(loc, "global_avg_pool needs rank >= 3 (N, C, spatial...), got " +
-                         formatShape(input.getShape()));
+    return fail(loc,
+                "global_avg_pool needs rank >= 3 (N, C, spatial...), got " +
+                    formatShape(input.getShape()));
   SmallVector<int64_t> shape(input.getShape());
   std::fill(shape.begin() + 2, shape.end(), 1);
   results.push_back(RankedTensorType::get(shape, input.getElementType()));
@@ -363,14 +374,16 @@ LogicalResult GlobalAvgPoolOp::inferReturnTypes(MLIRContext *,
 //===----------------------------------------------------------------------===//
 
 LogicalResult ReshapeOp::verify() {
-  RankedTensorType in = tensorOf(getInput()), out = cast<RankedTensorType>(getType());
+  RankedTensorType in = tensorOf(getInput()),
+                   out = cast<RankedTensorType>(getType());
   if (in.getElementType() != out.getElementType())
     return emitOpError("reshape cannot change the element type");
   if (in.hasStaticShape() && out.hasStaticShape() &&
       in.getNumElements() != out.getNumElements())
     return emitOpError("element counts differ: ")
-           << formatShape(in.getShape()) << " has " << in.getNumElements() << ", "
-           << formatShape(out.getShape()) << " has " << out.getNumElements();
+           << formatShape(in.getShape()) << " has " << in.getNumElements()
+           << ", " << formatShape(out.getShape()) << " has "
+           << out.getNumElements();
   return success();
 }
 
@@ -388,8 +401,8 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   ArrayRef<int64_t> perm = adaptor.getPerm();
   const int64_t rank = input.getRank();
   if (static_cast<int64_t>(perm.size()) != rank)
-    return fail(loc, "perm has " + Twine(perm.size()) +
-                         " entries for a rank-" + Twine(rank) + " input");
+    return fail(loc, "perm has " + Twine(perm.size()) + " entries for a rank-" +
+                         Twine(rank) + " input");
   SmallVector<bool> used(rank, false);
   SmallVector<int64_t> shape;
   for (int64_t p : perm) {
@@ -410,9 +423,8 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   if (inputs.empty())
     return fail(loc, "concat needs at least one input");
   RankedTensorType first = tensorOf(inputs.front());
-  FailureOr<int64_t> axis =
-      normalizeAxis(loc, static_cast<int64_t>(adaptor.getAxis()),
-                    first.getRank(), "axis");
+  FailureOr<int64_t> axis = normalizeAxis(
+      loc, static_cast<int64_t>(adaptor.getAxis()), first.getRank(), "axis");
   if (failed(axis))
     return failure();
   SmallVector<int64_t> shape(first.getShape());
@@ -461,10 +473,9 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
       shape.push_back(kDynamic);
       continue;
     }
-    const bool inRange = step > 0 ? (start >= 0 && start <= dim && end >= 0 &&
-                                     end <= dim)
-                                  : (start >= -1 && start < dim && end >= -1 &&
-                                     end < dim);
+    const bool inRange =
+        step > 0 ? (start >= 0 && start <= dim && end >= 0 && end <= dim)
+                 : (start >= -1 && start < dim && end >= -1 && end < dim);
     if (!inRange)
       return fail(loc, "slice bounds [" + Twine(start) + ", " + Twine(end) +
                            ") with step " + Twine(step) +
@@ -486,9 +497,8 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
                    indices = tensorOf(adaptor.getIndices());
   if (data.getRank() == 0)
     return fail(loc, "gather data must have rank >= 1");
-  FailureOr<int64_t> axis =
-      normalizeAxis(loc, static_cast<int64_t>(adaptor.getAxis()),
-                    data.getRank(), "axis");
+  FailureOr<int64_t> axis = normalizeAxis(
+      loc, static_cast<int64_t>(adaptor.getAxis()), data.getRank(), "axis");
   if (failed(axis))
     return failure();
   SmallVector<int64_t> shape(data.getShape().take_front(*axis));

@@ -33,9 +33,12 @@ ElementsAttr canonicalTable(ElementsAttr attr, Type elementType) {
   auto type = dense.getType().clone(elementType);
   if (isa<FloatType>(elementType) && isa<FloatType>(dense.getElementType())) {
     FailureOr<SmallVector<float>> values = readFloats(dense);
-    return failed(values) ? attr : DenseElementsAttr::get(type, ArrayRef<float>(*values));
+    return failed(values)
+               ? attr
+               : DenseElementsAttr::get(type, ArrayRef<float>(*values));
   }
-  if (isa<IntegerType>(elementType) && isa<IntegerType>(dense.getElementType())) {
+  if (isa<IntegerType>(elementType) &&
+      isa<IntegerType>(dense.getElementType())) {
     FailureOr<SmallVector<int64_t>> values = readIntegers(dense);
     if (failed(values))
       return attr;
@@ -85,7 +88,8 @@ ParseResult parseTable(AsmParser &parser, bool isFloat, ElementsAttr &table) {
     if (parser.parseCommaSeparatedList(parseElement) || parser.parseRSquare())
       return failure();
     if (isFloat)
-      table = makeFloatsAttr(context, {static_cast<int64_t>(floats.size())}, floats);
+      table = makeFloatsAttr(context, {static_cast<int64_t>(floats.size())},
+                             floats);
     else
       table = DenseElementsAttr::get(
           RankedTensorType::get({static_cast<int64_t>(ints.size())},
@@ -211,7 +215,8 @@ Type QuantType::parse(AsmParser &parser) {
     return {};
   }
   if (seen.contains("zero_point") && seen.contains("zero_points")) {
-    parser.emitError(start, "give either 'zero_point' or 'zero_points', not both");
+    parser.emitError(start,
+                     "give either 'zero_point' or 'zero_points', not both");
     return {};
   }
   if (!scales) {
@@ -224,9 +229,9 @@ Type QuantType::parse(AsmParser &parser) {
   zeroPoints = dropZeroZeroPoints(
       canonicalTable(zeroPoints, IntegerType::get(context, 32)));
   dqScales = canonicalTable(dqScales, f32);
-  return QuantType::getChecked([&] { return parser.emitError(start); },
-                               context, *format, axis, blockSize, scales,
-                               zeroPoints, dqBlock, dqScales);
+  return QuantType::getChecked([&] { return parser.emitError(start); }, context,
+                               *format, axis, blockSize, scales, zeroPoints,
+                               dqBlock, dqScales);
 }
 
 void QuantType::print(AsmPrinter &printer) const {
@@ -346,8 +351,7 @@ LogicalResult QuantType::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "double-quantized scales must be ui8 codes, got "
                          << scaleType.getElementType();
     auto dqType = cast<ShapedType>(dqScales.getType());
-    const int64_t groups =
-        (scaleType.getNumElements() + dqBlock - 1) / dqBlock;
+    const int64_t groups = (scaleType.getNumElements() + dqBlock - 1) / dqBlock;
     if (dqType.getRank() != 1 || dqType.getNumElements() != groups)
       return emitError() << "dq_scales must hold " << groups
                          << " values (one per " << dqBlock
@@ -358,7 +362,8 @@ LogicalResult QuantType::verify(function_ref<InFlightDiagnostic()> emitError,
                        << scaleType.getElementType();
   }
 
-  auto checkPositive = [&](ElementsAttr table, StringRef what) -> LogicalResult {
+  auto checkPositive = [&](ElementsAttr table,
+                           StringRef what) -> LogicalResult {
     FailureOr<SmallVector<float>> values = readFloats(table);
     if (failed(values))
       return success(); // resource not loaded: checked when it is read
@@ -374,8 +379,7 @@ LogicalResult QuantType::verify(function_ref<InFlightDiagnostic()> emitError,
 
   if (zeroPoints) {
     if (!rt::isIntegerFormat(format))
-      return emitError() << name
-                         << " is symmetric and takes no zero points";
+      return emitError() << name << " is symmetric and takes no zero points";
     auto zpType = cast<ShapedType>(zeroPoints.getType());
     if (!isa<IntegerType>(zpType.getElementType()))
       return emitError() << "zero points must be integers, got "
@@ -413,8 +417,8 @@ QuantType::verifyForShape(ArrayRef<int64_t> shape,
   if (isPerAxis()) {
     if (!ShapedType::isDynamic(dim) && table[0] != dim)
       return emitError() << "per-axis scale count " << table[0]
-                         << " does not match dimension " << axis
-                         << " of size " << dim;
+                         << " does not match dimension " << axis << " of size "
+                         << dim;
     return success();
   }
   if (!ShapedType::isDynamic(dim) && dim % getBlockSize() != 0)

@@ -61,9 +61,11 @@ qcc::qg::convertToUpstream(QuantType type, ArrayRef<int64_t> shape,
     return failure();
   }
   MLIRContext *context = type.getContext();
-  const unsigned flags = storage->isSigned ? quant::QuantizationFlags::Signed : 0;
+  const unsigned flags =
+      storage->isSigned ? quant::QuantizationFlags::Signed : 0;
   Type storageType = IntegerType::get(context, storage->width);
-  const int64_t lo = rt::codeMin(storage->format), hi = rt::codeMax(storage->format);
+  const int64_t lo = rt::codeMin(storage->format),
+                hi = rt::codeMax(storage->format);
   if (type.isPerTensor())
     return cast<quant::QuantizedType>(quant::UniformQuantizedType::getChecked(
         emitError, flags, storageType, expressedType, params->scales[0],
@@ -78,7 +80,8 @@ qcc::qg::convertToUpstream(QuantType type, ArrayRef<int64_t> shape,
             emitError, flags, storageType, expressedType, scales, zeroPoints,
             static_cast<int32_t>(type.getAxis()), lo, hi));
   // Sub-channel: name every axis, block size 1 except the blocked one.
-  std::vector<int64_t> table = rt::scaleTableShape(shape, type.getGranularity());
+  std::vector<int64_t> table =
+      rt::scaleTableShape(shape, type.getGranularity());
   auto scaleType = RankedTensorType::get(table, expressedType);
   SmallVector<APFloat> scaleValues;
   for (float s : params->scales) {
@@ -112,19 +115,19 @@ qcc::qg::convertFromUpstream(quant::QuantizedType type, ArrayRef<int64_t> shape,
   auto storageType = dyn_cast<IntegerType>(type.getStorageType());
   const unsigned width = storageType ? storageType.getWidth() : 0;
   if (width != 8 && width != 4) {
-    emitError() << "only 4- and 8-bit integer storage converts to !qg.quant, got "
-                << type.getStorageType();
+    emitError()
+        << "only 4- and 8-bit integer storage converts to !qg.quant, got "
+        << type.getStorageType();
     return failure();
   }
   const bool isSigned = type.isSigned();
-  const rt::Format format =
-      width == 8 ? (isSigned ? rt::Format::I8 : rt::Format::U8)
-                 : (isSigned ? rt::Format::I4 : rt::Format::U4);
+  const rt::Format format = width == 8
+                                ? (isSigned ? rt::Format::I8 : rt::Format::U8)
+                                : (isSigned ? rt::Format::I4 : rt::Format::U4);
   if (type.getStorageTypeMin() != rt::codeMin(format) ||
       type.getStorageTypeMax() != rt::codeMax(format)) {
     emitError() << "narrow storage range [" << type.getStorageTypeMin() << ", "
-                << type.getStorageTypeMax()
-                << "] has no !qg.quant counterpart";
+                << type.getStorageTypeMax() << "] has no !qg.quant counterpart";
     return failure();
   }
 
@@ -141,7 +144,8 @@ qcc::qg::convertFromUpstream(quant::QuantizedType type, ArrayRef<int64_t> shape,
   if (auto uniform = dyn_cast<quant::UniformQuantizedType>(type)) {
     if (failed(addParam(uniform.getScale(), uniform.getZeroPoint())))
       return failure();
-  } else if (auto perAxis = dyn_cast<quant::UniformQuantizedPerAxisType>(type)) {
+  } else if (auto perAxis =
+                 dyn_cast<quant::UniformQuantizedPerAxisType>(type)) {
     params.granularity = {perAxis.getQuantizedDimension(), 0};
     for (auto [scale, zp] :
          llvm::zip_equal(perAxis.getScales(), perAxis.getZeroPoints()))
@@ -170,7 +174,8 @@ qcc::qg::convertFromUpstream(quant::QuantizedType type, ArrayRef<int64_t> shape,
     }
     params.granularity = {blockedAxis, blockSize};
     FailureOr<SmallVector<float>> scales = readFloats(sub.getScales());
-    FailureOr<SmallVector<int64_t>> zeroPoints = readIntegers(sub.getZeroPoints());
+    FailureOr<SmallVector<int64_t>> zeroPoints =
+        readIntegers(sub.getZeroPoints());
     if (failed(scales) || failed(zeroPoints)) {
       emitError() << "unreadable sub-channel scale table";
       return failure();
@@ -179,7 +184,8 @@ qcc::qg::convertFromUpstream(quant::QuantizedType type, ArrayRef<int64_t> shape,
     // storage needs its zero points zero-extended.
     const int64_t mask = (int64_t{1} << width) - 1;
     for (auto [i, scale] : llvm::enumerate(*scales)) {
-      const int64_t zp = isSigned ? (*zeroPoints)[i] : ((*zeroPoints)[i] & mask);
+      const int64_t zp =
+          isSigned ? (*zeroPoints)[i] : ((*zeroPoints)[i] & mask);
       if (failed(addParam(scale, zp)))
         return failure();
     }

@@ -137,8 +137,8 @@ void quantizeTensor(std::span<const float> values,
                     std::span<int32_t> codes);
 /// Dequantize a whole tensor.
 void dequantizeTensor(std::span<const int32_t> codes,
-                      std::span<const int64_t> shape,
-                      const QuantParams &params, std::span<float> values);
+                      std::span<const int64_t> shape, const QuantParams &params,
+                      std::span<float> values);
 
 /// Smallest scale ever produced: a constant or all-zero range gets this
 /// instead of 0, so no division by zero can happen downstream.
@@ -201,7 +201,7 @@ std::vector<float> expandDoubleQuantized(std::span<const int32_t> codes,
 struct ErrorStats {
   double mse = 0;         ///< mean squared error
   double maxAbsError = 0; ///< largest |reference - approx|
-  double sqnrDb = 0;      ///< 10 log10(signal power / noise power); inf if exact
+  double sqnrDb = 0; ///< 10 log10(signal power / noise power); inf if exact
 };
 ErrorStats compareTensors(std::span<const float> reference,
                           std::span<const float> approx);

@@ -39,10 +39,10 @@ ScaleIndexer::ScaleIndexer(std::span<const int64_t> shape,
   axisDim = shape[granularity.axis];
   for (size_t i = granularity.axis + 1; i < shape.size(); ++i)
     innerStride *= shape[i];
-  blockCount = granularity.isPerBlock()
-                   ? (axisDim + granularity.blockSize - 1) /
-                         granularity.blockSize
-                   : axisDim;
+  blockCount =
+      granularity.isPerBlock()
+          ? (axisDim + granularity.blockSize - 1) / granularity.blockSize
+          : axisDim;
 }
 
 int64_t ScaleIndexer::operator()(int64_t flatIndex) const {
@@ -71,14 +71,14 @@ void quantizeTensor(std::span<const float> values,
 }
 
 void dequantizeTensor(std::span<const int32_t> codes,
-                      std::span<const int64_t> shape,
-                      const QuantParams &params, std::span<float> values) {
+                      std::span<const int64_t> shape, const QuantParams &params,
+                      std::span<float> values) {
   assert(values.size() == codes.size());
   ScaleIndexer indexer(shape, params.granularity);
   for (size_t i = 0; i < codes.size(); ++i) {
     int64_t s = indexer(static_cast<int64_t>(i));
-    values[i] = dequantizeValue(codes[i], params.scales[s],
-                                params.zeroPoint(s), params.format);
+    values[i] = dequantizeValue(codes[i], params.scales[s], params.zeroPoint(s),
+                                params.format);
   }
 }
 

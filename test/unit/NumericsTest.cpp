@@ -31,7 +31,8 @@ const Fp8Spec kE5M2{Format::F8E5M2, 5, 2, 15};
 // ldexp. NaN codes return NaN and E5M2's Inf codes return Inf.
 double valueFromBits(const Fp8Spec &spec, int code) {
   const int sign = (code >> 7) & 1;
-  const int exponent = (code >> spec.mantissaBits) & ((1 << spec.exponentBits) - 1);
+  const int exponent =
+      (code >> spec.mantissaBits) & ((1 << spec.exponentBits) - 1);
   const int mantissa = code & ((1 << spec.mantissaBits) - 1);
   const int allOnes = (1 << spec.exponentBits) - 1;
   if (spec.format == Format::F8E4M3FN && exponent == allOnes && mantissa == 7)
@@ -122,13 +123,15 @@ TEST_P(Fp8Test, ExactMidpointsRoundToEvenMantissa) {
   // Adjacent positive finite codes c and c+1: the midpoint of their values
   // must encode to whichever has the even mantissa.
   for (int code = 0; code < 127; ++code) {
-    const double lo = valueFromBits(spec, code), hi = valueFromBits(spec, code + 1);
+    const double lo = valueFromBits(spec, code),
+                 hi = valueFromBits(spec, code + 1);
     if (!std::isfinite(lo) || !std::isfinite(hi))
       continue;
     const float midpoint = static_cast<float>((lo + hi) / 2);
     ASSERT_EQ(static_cast<double>(midpoint), (lo + hi) / 2); // exact in f32
     const int even = (code % 2 == 0) ? code : code + 1;
-    EXPECT_EQ(encodeFloat8(midpoint, spec.format), even) << "between " << lo << " and " << hi;
+    EXPECT_EQ(encodeFloat8(midpoint, spec.format), even)
+        << "between " << lo << " and " << hi;
     EXPECT_EQ(encodeFloat8(-midpoint, spec.format), even | 0x80);
   }
 }
@@ -141,12 +144,15 @@ TEST_P(Fp8Test, SaturatesAtBothEnds) {
     EXPECT_EQ(encodeFloat8(big, spec.format), maxCode) << big;
     EXPECT_EQ(encodeFloat8(-big, spec.format), maxCode | 0x80) << -big;
   }
-  EXPECT_TRUE(std::isnan(decodeFloat8(encodeFloat8(NAN, spec.format), spec.format)));
+  EXPECT_TRUE(
+      std::isnan(decodeFloat8(encodeFloat8(NAN, spec.format), spec.format)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, Fp8Test, ::testing::Values(kE4M3FN, kE5M2),
                          [](const auto &info) {
-                           return info.param.format == Format::F8E4M3FN ? "E4M3FN" : "E5M2";
+                           return info.param.format == Format::F8E4M3FN
+                                      ? "E4M3FN"
+                                      : "E5M2";
                          });
 
 //===----------------------------------------------------------------------===//
@@ -188,12 +194,22 @@ TEST(NF4, TableMatchesDefinition) {
 TEST(NF4, TableMatchesPublishedValues) {
   // The NF4 table as published with QLoRA (bitsandbytes), an external
   // reference computed with float32 probabilities, hence the tolerance.
-  const double published[16] = {
-      -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
-      -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
-      0.07958029955625534, 0.16093020141124725, 0.24611230194568634,
-      0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
-      0.7229568362236023, 1.0};
+  const double published[16] = {-1.0,
+                                -0.6961928009986877,
+                                -0.5250730514526367,
+                                -0.39491748809814453,
+                                -0.28444138169288635,
+                                -0.18477343022823334,
+                                -0.09105003625154495,
+                                0.0,
+                                0.07958029955625534,
+                                0.16093020141124725,
+                                0.24611230194568634,
+                                0.33791524171829224,
+                                0.44070982933044434,
+                                0.5626170039176941,
+                                0.7229568362236023,
+                                1.0};
   const auto &table = nf4Levels();
   for (int i = 0; i < 16; ++i)
     EXPECT_NEAR(table[i], published[i], 2e-6) << "level " << i;
@@ -223,9 +239,9 @@ TEST(NF4, EncodesToNearestLevel) {
 
 TEST(Integer, RoundHalfToEvenAtExactTies) {
   // x / 1 lands exactly on .5: ties go to the even integer.
-  const std::pair<float, int> cases[] = {{0.5f, 0},   {1.5f, 2},   {2.5f, 2},
-                                         {3.5f, 4},   {-0.5f, 0},  {-1.5f, -2},
-                                         {-2.5f, -2}, {126.5f, 126}, {-127.5f, -128}};
+  const std::pair<float, int> cases[] = {
+      {0.5f, 0},   {1.5f, 2},   {2.5f, 2},     {3.5f, 4},      {-0.5f, 0},
+      {-1.5f, -2}, {-2.5f, -2}, {126.5f, 126}, {-127.5f, -128}};
   for (auto [x, expected] : cases)
     EXPECT_EQ(quantizeInteger(x, 1.0f, 0, Format::I8), expected) << x;
   // With scale 0.25 and zero point 10: 0.625 / 0.25 = 2.5 -> 2 -> 12.
@@ -237,7 +253,10 @@ TEST(Integer, RoundHalfToEvenAtExactTies) {
 }
 
 TEST(Integer, SaturatesAtBothEnds) {
-  struct Case { Format format; int lo, hi; };
+  struct Case {
+    Format format;
+    int lo, hi;
+  };
   for (Case c : {Case{Format::I8, -128, 127}, Case{Format::U8, 0, 255},
                  Case{Format::I4, -8, 7}, Case{Format::U4, 0, 15}}) {
     EXPECT_EQ(codeMin(c.format), c.lo);
@@ -289,8 +308,11 @@ TEST(Integer, ScaleAndZeroPointFromRange) {
   EXPECT_FLOAT_EQ(sz.scale, 0.1f);
   EXPECT_EQ(sz.zeroPoint, 8);
   // FP8 maps the absmax onto the largest finite value; NF4 onto 1.
-  EXPECT_FLOAT_EQ(chooseScaleAndZeroPoint(-896.0f, 1.0f, Format::F8E4M3FN, true).scale, 2.0f);
-  EXPECT_FLOAT_EQ(chooseScaleAndZeroPoint(-0.5f, 0.25f, Format::NF4, true).scale, 0.5f);
+  EXPECT_FLOAT_EQ(
+      chooseScaleAndZeroPoint(-896.0f, 1.0f, Format::F8E4M3FN, true).scale,
+      2.0f);
+  EXPECT_FLOAT_EQ(
+      chooseScaleAndZeroPoint(-0.5f, 0.25f, Format::NF4, true).scale, 0.5f);
 }
 
 TEST(Integer, DegenerateRangesGetAPositiveScale) {
@@ -365,7 +387,8 @@ TEST(Granularity, RTNPerBlockUsesEachBlocksRange) {
   EXPECT_TRUE(p.zeroPoints.empty());
   std::vector<int32_t> codes(8);
   quantizeTensor(x, shape, p, codes);
-  EXPECT_EQ(codes, (std::vector<int32_t>{7, -4, 1, 0, 7, 1, -3, 2})); // -3.5 ties to -4
+  EXPECT_EQ(codes, (std::vector<int32_t>{7, -4, 1, 0, 7, 1, -3,
+                                         2})); // -3.5 ties to -4
 }
 
 //===----------------------------------------------------------------------===//
@@ -395,7 +418,8 @@ TEST(DoubleQuant, AbsmaxesRecoveredWithinHalfAStep) {
   for (size_t i = 0; i < absmax.size(); ++i) {
     const float step = dq.groupScales[i / 256];
     float groupMax = 0;
-    for (size_t j = (i / 256) * 256; j < std::min<size_t>(absmax.size(), (i / 256 + 1) * 256); ++j)
+    for (size_t j = (i / 256) * 256;
+         j < std::min<size_t>(absmax.size(), (i / 256 + 1) * 256); ++j)
       groupMax = std::max(groupMax, absmax[j]);
     EXPECT_FLOAT_EQ(step, groupMax / 255.0f);
     EXPECT_LE(std::fabs(back[i] - absmax[i]), step / 2 * 1.0001f) << i;

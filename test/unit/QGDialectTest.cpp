@@ -22,9 +22,7 @@ namespace {
 
 class QGDialectTest : public ::testing::Test {
 protected:
-  QGDialectTest() {
-    context.loadDialect<QGDialect, quant::QuantDialect>();
-  }
+  QGDialectTest() { context.loadDialect<QGDialect, quant::QuantDialect>(); }
   QuantType parseQuant(StringRef text) {
     return dyn_cast_or_null<QuantType>(parseType(text, &context));
   }
@@ -43,16 +41,27 @@ TEST_F(QGDialectTest, DoubleQuantizedScalesExpandToCodeTimesGroupScale) {
   EXPECT_TRUE(params->zeroPoints.empty());
   EXPECT_TRUE(type.isPerBlock());
   EXPECT_TRUE(type.isDoubleQuantized());
-  EXPECT_EQ(type.getStorageType(), IntegerType::get(&context, 4, IntegerType::Unsigned));
+  EXPECT_EQ(type.getStorageType(),
+            IntegerType::get(&context, 4, IntegerType::Unsigned));
 }
 
 TEST_F(QGDialectTest, StorageTypesFollowTheFormat) {
-  EXPECT_TRUE(parseQuant("!qg.quant<i8, scale = 1.0>").getStorageType().isSignlessInteger(8));
-  EXPECT_TRUE(parseQuant("!qg.quant<u8, scale = 1.0>").getStorageType().isUnsignedInteger(8));
-  EXPECT_TRUE(parseQuant("!qg.quant<i4, scale = 1.0>").getStorageType().isSignlessInteger(4));
-  EXPECT_TRUE(parseQuant("!qg.quant<u4, scale = 1.0>").getStorageType().isUnsignedInteger(4));
-  EXPECT_TRUE(isa<Float8E4M3FNType>(parseQuant("!qg.quant<f8e4m3fn, scale = 1.0>").getStorageType()));
-  EXPECT_TRUE(isa<Float8E5M2Type>(parseQuant("!qg.quant<f8e5m2, scale = 1.0>").getStorageType()));
+  EXPECT_TRUE(parseQuant("!qg.quant<i8, scale = 1.0>")
+                  .getStorageType()
+                  .isSignlessInteger(8));
+  EXPECT_TRUE(parseQuant("!qg.quant<u8, scale = 1.0>")
+                  .getStorageType()
+                  .isUnsignedInteger(8));
+  EXPECT_TRUE(parseQuant("!qg.quant<i4, scale = 1.0>")
+                  .getStorageType()
+                  .isSignlessInteger(4));
+  EXPECT_TRUE(parseQuant("!qg.quant<u4, scale = 1.0>")
+                  .getStorageType()
+                  .isUnsignedInteger(4));
+  EXPECT_TRUE(isa<Float8E4M3FNType>(
+      parseQuant("!qg.quant<f8e4m3fn, scale = 1.0>").getStorageType()));
+  EXPECT_TRUE(isa<Float8E5M2Type>(
+      parseQuant("!qg.quant<f8e5m2, scale = 1.0>").getStorageType()));
 }
 
 TEST_F(QGDialectTest, PackedFourBitResourceReadsLowNibbleFirst) {
@@ -61,7 +70,8 @@ TEST_F(QGDialectTest, PackedFourBitResourceReadsLowNibbleFirst) {
   auto type = RankedTensorType::get({2, 3}, IntegerType::get(&context, 4));
   const char bytes[] = {0x21, 0x03, static_cast<char>(0x8F), 0x07};
   auto attr = DenseResourceElementsAttr::get(
-      type, "packed", HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<char>(bytes)));
+      type, "packed",
+      HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<char>(bytes)));
   FailureOr<SmallVector<int32_t>> codes = readCodes(cast<ElementsAttr>(attr));
   ASSERT_TRUE(succeeded(codes));
   EXPECT_EQ(std::vector<int32_t>(codes->begin(), codes->end()),
@@ -69,7 +79,8 @@ TEST_F(QGDialectTest, PackedFourBitResourceReadsLowNibbleFirst) {
 
   // A blob of the wrong size is rejected rather than read past its end.
   auto shortAttr = DenseResourceElementsAttr::get(
-      type, "short", HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<char>(bytes, 3)));
+      type, "short",
+      HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<char>(bytes, 3)));
   EXPECT_TRUE(failed(readCodes(cast<ElementsAttr>(shortAttr))));
 }
 
@@ -87,11 +98,14 @@ TEST_F(QGDialectTest, FP8CodesRoundTripThroughAttributes) {
 TEST_F(QGDialectTest, UpstreamRoundTripKeepsEveryParameter) {
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> scale(1e-3f, 2.0f);
-  const rt::Format formats[] = {rt::Format::I8, rt::Format::U8, rt::Format::I4, rt::Format::U4};
+  const rt::Format formats[] = {rt::Format::I8, rt::Format::U8, rt::Format::I4,
+                                rt::Format::U4};
   auto emitError = [&] { return mlir::emitError(UnknownLoc::get(&context)); };
   for (rt::Format format : formats) {
-    std::uniform_int_distribution<int32_t> zp(rt::codeMin(format), rt::codeMax(format));
-    for (rt::Granularity g : {rt::Granularity{}, rt::Granularity{1, 0}, rt::Granularity{1, 4}}) {
+    std::uniform_int_distribution<int32_t> zp(rt::codeMin(format),
+                                              rt::codeMax(format));
+    for (rt::Granularity g :
+         {rt::Granularity{}, rt::Granularity{1, 0}, rt::Granularity{1, 4}}) {
       const std::vector<int64_t> shape = {3, 8};
       rt::QuantParams params;
       params.format = format;
@@ -108,28 +122,35 @@ TEST_F(QGDialectTest, UpstreamRoundTripKeepsEveryParameter) {
       EXPECT_EQ(upstream->isSigned(), rt::codeMin(format) < 0);
       EXPECT_EQ(upstream->getStorageTypeMin(), rt::codeMin(format));
       EXPECT_EQ(upstream->getStorageTypeMax(), rt::codeMax(format));
-      if (auto perAxis = dyn_cast<quant::UniformQuantizedPerAxisType>(*upstream)) {
+      if (auto perAxis =
+              dyn_cast<quant::UniformQuantizedPerAxisType>(*upstream)) {
         ASSERT_EQ(perAxis.getScales().size(), params.scales.size());
         for (size_t i = 0; i < params.scales.size(); ++i) {
-          EXPECT_EQ(perAxis.getScales()[i], static_cast<double>(params.scales[i]));
+          EXPECT_EQ(perAxis.getScales()[i],
+                    static_cast<double>(params.scales[i]));
           EXPECT_EQ(perAxis.getZeroPoints()[i], params.zeroPoints[i]);
         }
       }
-      FailureOr<QuantType> back = convertFromUpstream(*upstream, shape, emitError);
+      FailureOr<QuantType> back =
+          convertFromUpstream(*upstream, shape, emitError);
       ASSERT_TRUE(succeeded(back));
-      EXPECT_EQ(*back, type) << "format " << rt::formatName(format) << " axis " << g.axis
-                             << " block " << g.blockSize;
+      EXPECT_EQ(*back, type) << "format " << rt::formatName(format) << " axis "
+                             << g.axis << " block " << g.blockSize;
     }
   }
 }
 
 TEST_F(QGDialectTest, NF4AndFP8DoNotConvertToUpstream) {
   auto emitError = [&] { return mlir::emitError(UnknownLoc::get(&context)); };
-  context.getDiagEngine().registerHandler([](Diagnostic &) { return success(); });
+  context.getDiagEngine().registerHandler(
+      [](Diagnostic &) { return success(); });
   QuantType fp8 = parseQuant("!qg.quant<f8e4m3fn, scale = 1.0>");
-  EXPECT_TRUE(failed(convertToUpstream(fp8, {4}, Float32Type::get(&context), emitError)));
-  QuantType nf4 = parseQuant("!qg.quant<nf4, axis = 0, block = 4, scales = dense<1.0> : tensor<1xf32>>");
-  EXPECT_TRUE(failed(convertToUpstream(nf4, {4}, Float32Type::get(&context), emitError)));
+  EXPECT_TRUE(failed(
+      convertToUpstream(fp8, {4}, Float32Type::get(&context), emitError)));
+  QuantType nf4 = parseQuant("!qg.quant<nf4, axis = 0, block = 4, scales = "
+                             "dense<1.0> : tensor<1xf32>>");
+  EXPECT_TRUE(failed(
+      convertToUpstream(nf4, {4}, Float32Type::get(&context), emitError)));
 }
 
 } // namespace
