@@ -7,6 +7,7 @@ APT_PACKAGES=(
   cmake ninja-build ccache lld g++
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   libgtest-dev googletest
+  libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   zlib1g-dev libzstd-dev libedit-dev libxml2-dev libcurl4-openssl-dev libffi-dev
 )
 

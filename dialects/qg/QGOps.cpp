@@ -163,3 +163,33 @@ OpFoldResult RequantizeOp::fold(FoldAdaptor) {
     return getInput();
   return {};
 }
+
+//===----------------------------------------------------------------------===//
+// StorageCastOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult StorageCastOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto out = cast<RankedTensorType>(getType());
+  QuantType inQuant = getQuantElementType(in), outQuant = getQuantElementType(out);
+  if (static_cast<bool>(inQuant) == static_cast<bool>(outQuant))
+    return emitOpError("casts between a quantized tensor and its storage "
+                       "type; exactly one side must be quantized");
+  if (failed(verifySameShape(*this, in, out)))
+    return failure();
+  QuantType quant = inQuant ? inQuant : outQuant;
+  Type storage = inQuant ? out.getElementType() : in.getElementType();
+  if (storage != quant.getStorageType())
+    return emitOpError("the storage type of ")
+           << rt::formatName(quant.getFormat()) << " is "
+           << quant.getStorageType() << ", not " << storage;
+  return success();
+}
+
+OpFoldResult StorageCastOp::fold(FoldAdaptor) {
+  // storage_cast(storage_cast(x)) back to x's type is x.
+  if (auto inner = getInput().getDefiningOp<StorageCastOp>())
+    if (inner.getInput().getType() == getType())
+      return inner.getInput();
+  return {};
+}

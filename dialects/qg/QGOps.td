@@ -22,7 +22,7 @@ def QG_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def QG_QuantTensor : RankedTensorOf<[QG_QuantType]>;
 def QG_IndexTensor : RankedTensorOf<[I32, I64]>;
 // Data movement ops also carry integer tensors (shapes, indices).
-def QG_DataTensor : RankedTensorOf<[AnyFloat, AnySignlessInteger]>;
+def QG_DataTensor : RankedTensorOf<[AnyFloat, AnyInteger]>;
 
 //===----------------------------------------------------------------------===//
 // Constants and quantization
@@ -110,6 +110,21 @@ def QG_RequantizeOp : QG_Op<"requantize", [Pure]> {
   let hasFolder = 1;
 }
 
+def QG_StorageCastOp : QG_Op<"storage_cast", [Pure]> {
+  let summary = "Reinterpret stored codes as a quantized tensor, or back";
+  let description = [{
+    Moves between a quantized tensor and a tensor of its storage type
+    (`i8`, `ui8`, `i4`, `ui4`, `f8E4M3FN`, `f8E5M2`) without changing any
+    bits: integer graph inputs that ONNX dequantizes become quantized values
+    this way, and quantized values that feed integer ops become codes.
+  }];
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Elementwise
 //===----------------------------------------------------------------------===//
@@ -119,10 +134,11 @@ class QG_BinaryOp<string mnemonic, string onnx>
   let summary = "Elementwise " # onnx # " with multidirectional broadcasting";
   let description = [{
     ONNX }] # onnx # [{: numpy-style broadcasting of the two operands.
-    Both have the same float element type.
+    Both have the same element type; integer arithmetic wraps around and
+    integer division truncates toward zero.
   }];
-  let arguments = (ins QG_FloatTensor:$lhs, QG_FloatTensor:$rhs);
-  let results = (outs QG_FloatTensor:$result);
+  let arguments = (ins QG_DataTensor:$lhs, QG_DataTensor:$rhs);
+  let results = (outs QG_DataTensor:$result);
   let assemblyFormat =
       "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)";
 }
@@ -135,23 +151,24 @@ def QG_PowOp : QG_BinaryOp<"pow", "Pow">;
 def QG_MaxOp : QG_BinaryOp<"max", "Max">;
 def QG_MinOp : QG_BinaryOp<"min", "Min">;
 
-class QG_UnaryOp<string mnemonic, string onnx, dag attrs = (ins)>
+class QG_UnaryOp<string mnemonic, string onnx, dag attrs = (ins),
+                 Type tensor = QG_FloatTensor>
     : QG_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
   let summary = "Elementwise " # onnx;
   let description = [{ ONNX }] # onnx # [{, element by element. }];
-  let arguments = !con((ins QG_FloatTensor:$input), attrs);
-  let results = (outs QG_FloatTensor:$result);
+  let arguments = !con((ins tensor:$input), attrs);
+  let results = (outs tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def QG_ReluOp : QG_UnaryOp<"relu", "Relu">;
+def QG_ReluOp : QG_UnaryOp<"relu", "Relu", (ins), QG_DataTensor>;
 def QG_SigmoidOp : QG_UnaryOp<"sigmoid", "Sigmoid">;
 def QG_TanhOp : QG_UnaryOp<"tanh", "Tanh">;
 def QG_ExpOp : QG_UnaryOp<"exp", "Exp">;
 def QG_SqrtOp : QG_UnaryOp<"sqrt", "Sqrt">;
 def QG_ErfOp : QG_UnaryOp<"erf", "Erf">;
-def QG_NegOp : QG_UnaryOp<"neg", "Neg">;
-def QG_AbsOp : QG_UnaryOp<"abs", "Abs">;
+def QG_NegOp : QG_UnaryOp<"neg", "Neg", (ins), QG_DataTensor>;
+def QG_AbsOp : QG_UnaryOp<"abs", "Abs", (ins), QG_DataTensor>;
 def QG_SiluOp : QG_UnaryOp<"silu", "x * Sigmoid(x)">;
 def QG_GeluOp : QG_UnaryOp<"gelu", "Gelu (opset 20); approximate is \"none\" or \"tanh\"",
     (ins DefaultValuedStrAttr<StrAttr, "none">:$approximate)> {
@@ -160,7 +177,7 @@ def QG_GeluOp : QG_UnaryOp<"gelu", "Gelu (opset 20); approximate is \"none\" or 
 def QG_LeakyReluOp : QG_UnaryOp<"leaky_relu", "LeakyRelu",
     (ins DefaultValuedAttr<F32Attr, "0.01f">:$alpha)>;
 def QG_ClipOp : QG_UnaryOp<"clip", "Clip with constant bounds",
-    (ins OptionalAttr<F32Attr>:$min, OptionalAttr<F32Attr>:$max)> {
+    (ins OptionalAttr<F32Attr>:$min, OptionalAttr<F32Attr>:$max), QG_DataTensor> {
   let hasVerifier = 1;
 }
 
@@ -261,20 +278,21 @@ def QG_Conv2DOp : QG_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
   }];
 }
 
-class QG_Pool2DOp<string mnemonic, string onnx, dag extra = (ins)>
+class QG_Pool2DOp<string mnemonic, string onnx, dag extra = (ins),
+                  Type tensor = QG_FloatTensor>
     : QG_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
   let summary = "2-D " # onnx # " over NCHW input";
   let description = [{ ONNX }] # onnx # [{; `pads` is `[top, left, bottom, right]`. }];
-  let arguments = !con((ins QG_FloatTensor:$input,
+  let arguments = !con((ins tensor:$input,
                        DenseI64ArrayAttr:$kernel_shape,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
                        DefaultValuedAttr<BoolAttr, "false">:$ceil_mode), extra);
-  let results = (outs QG_FloatTensor:$result);
+  let results = (outs tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
 
-def QG_MaxPool2DOp : QG_Pool2DOp<"max_pool2d", "MaxPool">;
+def QG_MaxPool2DOp : QG_Pool2DOp<"max_pool2d", "MaxPool", (ins), QG_DataTensor>;
 def QG_AvgPool2DOp : QG_Pool2DOp<"avg_pool2d", "AveragePool",
     (ins DefaultValuedAttr<BoolAttr, "false">:$count_include_pad)>;
 
@@ -336,6 +354,42 @@ def QG_GatherOp : QG_Op<"gather", [Pure, InferTypeOpAdaptor]> {
   let results = (outs QG_DataTensor:$result);
   let assemblyFormat =
       "$data `,` $indices attr-dict `:` type($data) `,` type($indices) `->` type($result)";
+}
+
+def QG_CastOp : QG_Op<"cast", [Pure]> {
+  let summary = "Element type conversion (ONNX Cast)";
+  let description = [{
+    Float to integer rounds toward zero and saturates to the integer range
+    (NaN becomes 0); anything to `i1` is `x != 0`; float to float rounds
+    to nearest even.
+  }];
+  let arguments = (ins QG_DataTensor:$input);
+  let results = (outs QG_DataTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def QG_WhereOp : QG_Op<"where", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Elementwise select with broadcasting (ONNX Where)";
+  let arguments = (ins RankedTensorOf<[I1]>:$condition, QG_DataTensor:$x,
+                       QG_DataTensor:$y);
+  let results = (outs QG_DataTensor:$result);
+  let assemblyFormat = [{
+    $condition `,` $x `,` $y attr-dict `:` type($condition) `,` type($x) `,` type($y) `->` type($result)
+  }];
+}
+
+def QG_ExpandOp : QG_Op<"expand", [Pure]> {
+  let summary = "Broadcast to a larger shape (ONNX Expand)";
+  let description = [{
+    The importer resolves ONNX's shape operand, so the result type is the
+    target shape; the input must broadcast to it.
+  }];
+  let arguments = (ins QG_DataTensor:$input);
+  let results = (outs QG_DataTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
 }
 
 class QG_ReduceOp<string mnemonic, string onnx>

@@ -548,3 +548,58 @@ LogicalResult ReduceSumOp::inferReturnTypes(MLIRContext *,
                                             SmallVectorImpl<Type> &results) {
   return inferReduce(loc, adaptor, results);
 }
+
+//===----------------------------------------------------------------------===//
+// Cast, where, expand
+//===----------------------------------------------------------------------===//
+
+LogicalResult CastOp::verify() {
+  RankedTensorType in = tensorOf(getInput()),
+                   out = cast<RankedTensorType>(getType());
+  if (failed(verifyCompatibleShape(in.getShape(), out.getShape())))
+    return emitOpError("cast cannot change the shape: ")
+           << formatShape(in.getShape()) << " to "
+           << formatShape(out.getShape());
+  return success();
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  return {};
+}
+
+LogicalResult WhereOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &results) {
+  RankedTensorType c = tensorOf(adaptor.getCondition()),
+                   x = tensorOf(adaptor.getX()), y = tensorOf(adaptor.getY());
+  if (x.getElementType() != y.getElementType())
+    return fail(loc, "x and y element types differ: " +
+                         typeString(x.getElementType()) + " and " +
+                         typeString(y.getElementType()));
+  SmallVector<int64_t> xy, shape;
+  if (!OpTrait::util::getBroadcastedShape(x.getShape(), y.getShape(), xy) ||
+      !OpTrait::util::getBroadcastedShape(c.getShape(), xy, shape))
+    return fail(loc, "shapes " + formatShape(c.getShape()) + ", " +
+                         formatShape(x.getShape()) + " and " +
+                         formatShape(y.getShape()) + " do not broadcast");
+  results.push_back(RankedTensorType::get(shape, x.getElementType()));
+  return success();
+}
+
+LogicalResult ExpandOp::verify() {
+  RankedTensorType in = tensorOf(getInput()),
+                   out = cast<RankedTensorType>(getType());
+  SmallVector<int64_t> shape;
+  if (in.getElementType() != out.getElementType())
+    return emitOpError("expand cannot change the element type");
+  if (!OpTrait::util::getBroadcastedShape(in.getShape(), out.getShape(),
+                                          shape) ||
+      failed(verifyCompatibleShape(shape, out.getShape())))
+    return emitOpError("input shape ")
+           << formatShape(in.getShape()) << " does not broadcast to "
+           << formatShape(out.getShape());
+  return success();
+}

@@ -137,3 +137,15 @@ func.func @reshape_identity(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %y = qg.reshape %x : tensor<2x3xf32> -> tensor<2x3xf32>
   return %y : tensor<2x3xf32>
 }
+
+// -----
+
+// A storage_cast round trip folds away.
+// CHECK-LABEL: func @storage_cast_roundtrip
+// CHECK-SAME: (%[[X:.*]]: tensor<4xi8>)
+// CHECK-NEXT: return %[[X]]
+func.func @storage_cast_roundtrip(%x: tensor<4xi8>) -> tensor<4xi8> {
+  %q = qg.storage_cast %x : tensor<4xi8> -> tensor<4x!qg.quant<i8, scale = 0.5>>
+  %y = qg.storage_cast %q : tensor<4x!qg.quant<i8, scale = 0.5>> -> tensor<4xi8>
+  return %y : tensor<4xi8>
+}

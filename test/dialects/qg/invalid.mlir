@@ -733,3 +733,77 @@ func.func @f(%x: tensor<2x3xf32>) {
   %y = qg.reduce_mean %x {axes = array<i64: 5>} : tensor<2x3xf32> -> tensor<2x1xf32>
   return
 }
+
+// -----
+
+// Cast keeps the shape.
+func.func @f(%x: tensor<2x3xf32>) {
+  // expected-error@+1 {{'qg.cast' op cast cannot change the shape: [2, 3] to [6]}}
+  %y = qg.cast %x : tensor<2x3xf32> -> tensor<6xi64>
+  return
+}
+
+// -----
+
+// Where's branches share an element type.
+func.func @f(%c: tensor<2xi1>, %x: tensor<2xf32>, %y: tensor<2xi64>) {
+  // expected-error@+2 {{x and y element types differ: f32 and i64}}
+  // expected-error@+1 {{'qg.where' op failed to infer returned types}}
+  %z = qg.where %c, %x, %y : tensor<2xi1>, tensor<2xf32>, tensor<2xi64> -> tensor<2xf32>
+  return
+}
+
+// -----
+
+// Where's operands broadcast together.
+func.func @f(%c: tensor<3xi1>, %x: tensor<2xf32>) {
+  // expected-error@+2 {{shapes [3], [2] and [2] do not broadcast}}
+  // expected-error@+1 {{'qg.where' op failed to infer returned types}}
+  %z = qg.where %c, %x, %x : tensor<3xi1>, tensor<2xf32>, tensor<2xf32> -> tensor<2xf32>
+  return
+}
+
+// -----
+
+// Expand broadcasts to the result shape.
+func.func @f(%x: tensor<3xf32>) {
+  // expected-error@+1 {{'qg.expand' op input shape [3] does not broadcast to [2, 4]}}
+  %y = qg.expand %x : tensor<3xf32> -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+// Expand keeps the element type.
+func.func @f(%x: tensor<3xf32>) {
+  // expected-error@+1 {{'qg.expand' op expand cannot change the element type}}
+  %y = qg.expand %x : tensor<3xf32> -> tensor<2x3xf16>
+  return
+}
+
+// -----
+
+// storage_cast has exactly one quantized side.
+func.func @f(%x: tensor<2xi8>) {
+  // expected-error@+1 {{'qg.storage_cast' op casts between a quantized tensor and its storage type; exactly one side must be quantized}}
+  %y = qg.storage_cast %x : tensor<2xi8> -> tensor<2xi8>
+  return
+}
+
+// -----
+
+// storage_cast keeps the shape.
+func.func @f(%x: tensor<2xi8>) {
+  // expected-error@+1 {{'qg.storage_cast' op input shape 'tensor<2xi8>' and result shape 'tensor<3x!qg.quant<i8, scale = 1.000000e+00>>' differ}}
+  %y = qg.storage_cast %x : tensor<2xi8> -> tensor<3x!qg.quant<i8, scale = 1.0>>
+  return
+}
+
+// -----
+
+// storage_cast uses the format's storage type.
+func.func @f(%x: tensor<2xi8>) {
+  // expected-error@+1 {{'qg.storage_cast' op the storage type of u8 is 'ui8', not 'i8'}}
+  %y = qg.storage_cast %x : tensor<2xi8> -> tensor<2x!qg.quant<u8, scale = 1.0>>
+  return
+}

@@ -140,3 +140,17 @@ func.func @data(%x: tensor<2x3x4xf32>, %i: tensor<5x7xi64>) {
   %8 = qg.reduce_sum %x : tensor<2x3x4xf32> -> tensor<1x1x1xf32>
   return
 }
+
+// -----
+
+// Cast, where and expand.
+// CHECK-LABEL: func @select_cast_expand
+// CHECK: qg.cast %{{.*}} : tensor<2x3xf32> -> tensor<2x3xi64>
+// CHECK: qg.where %{{.*}}, %{{.*}}, %{{.*}} : tensor<3xi1>, tensor<2x3xf32>, tensor<1xf32> -> tensor<2x3xf32>
+// CHECK: qg.expand %{{.*}} : tensor<3x1xf32> -> tensor<2x3x4xf32>
+func.func @select_cast_expand(%x: tensor<2x3xf32>, %c: tensor<3xi1>, %s: tensor<1xf32>, %e: tensor<3x1xf32>) {
+  %0 = qg.cast %x : tensor<2x3xf32> -> tensor<2x3xi64>
+  %1 = qg.where %c, %x, %s : tensor<3xi1>, tensor<2x3xf32>, tensor<1xf32> -> tensor<2x3xf32>
+  %2 = qg.expand %e : tensor<3x1xf32> -> tensor<2x3x4xf32>
+  return
+}

@@ -134,3 +134,15 @@ func.func @quant_ops(%x: tensor<2x3xf32>) -> tensor<2x3xf16> {
   %y = qg.dequantize %r : tensor<2x3x!qg.quant<u8, scale = 1.0, zero_point = 128>> -> tensor<2x3xf16>
   return %y : tensor<2x3xf16>
 }
+
+// -----
+
+// storage_cast reinterprets codes without changing them.
+// CHECK-LABEL: func @storage_cast
+// CHECK: %[[Q:.*]] = qg.storage_cast %{{.*}} : tensor<4xui8> -> tensor<4x!qg.quant<u8, scale = 5.000000e-01, zero_point = 128>>
+// CHECK: qg.storage_cast %[[Q]] : tensor<4x!qg.quant<u8, scale = 5.000000e-01, zero_point = 128>> -> tensor<4xui8>
+func.func @storage_cast(%x: tensor<4xui8>) -> tensor<4xui8> {
+  %q = qg.storage_cast %x : tensor<4xui8> -> tensor<4x!qg.quant<u8, scale = 0.5, zero_point = 128>>
+  %y = qg.storage_cast %q : tensor<4x!qg.quant<u8, scale = 0.5, zero_point = 128>> -> tensor<4xui8>
+  return %y : tensor<4xui8>
+}

@@ -1,0 +1,403 @@
+// The reference interpreter's driver, tensor helpers, quantization and
+// elementwise kernels.
+#include "codegen/reference/Interpreter.h"
+#include "codegen/reference/Kernels.h"
+#include "dialects/qg/QGElements.h"
+
+#include "llvm/ADT/APFloat.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace qcc;
+using namespace qcc::qg;
+
+namespace qcc::ref {
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> strides(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+int64_t countOf(ArrayRef<int64_t> shape) {
+  int64_t count = 1;
+  for (int64_t dim : shape)
+    count *= dim;
+  return count;
+}
+
+Tensor zeros(Type type) {
+  auto tensorType = cast<RankedTensorType>(type);
+  Tensor tensor;
+  tensor.elementType = tensorType.getElementType();
+  tensor.shape.assign(tensorType.getShape().begin(),
+                      tensorType.getShape().end());
+  tensor.data.assign(countOf(tensor.shape), 0.0);
+  return tensor;
+}
+
+BroadcastMap::BroadcastMap(ArrayRef<int64_t> inShape,
+                           ArrayRef<int64_t> outShape)
+    : outShape(outShape), inStrides(outShape.size(), 0) {
+  SmallVector<int64_t> strides = stridesOf(inShape);
+  const size_t offset = outShape.size() - inShape.size();
+  for (size_t i = 0; i < inShape.size(); ++i)
+    inStrides[offset + i] = inShape[i] == 1 ? 0 : strides[i];
+}
+
+int64_t BroadcastMap::operator()(int64_t outIndex) const {
+  int64_t inIndex = 0;
+  for (int64_t d = static_cast<int64_t>(outShape.size()) - 1; d >= 0; --d) {
+    inIndex += (outIndex % outShape[d]) * inStrides[d];
+    outIndex /= outShape[d];
+  }
+  return inIndex;
+}
+
+double roundToType(Type type, double value) {
+  if (type.isF64())
+    return value;
+  if (type.isF32())
+    return static_cast<double>(static_cast<float>(value));
+  if (auto floatType = dyn_cast<FloatType>(type)) {
+    llvm::APFloat narrowed(value);
+    bool losesInfo;
+    narrowed.convert(floatType.getFloatSemantics(),
+                     llvm::APFloat::rmNearestTiesToEven, &losesInfo);
+    narrowed.convert(llvm::APFloat::IEEEdouble(),
+                     llvm::APFloat::rmNearestTiesToEven, &losesInfo);
+    return narrowed.convertToDouble();
+  }
+  if (auto intType = dyn_cast<IntegerType>(type)) {
+    if (intType.getWidth() == 1)
+      return value != 0 ? 1.0 : 0.0;
+    if (std::isnan(value))
+      return 0.0;
+    const unsigned width = std::min(intType.getWidth(), 53u);
+    const bool isUnsigned = intType.isUnsigned();
+    const double lo = isUnsigned ? 0.0 : -std::ldexp(1.0, width - 1);
+    const double hi = isUnsigned ? std::ldexp(1.0, width) - 1
+                                 : std::ldexp(1.0, width - 1) - 1;
+    return std::clamp(std::trunc(value), lo, hi);
+  }
+  return value; // quantized codes are already integers
+}
+
+FailureOr<Tensor> fromAttribute(ElementsAttr value, RankedTensorType type) {
+  Tensor tensor = zeros(type);
+  if (getQuantElementType(type)) {
+    FailureOr<SmallVector<int32_t>> codes = readCodes(value);
+    if (failed(codes))
+      return failure();
+    tensor.data.assign(codes->begin(), codes->end());
+    return tensor;
+  }
+  if (isa<FloatType>(type.getElementType())) {
+    if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+      size_t i = 0;
+      for (APFloat v : dense.getValues<APFloat>()) {
+        bool losesInfo;
+        v.convert(llvm::APFloat::IEEEdouble(),
+                  llvm::APFloat::rmNearestTiesToEven, &losesInfo);
+        tensor.data[i++] = v.convertToDouble();
+      }
+      return tensor;
+    }
+    FailureOr<SmallVector<float>> floats = readFloats(value);
+    if (failed(floats))
+      return failure();
+    tensor.data.assign(floats->begin(), floats->end());
+    return tensor;
+  }
+  FailureOr<SmallVector<int64_t>> ints = readIntegers(value);
+  if (failed(ints))
+    return failure();
+  for (size_t i = 0; i < ints->size(); ++i)
+    tensor.data[i] = static_cast<double>((*ints)[i]);
+  if (type.getElementType().isInteger(1))
+    for (double &v : tensor.data)
+      v = v != 0 ? 1.0 : 0.0; // signless i1 reads back as -1
+  return tensor;
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization ops
+//===----------------------------------------------------------------------===//
+
+namespace {
+FailureOr<rt::QuantParams> paramsOf(Operation *op, Type type) {
+  FailureOr<rt::QuantParams> params = getQuantElementType(type).getParams();
+  if (failed(params))
+    op->emitOpError("reference interpreter: the scale table is not available");
+  return params;
+}
+} // namespace
+
+FailureOr<Tensor> evalQuantOp(Operation *op, ArrayRef<Tensor> operands) {
+  const Tensor &input = operands[0];
+  Tensor result = zeros(op->getResult(0).getType());
+  Type inType = op->getOperand(0).getType(), outType = op->getResult(0).getType();
+  // Dequantize the input if it is quantized.
+  std::vector<double> real = input.data;
+  if (getQuantElementType(inType)) {
+    FailureOr<rt::QuantParams> params = paramsOf(op, inType);
+    if (failed(params))
+      return failure();
+    rt::ScaleIndexer indexer(input.shape, params->granularity);
+    for (int64_t i = 0; i < input.size(); ++i) {
+      const int64_t s = indexer(i);
+      real[i] = rt::dequantizeValue(static_cast<int32_t>(input.data[i]),
+                                    params->scales[s], params->zeroPoint(s),
+                                    params->format);
+    }
+  }
+  if (!getQuantElementType(outType)) {
+    for (int64_t i = 0; i < input.size(); ++i)
+      result.data[i] = roundToType(result.elementType, real[i]);
+    return result;
+  }
+  FailureOr<rt::QuantParams> params = paramsOf(op, outType);
+  if (failed(params))
+    return failure();
+  rt::ScaleIndexer indexer(result.shape, params->granularity);
+  for (int64_t i = 0; i < input.size(); ++i) {
+    const int64_t s = indexer(i);
+    // quantize reads its input as f32, as ONNX QuantizeLinear does.
+    result.data[i] = rt::quantizeValue(static_cast<float>(real[i]),
+                                       params->scales[s], params->zeroPoint(s),
+                                       params->format);
+  }
+  return result;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise ops
+//===----------------------------------------------------------------------===//
+
+namespace {
+double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+/// Two's-complement wrap-around of an integer result to `type`'s width.
+double wrapToType(IntegerType type, double value) {
+  if (type.getWidth() == 1)
+    return value != 0 ? 1.0 : 0.0;
+  if (!std::isfinite(value))
+    return 0.0;
+  const unsigned width = type.getWidth();
+  uint64_t bits = static_cast<uint64_t>(static_cast<int64_t>(std::trunc(value)));
+  if (width >= 64)
+    return type.isUnsigned() ? static_cast<double>(bits)
+                             : static_cast<double>(static_cast<int64_t>(bits));
+  bits &= (uint64_t{1} << width) - 1;
+  if (!type.isUnsigned() && (bits >> (width - 1)) & 1)
+    return static_cast<double>(static_cast<int64_t>(bits) - (int64_t{1} << width));
+  return static_cast<double>(bits);
+}
+
+/// Applies `fn` in the precision of `type`: integers exactly (then wrapped),
+/// f64 in double, every other float in f32, then rounds to the type.
+template <typename Fn> double inPrecision(Type type, Fn fn, double a, double b) {
+  if (auto intType = dyn_cast<IntegerType>(type))
+    return wrapToType(intType, fn(a, b));
+  if (type.isF64())
+    return fn(a, b);
+  return roundToType(type, static_cast<double>(fn(static_cast<float>(a),
+                                                  static_cast<float>(b))));
+}
+} // namespace
+
+FailureOr<Tensor> evalElementwise(Operation *op, ArrayRef<Tensor> operands) {
+  Tensor result = zeros(op->getResult(0).getType());
+  const Type type = result.elementType;
+
+  auto binary = [&](auto fn) {
+    BroadcastMap lhs(operands[0].shape, result.shape),
+        rhs(operands[1].shape, result.shape);
+    for (int64_t i = 0; i < result.size(); ++i)
+      result.data[i] = inPrecision(type, fn, operands[0].data[lhs(i)],
+                                   operands[1].data[rhs(i)]);
+    return result;
+  };
+  auto unary = [&](auto fn) {
+    for (int64_t i = 0; i < result.size(); ++i)
+      result.data[i] = inPrecision(
+          type, [&](auto x, auto) { return fn(x); }, operands[0].data[i], 0.0);
+    return result;
+  };
+  auto nanMax = [](auto a, auto b) {
+    return (std::isnan(a) || std::isnan(b)) ? a + b : std::max(a, b);
+  };
+  auto nanMin = [](auto a, auto b) {
+    return (std::isnan(a) || std::isnan(b)) ? a + b : std::min(a, b);
+  };
+
+  if (isa<AddOp>(op))
+    return binary([](auto a, auto b) { return a + b; });
+  if (isa<SubOp>(op))
+    return binary([](auto a, auto b) { return a - b; });
+  if (isa<MulOp>(op))
+    return binary([](auto a, auto b) { return a * b; });
+  if (isa<DivOp>(op)) {
+    if (isa<IntegerType>(type))
+      return binary([](auto a, auto b) {
+        return b == 0 ? decltype(a)(0) : std::trunc(a / b);
+      });
+    return binary([](auto a, auto b) { return a / b; });
+  }
+  if (isa<PowOp>(op))
+    return binary([](auto a, auto b) { return std::pow(a, b); });
+  if (isa<MaxOp>(op))
+    return binary(nanMax);
+  if (isa<MinOp>(op))
+    return binary(nanMin);
+  if (isa<ReluOp>(op))
+    return unary([](auto x) { return x > 0 ? x : decltype(x)(0); });
+  if (isa<SigmoidOp>(op))
+    return unary([](auto x) { return decltype(x)(sigmoid(x)); });
+  if (isa<TanhOp>(op))
+    return unary([](auto x) { return std::tanh(x); });
+  if (isa<ExpOp>(op))
+    return unary([](auto x) { return std::exp(x); });
+  if (isa<SqrtOp>(op))
+    return unary([](auto x) { return std::sqrt(x); });
+  if (isa<ErfOp>(op))
+    return unary([](auto x) { return std::erf(x); });
+  if (isa<NegOp>(op))
+    return unary([](auto x) { return -x; });
+  if (isa<AbsOp>(op))
+    return unary([](auto x) { return std::fabs(x); });
+  if (isa<SiluOp>(op))
+    return unary([](auto x) { return decltype(x)(x * sigmoid(x)); });
+  if (auto gelu = dyn_cast<GeluOp>(op)) {
+    if (gelu.getApproximate() == "tanh")
+      return unary([](auto x) {
+        const double c = std::sqrt(2.0 / M_PI);
+        return decltype(x)(0.5 * x * (1.0 + std::tanh(c * (x + 0.044715 * x * x * x))));
+      });
+    return unary([](auto x) {
+      return decltype(x)(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))));
+    });
+  }
+  if (auto leaky = dyn_cast<LeakyReluOp>(op)) {
+    const double alpha = leaky.getAlpha().convertToFloat();
+    return unary([alpha](auto x) { return x < 0 ? decltype(x)(alpha * x) : x; });
+  }
+  if (auto clip = dyn_cast<ClipOp>(op)) {
+    const double lo = clip.getMin() ? clip.getMin()->convertToFloat()
+                                    : -std::numeric_limits<double>::infinity();
+    const double hi = clip.getMax() ? clip.getMax()->convertToFloat()
+                                    : std::numeric_limits<double>::infinity();
+    return unary([lo, hi](auto x) {
+      if (std::isnan(x))
+        return x;
+      return decltype(x)(std::min(std::max(static_cast<double>(x), lo), hi));
+    });
+  }
+  if (isa<CastOp>(op)) {
+    for (int64_t i = 0; i < result.size(); ++i)
+      result.data[i] = roundToType(type, operands[0].data[i]);
+    return result;
+  }
+  if (isa<WhereOp>(op)) {
+    BroadcastMap c(operands[0].shape, result.shape),
+        x(operands[1].shape, result.shape), y(operands[2].shape, result.shape);
+    for (int64_t i = 0; i < result.size(); ++i)
+      result.data[i] = operands[0].data[c(i)] != 0 ? operands[1].data[x(i)]
+                                                   : operands[2].data[y(i)];
+    return result;
+  }
+  return op->emitOpError("reference interpreter: no elementwise kernel");
+}
+
+//===----------------------------------------------------------------------===//
+// Driver
+//===----------------------------------------------------------------------===//
+
+FailureOr<std::vector<Tensor>> evaluate(Operation *op,
+                                        ArrayRef<Tensor> operands) {
+  for (Type type : op->getResultTypes()) {
+    auto tensorType = dyn_cast<RankedTensorType>(type);
+    if (!tensorType || !tensorType.hasStaticShape()) {
+      op->emitOpError("reference interpreter: result type ")
+          << type << " is not a static tensor";
+      return failure();
+    }
+  }
+  FailureOr<Tensor> result = failure();
+  if (auto constant = dyn_cast<ConstantOp>(op)) {
+    result = fromAttribute(constant.getValue(),
+                           cast<RankedTensorType>(constant.getType()));
+    if (failed(result))
+      return op->emitOpError("reference interpreter: cannot read the value");
+  } else if (isa<QuantizeOp, DequantizeOp, RequantizeOp>(op)) {
+    result = evalQuantOp(op, operands);
+  } else if (isa<SoftmaxOp, LayerNormOp, BatchNormOp>(op)) {
+    result = evalNormalization(op, operands);
+  } else if (isa<MatMulOp, GemmOp, Conv2DOp, MaxPool2DOp, AvgPool2DOp,
+                 GlobalAvgPoolOp, ReduceMeanOp, ReduceSumOp>(op)) {
+    result = evalContraction(op, operands);
+  } else if (isa<ReshapeOp, TransposeOp, ConcatOp, SliceOp, GatherOp,
+                 ExpandOp, StorageCastOp>(op)) {
+    result = evalDataMovement(op, operands);
+  } else if (isa<QGDialect>(op->getDialect())) {
+    result = evalElementwise(op, operands);
+  } else {
+    return op->emitOpError("reference interpreter: unsupported op");
+  }
+  if (failed(result))
+    return failure();
+  return std::vector<Tensor>{std::move(*result)};
+}
+
+FailureOr<std::vector<Tensor>> run(func::FuncOp function,
+                                   ArrayRef<Tensor> inputs) {
+  FunctionType type = function.getFunctionType();
+  if (inputs.size() != type.getNumInputs())
+    return function.emitError("expected ")
+           << type.getNumInputs() << " inputs, got " << inputs.size();
+  DenseMap<Value, Tensor> values;
+  Block &body = function.getBody().front();
+  for (auto [i, argument] : llvm::enumerate(body.getArguments())) {
+    auto argType = cast<RankedTensorType>(argument.getType());
+    if (ArrayRef<int64_t>(inputs[i].shape) != argType.getShape() ||
+        inputs[i].size() != countOf(inputs[i].shape))
+      return function.emitError("input #")
+             << i << " has shape " << formatShape(inputs[i].shape)
+             << ", expected " << formatShape(argType.getShape());
+    Tensor input = inputs[i];
+    input.elementType = argType.getElementType();
+    values[argument] = std::move(input);
+  }
+  for (Operation &op : body) {
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      std::vector<Tensor> outputs;
+      for (Value operand : ret.getOperands())
+        outputs.push_back(values.lookup(operand));
+      return outputs;
+    }
+    SmallVector<Tensor> operands;
+    for (Value operand : op.getOperands())
+      operands.push_back(values.lookup(operand));
+    FailureOr<std::vector<Tensor>> results = evaluate(&op, operands);
+    if (failed(results))
+      return failure();
+    for (auto [value, tensor] : llvm::zip(op.getResults(), *results))
+      values[value] = std::move(tensor);
+    // Free values whose last use was this op.
+    for (Value operand : op.getOperands())
+      if (llvm::all_of(operand.getUsers(), [&](Operation *user) {
+            return user->getBlock() == &body && !op.isBeforeInBlock(user);
+          }))
+        values.erase(operand);
+  }
+  return function.emitError("function has no return");
+}
+
+} // namespace qcc::ref

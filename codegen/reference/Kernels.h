@@ -1,0 +1,42 @@
+// Kernels of the reference interpreter, one function per qg op family.
+// Private to codegen/reference.
+#ifndef QCC_CODEGEN_REFERENCE_KERNELS_H
+#define QCC_CODEGEN_REFERENCE_KERNELS_H
+
+#include "codegen/reference/Interpreter.h"
+#include "dialects/qg/QGOps.h"
+
+namespace qcc::ref {
+
+/// Row-major strides of a shape.
+llvm::SmallVector<int64_t> stridesOf(llvm::ArrayRef<int64_t> shape);
+/// Element count of a shape.
+int64_t countOf(llvm::ArrayRef<int64_t> shape);
+/// A zero tensor of a static ranked type.
+Tensor zeros(mlir::Type type);
+
+/// Maps the flat index of an element of `outShape` to the flat index of the
+/// element of a tensor of `inShape` that numpy broadcasting reads there.
+class BroadcastMap {
+public:
+  BroadcastMap(llvm::ArrayRef<int64_t> inShape, llvm::ArrayRef<int64_t> outShape);
+  int64_t operator()(int64_t outIndex) const;
+
+private:
+  llvm::SmallVector<int64_t> outShape, inStrides; // inStrides 0 where broadcast
+};
+
+mlir::FailureOr<Tensor> evalQuantOp(mlir::Operation *op,
+                                    llvm::ArrayRef<Tensor> operands);
+mlir::FailureOr<Tensor> evalElementwise(mlir::Operation *op,
+                                        llvm::ArrayRef<Tensor> operands);
+mlir::FailureOr<Tensor> evalNormalization(mlir::Operation *op,
+                                          llvm::ArrayRef<Tensor> operands);
+mlir::FailureOr<Tensor> evalContraction(mlir::Operation *op,
+                                        llvm::ArrayRef<Tensor> operands);
+mlir::FailureOr<Tensor> evalDataMovement(mlir::Operation *op,
+                                         llvm::ArrayRef<Tensor> operands);
+
+} // namespace qcc::ref
+
+#endif // QCC_CODEGEN_REFERENCE_KERNELS_H

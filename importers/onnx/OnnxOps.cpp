@@ -1,0 +1,1188 @@
+// Per-op import handlers: each ONNX op becomes qg ops, or a constant when
+// its value is known at import time (shape arithmetic).
+#include "codegen/reference/Kernels.h"
+#include "importers/onnx/ImporterImpl.h"
+
+#include "mlir/Dialect/Traits.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace qcc;
+using namespace qcc::qg;
+
+namespace qcc::onnx {
+
+namespace {
+
+using I = Importer;
+
+std::string shapeText(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + (ShapedType::isDynamic(shape[i])
+                                   ? std::string("?")
+                                   : std::to_string(shape[i]));
+  return text + "]";
+}
+
+bool isFloatTensor(Value v) {
+  return isa<FloatType>(I::tensorType(v).getElementType());
+}
+
+/// Requires a float operand for ops qg only defines on floats.
+LogicalResult requireFloat(I &im, Value v) {
+  if (isFloatTensor(v))
+    return success();
+  return im.error() << im.node->opType << " on "
+                    << I::tensorType(v).getElementType()
+                    << " tensors is not supported (qg computes it on floats)";
+}
+
+/// If `value` was computed from constants only and is integer-typed (shape
+/// arithmetic), evaluates it now and binds the output as a known constant.
+LogicalResult defineFolded(I &im, size_t index, Value value) {
+  Operation *op = value.getDefiningOp();
+  const bool integer = isa<IntegerType>(I::tensorType(value).getElementType());
+  if (op && integer && !isa<ConstantOp>(op) &&
+      llvm::all_of(op->getOperands(), [](Value operand) {
+        return operand.getDefiningOp<ConstantOp>() != nullptr;
+      })) {
+    SmallVector<ref::Tensor> operands;
+    for (Value operand : op->getOperands()) {
+      auto constant = operand.getDefiningOp<ConstantOp>();
+      FailureOr<ref::Tensor> tensor = ref::fromAttribute(
+          constant.getValue(), cast<RankedTensorType>(constant.getType()));
+      if (failed(tensor))
+        return failure();
+      operands.push_back(std::move(*tensor));
+    }
+    FailureOr<std::vector<ref::Tensor>> results = ref::evaluate(op, operands);
+    if (failed(results))
+      return failure();
+    op->erase();
+    im.defineKnown(index, std::move(results->front()));
+    return success();
+  }
+  im.define(index, value);
+  return success();
+}
+
+/// Integer elementwise arithmetic on constants (qg has no integer math ops).
+template <typename Fn>
+LogicalResult foldIntegerBinary(I &im, const ref::Tensor &a,
+                                const ref::Tensor &b, Fn fn) {
+  SmallVector<int64_t> shape;
+  if (!OpTrait::util::getBroadcastedShape(a.shape, b.shape, shape))
+    return im.error() << im.node->opType << ": shapes " << shapeText(a.shape)
+                      << " and " << shapeText(b.shape) << " do not broadcast";
+  ref::Tensor result;
+  result.elementType = a.elementType;
+  result.shape = shape;
+  result.data.resize(ref::countOf(shape));
+  ref::BroadcastMap ma(a.shape, shape), mb(b.shape, shape);
+  for (int64_t i = 0; i < result.size(); ++i)
+    result.data[i] = ref::roundToType(result.elementType,
+                                      fn(a.data[ma(i)], b.data[mb(i)]));
+  im.defineKnown(0, std::move(result));
+  return success();
+}
+
+template <typename OpT, typename IntFn>
+LogicalResult importBinary(I &im, IntFn intFn) {
+  const ref::Tensor *a = im.knownInput(0), *b = im.knownInput(1);
+  if (a && b && isa<IntegerType>(a->elementType))
+    return foldIntegerBinary(im, *a, *b, intFn);
+  FailureOr<Value> lhs = im.input(0), rhs = im.input(1);
+  if (failed(lhs) || failed(rhs))
+    return failure();
+  Value right = *rhs;
+  if (I::tensorType(right).getElementType() != I::tensorType(*lhs).getElementType()) {
+    // Pow takes an exponent of another type; compute it in the base's type.
+    FailureOr<Value> cast = im.make<CastOp>(
+        I::tensorType(right).clone(I::tensorType(*lhs).getElementType()), right);
+    if (failed(cast))
+      return failure();
+    right = *cast;
+  }
+  FailureOr<Value> result = im.make<OpT>(lhs->getType(), *lhs, right);
+  if (failed(result))
+    return failure();
+  im.define(0, *result);
+  return success();
+}
+
+/// Max and Min take any number of inputs.
+template <typename OpT> LogicalResult importVariadic(I &im) {
+  FailureOr<Value> acc = im.input(0);
+  if (failed(acc))
+    return failure();
+  for (size_t i = 1; i < im.node->inputs.size(); ++i) {
+    FailureOr<Value> next = im.input(i);
+    if (failed(next))
+      return failure();
+    acc = im.make<OpT>(acc->getType(), *acc, *next);
+    if (failed(acc))
+      return failure();
+  }
+  im.define(0, *acc);
+  return success();
+}
+
+template <typename OpT, typename... Attrs>
+LogicalResult importUnary(I &im, Attrs... attrs) {
+  FailureOr<Value> x = im.input(0);
+  if (failed(x))
+    return failure();
+  // Relu, Abs, Neg and Clip also take integers; the rest compute on floats.
+  constexpr bool takesIntegers =
+      std::is_same_v<OpT, ReluOp> || std::is_same_v<OpT, AbsOp> ||
+      std::is_same_v<OpT, NegOp> || std::is_same_v<OpT, ClipOp>;
+  if (!takesIntegers && failed(requireFloat(im, *x)))
+    return failure();
+  FailureOr<Value> result = im.make<OpT>(x->getType(), *x, attrs...);
+  if (failed(result))
+    return failure();
+  im.define(0, *result);
+  return success();
+}
+
+FailureOr<Value> reshapeTo(I &im, Value x, ArrayRef<int64_t> shape) {
+  if (I::tensorType(x).getShape() == shape)
+    return x;
+  return im.make<ReshapeOp>(I::tensorType(x).clone(shape), x);
+}
+
+int64_t normalized(int64_t axis, int64_t rank) {
+  return axis < 0 ? axis + rank : axis;
+}
+
+LogicalResult checkAxis(I &im, int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= rank)
+    return im.error() << im.node->opType << ": axis " << axis
+                      << " is out of range for rank " << rank;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Constants and shapes
+//===----------------------------------------------------------------------===//
+
+LogicalResult importConstant(I &im) {
+  const Node &n = *im.node;
+  ref::Tensor value;
+  if (const Attribute *attr = n.attribute("value")) {
+    FailureOr<Type> element = im.elementType(attr->t.type);
+    if (failed(element))
+      return failure();
+    value.elementType = *element;
+    value.shape.assign(attr->t.dims.begin(), attr->t.dims.end());
+    if (isa<FloatType>(*element)) {
+      std::vector<float> floats = attr->t.toFloats();
+      value.data.assign(floats.begin(), floats.end());
+    } else {
+      std::vector<int64_t> ints = attr->t.toInts();
+      value.data.assign(ints.begin(), ints.end());
+    }
+  } else if (const Attribute *attr = n.attribute("value_float")) {
+    value.elementType = Float32Type::get(&im.context);
+    value.data = {attr->f};
+  } else if (const Attribute *attr = n.attribute("value_floats")) {
+    value.elementType = Float32Type::get(&im.context);
+    value.shape = {static_cast<int64_t>(attr->floats.size())};
+    value.data.assign(attr->floats.begin(), attr->floats.end());
+  } else if (const Attribute *attr = n.attribute("value_int")) {
+    value.elementType = IntegerType::get(&im.context, 64);
+    value.data = {static_cast<double>(attr->i)};
+  } else if (const Attribute *attr = n.attribute("value_ints")) {
+    value.elementType = IntegerType::get(&im.context, 64);
+    value.shape = {static_cast<int64_t>(attr->ints.size())};
+    value.data.assign(attr->ints.begin(), attr->ints.end());
+  } else {
+    return im.error() << "Constant: no supported value attribute";
+  }
+  im.defineKnown(0, std::move(value));
+  return success();
+}
+
+LogicalResult importIdentity(I &im) {
+  if (const ref::Tensor *known = im.knownInput(0)) {
+    im.defineKnown(0, *known);
+    return success();
+  }
+  FailureOr<Value> x = im.input(0);
+  if (failed(x))
+    return failure();
+  im.define(0, *x);
+  return success();
+}
+
+LogicalResult importShape(I &im) {
+  FailureOr<Value> x = im.input(0);
+  if (failed(x))
+    return failure();
+  ArrayRef<int64_t> shape = I::tensorType(*x).getShape();
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  int64_t start = im.node->intAttr("start", 0), end = im.node->intAttr("end", rank);
+  start = std::clamp<int64_t>(normalized(start, rank), 0, rank);
+  end = std::clamp<int64_t>(normalized(end, rank), 0, rank);
+  ref::Tensor value;
+  value.elementType = IntegerType::get(&im.context, 64);
+  for (int64_t d = start; d < end; ++d) {
+    if (ShapedType::isDynamic(shape[d]))
+      return im.error() << "Shape: dimension " << d
+                        << " is not known at import time; fix it with "
+                           "--input-shape";
+    value.data.push_back(static_cast<double>(shape[d]));
+  }
+  value.shape = {static_cast<int64_t>(value.data.size())};
+  im.defineKnown(0, std::move(value));
+  return success();
+}
+
+LogicalResult importConstantOfShape(I &im) {
+  FailureOr<std::vector<int64_t>> shape = im.knownInts(0, "the shape");
+  if (failed(shape))
+    return failure();
+  ref::Tensor value;
+  value.elementType = Float32Type::get(&im.context);
+  double fill = 0;
+  if (const Attribute *attr = im.node->attribute("value")) {
+    FailureOr<Type> element = im.elementType(attr->t.type);
+    if (failed(element))
+      return failure();
+    value.elementType = *element;
+    std::vector<float> floats = attr->t.toFloats();
+    if (!floats.empty())
+      fill = isa<FloatType>(*element) ? floats[0]
+                                      : static_cast<double>(attr->t.toInts()[0]);
+  }
+  for (int64_t dim : *shape)
+    if (dim < 0)
+      return im.error() << "ConstantOfShape: negative dimension " << dim;
+  value.shape.assign(shape->begin(), shape->end());
+  value.data.assign(ref::countOf(value.shape), fill);
+  im.defineKnown(0, std::move(value));
+  return success();
+}
+
+LogicalResult importCast(I &im) {
+  FailureOr<Type> target =
+      im.elementType(static_cast<DataType>(im.node->intAttr("to", 0)));
+  FailureOr<Value> x = im.input(0);
+  if (failed(target) || failed(x))
+    return failure();
+  FailureOr<Value> result = im.make<CastOp>(I::tensorType(*x).clone(*target), *x);
+  if (failed(result))
+    return failure();
+  return defineFolded(im, 0, *result);
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+LogicalResult importReshape(I &im) {
+  FailureOr<Value> x = im.input(0);
+  FailureOr<std::vector<int64_t>> target = im.knownInts(1, "the target shape");
+  if (failed(x) || failed(target))
+    return failure();
+  ArrayRef<int64_t> in = I::tensorType(*x).getShape();
+  const bool allowZero = im.node->intAttr("allowzero", 0) != 0;
+  SmallVector<int64_t> shape;
+  int64_t inferred = -1, known = 1;
+  for (size_t i = 0; i < target->size(); ++i) {
+    int64_t dim = (*target)[i];
+    if (dim == 0 && !allowZero) {
+      if (i >= in.size())
+        return im.error() << "Reshape: 0 at position " << i
+                          << " copies a dimension the input does not have";
+      dim = in[i];
+    }
+    if (dim == -1) {
+      if (inferred >= 0)
+        return im.error() << "Reshape: more than one -1 in the target shape";
+      inferred = static_cast<int64_t>(i);
+    } else if (dim < -1) {
+      return im.error() << "Reshape: invalid dimension " << dim;
+    } else if (!ShapedType::isDynamic(dim)) {
+      known *= dim;
+    }
+    shape.push_back(dim);
+  }
+  if (inferred >= 0) {
+    const int64_t total = I::tensorType(*x).hasStaticShape()
+                              ? I::tensorType(*x).getNumElements()
+                              : -1;
+    if (total < 0 || llvm::any_of(shape, ShapedType::isDynamic))
+      shape[inferred] = ShapedType::kDynamic;
+    else if (known == 0 || total % known != 0)
+      return im.error() << "Reshape: cannot infer -1 for " << total
+                        << " elements into " << shapeText(*target);
+    else
+      shape[inferred] = total / known;
+  }
+  FailureOr<Value> result = reshapeTo(im, *x, shape);
+  if (failed(result))
+    return failure();
+  return defineFolded(im, 0, *result);
+}
+
+LogicalResult importFlatten(I &im) {
+  FailureOr<Value> x = im.input(0);
+  if (failed(x))
+    return failure();
+  ArrayRef<int64_t> in = I::tensorType(*x).getShape();
+  const int64_t rank = static_cast<int64_t>(in.size());
+  int64_t axis = im.node->intAttr("axis", 1);
+  if (axis < -rank || axis > rank)
+    return im.error() << "Flatten: axis " << axis << " is out of range";
+  axis = axis < 0 ? axis + rank : axis;
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < rank; ++d)
+    (d < axis ? outer : inner) *= in[d];
+  FailureOr<Value> result = reshapeTo(im, *x, {outer, inner});
+  if (failed(result))
+    return failure();
+  return defineFolded(im, 0, *result);
+}
+
+/// Axes from the `axes` attribute (older opsets) or input 1 (newer).
+FailureOr<std::vector<int64_t>> axesOf(I &im, int64_t inputSinceOpset) {
+  if (im.model.opset() >= inputSinceOpset) {
+    if (!im.hasInput(1))
+      return std::vector<int64_t>{};
+    return im.knownInts(1, "axes");
+  }
+  return im.node->intsAttr("axes");
+}
+
+LogicalResult importSqueeze(I &im) {
+  FailureOr<Value> x = im.input(0);
+  FailureOr<std::vector<int64_t>> axes = axesOf(im, 13);
+  if (failed(x) || failed(axes))
+    return failure();
+  ArrayRef<int64_t> in = I::tensorType(*x).getShape();
+  const int64_t rank = static_cast<int64_t>(in.size());
+  SmallVector<bool> drop(rank, false);
+  for (int64_t axis : *axes) {
+    if (failed(checkAxis(im, axis, rank)))
+      return failure();
+    drop[normalized(axis, rank)] = true;
+  }
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < rank; ++d) {
+    const bool squeeze = axes->empty() ? in[d] == 1 : drop[d];
+    if (squeeze && in[d] != 1)
+      return im.error() << "Squeeze: dimension " << d << " has size " << in[d];
+    if (!squeeze)
+      shape.push_back(in[d]);
+  }
+  FailureOr<Value> result = reshapeTo(im, *x, shape);
+  if (failed(result))
+    return failure();
+  return defineFolded(im, 0, *result);
+}
+
+LogicalResult importUnsqueeze(I &im) {
+  FailureOr<Value> x = im.input(0);
+  FailureOr<std::vector<int64_t>> axes = axesOf(im, 13);
+  if (failed(x) || failed(axes))
+    return failure();
+  ArrayRef<int64_t> in = I::tensorType(*x).getShape();
+  const int64_t rank = static_cast<int64_t>(in.size() + axes->size());
+  SmallVector<bool> inserted(rank, false);
+  for (int64_t axis : *axes) {
+    if (failed(checkAxis(im, axis, rank)))
+      return failure();
+    if (inserted[normalized(axis, rank)])
+      return im.error() << "Unsqueeze: axis " << axis << " is repeated";
+    inserted[normalized(axis, rank)] = true;
+  }
+  SmallVector<int64_t> shape;
+  size_t next = 0;
+  for (int64_t d = 0; d < rank; ++d)
+    shape.push_back(inserted[d] ? 1 : in[next++]);
+  FailureOr<Value> result = reshapeTo(im, *x, shape);
+  if (failed(result))
+    return failure();
+  return defineFolded(im, 0, *result);
+}
+
+LogicalResult importTranspose(I &im) {
+  FailureOr<Value> x = im.input(0);
+  if (failed(x))
+    return failure();
+  const int64_t rank = I::tensorType(*x).getRank();
+  std::vector<int64_t> perm = im.node->intsAttr("perm");
+  if (perm.empty())
+    for (int64_t d = rank - 1; d >= 0; --d)
+      perm.push_back(d);
+  FailureOr<Value> result = im.make<TransposeOp>(x->getType(), *x, perm);
+  if (failed(result))
+    return failure();
+  return defineFolded(im, 0, *result);
+}
+
+LogicalResult importConcat(I &im) {
+  SmallVector<Value> inputs;
+  for (size_t i = 0; i < im.node->inputs.size(); ++i) {
+    FailureOr<Value> v = im.input(i);
+    if (failed(v))
+      return failure();
+    inputs.push_back(*v);
+  }
+  if (inputs.empty())
+    return im.error() << "Concat: no inputs";
+  FailureOr<Value> result = im.make<ConcatOp>(
+      inputs.front().getType(), inputs, im.node->intAttr("axis", 0));
+  if (failed(result))
+    return failure();
+  return defineFolded(im, 0, *result);
+}
+
+/// Normalized [start, end) with step for one dimension, ONNX Slice rules.
+void clampSlice(int64_t dim, int64_t &start, int64_t &end, int64_t step) {
+  if (start < 0)
+    start += dim;
+  if (end < 0)
+    end += dim;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, dim);
+    end = std::clamp<int64_t>(end, 0, dim);
+  } else {
+    start = std::clamp<int64_t>(start, 0, dim - 1);
+    end = std::clamp<int64_t>(end, -1, dim - 1);
+  }
+}
+
+LogicalResult importSlice(I &im) {
+  FailureOr<Value> x = im.input(0);
+  if (failed(x))
+    return failure();
+  ArrayRef<int64_t> in = I::tensorType(*x).getShape();
+  const int64_t rank = static_cast<int64_t>(in.size());
+  std::vector<int64_t> starts, ends, axes, steps;
+  if (im.model.opset() >= 10) {
+    FailureOr<std::vector<int64_t>> s = im.knownInts(1, "starts"),
+                                    e = im.knownInts(2, "ends");
+    if (failed(s) || failed(e))
+      return failure();
+    starts = *s, ends = *e;
+    if (im.hasInput(3)) {
+      FailureOr<std::vector<int64_t>> a = im.knownInts(3, "axes");
+      if (failed(a))
+        return failure();
+      axes = *a;
+    }
+    if (im.hasInput(4)) {
+      FailureOr<std::vector<int64_t>> st = im.knownInts(4, "steps");
+      if (failed(st))
+        return failure();
+      steps = *st;
+    }
+  } else {
+    starts = im.node->intsAttr("starts");
+    ends = im.node->intsAttr("ends");
+    axes = im.node->intsAttr("axes");
+  }
+  if (axes.empty())
+    for (size_t i = 0; i < starts.size(); ++i)
+      axes.push_back(static_cast<int64_t>(i));
+  if (steps.empty())
+    steps.assign(starts.size(), 1);
+  if (starts.size() != ends.size() || starts.size() != axes.size() ||
+      starts.size() != steps.size())
+    return im.error() << "Slice: starts, ends, axes and steps differ in length";
+  SmallVector<int64_t> allStarts(rank, 0), allEnds(in), allSteps(rank, 1);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    if (failed(checkAxis(im, axes[i], rank)))
+      return failure();
+    const int64_t d = normalized(axes[i], rank);
+    if (ShapedType::isDynamic(in[d]))
+      return im.error() << "Slice: dimension " << d
+                        << " is not known at import time";
+    if (steps[i] == 0)
+      return im.error() << "Slice: step 0 on axis " << axes[i];
+    int64_t start = starts[i], end = ends[i];
+    clampSlice(in[d], start, end, steps[i]);
+    allStarts[d] = start, allEnds[d] = end, allSteps[d] = steps[i];
+  }
+  FailureOr<Value> result = im.make<SliceOp>(x->getType(), *x, allStarts,
+                                             allEnds, allSteps);
+  if (failed(result))
+    return failure();
+  return defineFolded(im, 0, *result);
+}
+
+LogicalResult importSplit(I &im) {
+  FailureOr<Value> x = im.input(0);
+  if (failed(x))
+    return failure();
+  ArrayRef<int64_t> in = I::tensorType(*x).getShape();
+  const int64_t rank = static_cast<int64_t>(in.size());
+  int64_t axis = im.node->intAttr("axis", 0);
+  if (failed(checkAxis(im, axis, rank)))
+    return failure();
+  axis = normalized(axis, rank);
+  if (ShapedType::isDynamic(in[axis]))
+    return im.error() << "Split: the split dimension is not known at import time";
+  std::vector<int64_t> sizes;
+  if (im.model.opset() >= 13 && im.hasInput(1)) {
+    FailureOr<std::vector<int64_t>> s = im.knownInts(1, "split");
+    if (failed(s))
+      return failure();
+    sizes = *s;
+  } else if (im.model.opset() < 13) {
+    sizes = im.node->intsAttr("split");
+  }
+  const int64_t outputs = static_cast<int64_t>(im.node->outputs.size());
+  if (sizes.empty()) {
+    const int64_t parts = im.node->intAttr("num_outputs", outputs);
+    const int64_t chunk = (in[axis] + parts - 1) / parts;
+    for (int64_t p = 0, left = in[axis]; p < parts; ++p, left -= chunk)
+      sizes.push_back(std::min(chunk, left));
+  }
+  int64_t total = 0;
+  for (int64_t s : sizes)
+    total += s;
+  if (total != in[axis] || static_cast<int64_t>(sizes.size()) != outputs)
+    return im.error() << "Split: sizes do not add up to dimension " << axis
+                      << " of size " << in[axis] << " over " << outputs
+                      << " outputs";
+  int64_t offset = 0;
+  for (int64_t p = 0; p < outputs; ++p) {
+    SmallVector<int64_t> starts(rank, 0), ends(in), steps(rank, 1);
+    starts[axis] = offset;
+    ends[axis] = offset + sizes[p];
+    offset += sizes[p];
+    FailureOr<Value> part =
+        im.make<SliceOp>(x->getType(), *x, starts, ends, steps);
+    if (failed(part) || failed(defineFolded(im, p, *part)))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult importGather(I &im) {
+  FailureOr<Value> data = im.input(0), indices = im.input(1);
+  if (failed(data) || failed(indices))
+    return failure();
+  FailureOr<Value> result = im.make<GatherOp>(data->getType(), *data, *indices,
+                                              im.node->intAttr("axis", 0));
+  if (failed(result))
+    return failure();
+  return defineFolded(im, 0, *result);
+}
+
+LogicalResult importExpand(I &im) {
+  FailureOr<Value> x = im.input(0);
+  FailureOr<std::vector<int64_t>> target = im.knownInts(1, "the target shape");
+  if (failed(x) || failed(target))
+    return failure();
+  SmallVector<int64_t> shape;
+  if (!OpTrait::util::getBroadcastedShape(I::tensorType(*x).getShape(),
+                                          *target, shape))
+    return im.error() << "Expand: " << shapeText(I::tensorType(*x).getShape())
+                      << " does not broadcast with " << shapeText(*target);
+  FailureOr<Value> result = im.make<ExpandOp>(I::tensorType(*x).clone(shape), *x);
+  if (failed(result))
+    return failure();
+  return defineFolded(im, 0, *result);
+}
+
+LogicalResult importWhere(I &im) {
+  FailureOr<Value> c = im.input(0), x = im.input(1), y = im.input(2);
+  if (failed(c) || failed(x) || failed(y))
+    return failure();
+  FailureOr<Value> result = im.make<WhereOp>(x->getType(), *c, *x, *y);
+  if (failed(result))
+    return failure();
+  return defineFolded(im, 0, *result);
+}
+
+template <typename OpT> LogicalResult importReduce(I &im, int64_t inputSince) {
+  FailureOr<Value> x = im.input(0);
+  FailureOr<std::vector<int64_t>> axes = axesOf(im, inputSince);
+  if (failed(x) || failed(axes) || failed(requireFloat(im, *x)))
+    return failure();
+  if (axes->empty() && im.node->intAttr("noop_with_empty_axes", 0)) {
+    im.define(0, *x);
+    return success();
+  }
+  FailureOr<Value> result = im.make<OpT>(x->getType(), *x, *axes,
+                                         im.node->intAttr("keepdims", 1) != 0);
+  if (failed(result))
+    return failure();
+  im.define(0, *result);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Activations and normalization
+//===----------------------------------------------------------------------===//
+
+LogicalResult importClip(I &im) {
+  std::optional<float> lo, hi;
+  if (im.model.opset() < 11) {
+    if (const Attribute *a = im.node->attribute("min"))
+      lo = a->f;
+    if (const Attribute *a = im.node->attribute("max"))
+      hi = a->f;
+  } else {
+    for (size_t i : {1, 2}) {
+      if (!im.hasInput(i))
+        continue;
+      const ref::Tensor *bound = im.knownInput(i);
+      if (!bound || bound->size() != 1)
+        return im.error() << "Clip: bounds must be scalar constants known at "
+                             "import time";
+      (i == 1 ? lo : hi) = static_cast<float>(bound->data[0]);
+    }
+  }
+  FloatAttr loAttr, hiAttr;
+  Builder b(&im.context);
+  if (lo)
+    loAttr = b.getF32FloatAttr(*lo);
+  if (hi)
+    hiAttr = b.getF32FloatAttr(*hi);
+  return importUnary<ClipOp>(im, loAttr, hiAttr);
+}
+
+LogicalResult importSoftmax(I &im) {
+  FailureOr<Value> x = im.input(0);
+  if (failed(x) || failed(requireFloat(im, *x)))
+    return failure();
+  RankedTensorType type = I::tensorType(*x);
+  const int64_t rank = type.getRank();
+  if (im.model.opset() >= 13) {
+    const int64_t axis = im.node->intAttr("axis", -1);
+    if (failed(checkAxis(im, axis, rank)))
+      return failure();
+    FailureOr<Value> result = im.make<SoftmaxOp>(type, *x, axis);
+    if (failed(result))
+      return failure();
+    im.define(0, *result);
+    return success();
+  }
+  // Before opset 13 Softmax works on the input flattened to 2-D at `axis`.
+  int64_t axis = im.node->intAttr("axis", 1);
+  if (axis < -rank || axis > rank)
+    return im.error() << "Softmax: axis " << axis << " is out of range";
+  axis = normalized(axis, rank);
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < rank; ++d)
+    (d < axis ? outer : inner) *= type.getDimSize(d);
+  FailureOr<Value> flat = reshapeTo(im, *x, {outer, inner});
+  if (failed(flat))
+    return failure();
+  FailureOr<Value> soft = im.make<SoftmaxOp>(flat->getType(), *flat, int64_t{1});
+  if (failed(soft))
+    return failure();
+  FailureOr<Value> result = reshapeTo(im, *soft, type.getShape());
+  if (failed(result))
+    return failure();
+  im.define(0, *result);
+  return success();
+}
+
+LogicalResult importLayerNorm(I &im) {
+  FailureOr<Value> x = im.input(0), scale = im.input(1);
+  if (failed(x) || failed(scale) || failed(requireFloat(im, *x)))
+    return failure();
+  Value bias;
+  if (im.hasInput(2)) {
+    FailureOr<Value> b = im.input(2);
+    if (failed(b))
+      return failure();
+    bias = *b;
+  }
+  RankedTensorType type = I::tensorType(*x);
+  const int64_t rank = type.getRank();
+  const int64_t axis = im.node->intAttr("axis", -1);
+  if (failed(checkAxis(im, axis, rank)))
+    return failure();
+  const float epsilon = im.node->floatAttr("epsilon", 1e-5f);
+  // Scale and bias broadcast to the normalized dimensions.
+  ArrayRef<int64_t> normalizedShape = type.getShape().drop_front(normalized(axis, rank));
+  Value params[2] = {*scale, bias};
+  for (Value &p : params) {
+    if (!p || I::tensorType(p).getShape() == normalizedShape)
+      continue;
+    FailureOr<Value> expanded = im.make<ExpandOp>(
+        I::tensorType(p).clone(normalizedShape), p);
+    if (failed(expanded))
+      return failure();
+    p = *expanded;
+  }
+  Builder b(&im.context);
+  auto op = LayerNormOp::create(im.builder, im.loc, type, *x, params[0],
+                                params[1], b.getI64IntegerAttr(axis),
+                                b.getF32FloatAttr(epsilon));
+  FailureOr<Value> y = im.finish(op);
+  if (failed(y))
+    return failure();
+  im.define(0, *y);
+  if (!im.hasOutput(1) && !im.hasOutput(2))
+    return success();
+
+  // Mean and InvStdDev, with the normalized dimensions kept as size 1.
+  SmallVector<int64_t> axes;
+  for (int64_t d = normalized(axis, rank); d < rank; ++d)
+    axes.push_back(d);
+  FailureOr<Value> mean = im.make<ReduceMeanOp>(type, *x, axes, true);
+  if (failed(mean))
+    return failure();
+  im.define(1, *mean);
+  FailureOr<Value> centered = im.make<SubOp>(type, *x, *mean);
+  if (failed(centered))
+    return failure();
+  FailureOr<Value> squared = im.make<MulOp>(type, *centered, *centered);
+  if (failed(squared))
+    return failure();
+  FailureOr<Value> variance = im.make<ReduceMeanOp>(type, *squared, axes, true);
+  if (failed(variance))
+    return failure();
+  Value eps = im.scalarConstant(type.getElementType(), epsilon);
+  FailureOr<Value> shifted = im.make<AddOp>(variance->getType(), *variance, eps);
+  if (failed(shifted))
+    return failure();
+  FailureOr<Value> stddev = im.make<SqrtOp>(shifted->getType(), *shifted);
+  if (failed(stddev))
+    return failure();
+  Value one = im.scalarConstant(type.getElementType(), 1.0);
+  FailureOr<Value> inverse = im.make<DivOp>(stddev->getType(), one, *stddev);
+  if (failed(inverse))
+    return failure();
+  im.define(2, *inverse);
+  return success();
+}
+
+LogicalResult importBatchNorm(I &im) {
+  SmallVector<Value> operands;
+  for (size_t i = 0; i < 5; ++i) {
+    FailureOr<Value> v = im.input(i);
+    if (failed(v))
+      return failure();
+    operands.push_back(*v);
+  }
+  if (failed(requireFloat(im, operands[0])))
+    return failure();
+  Builder b(&im.context);
+  auto op = BatchNormOp::create(
+      im.builder, im.loc, operands[0].getType(), operands[0], operands[1],
+      operands[2], operands[3], operands[4],
+      b.getF32FloatAttr(im.node->floatAttr("epsilon", 1e-5f)));
+  FailureOr<Value> y = im.finish(op);
+  if (failed(y))
+    return failure();
+  im.define(0, *y);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions and pooling
+//===----------------------------------------------------------------------===//
+
+LogicalResult importMatMul(I &im) {
+  FailureOr<Value> a = im.input(0), b = im.input(1);
+  if (failed(a) || failed(b) || failed(requireFloat(im, *a)))
+    return failure();
+  FailureOr<Value> y = im.make<MatMulOp>(a->getType(), *a, *b);
+  if (failed(y))
+    return failure();
+  im.define(0, *y);
+  return success();
+}
+
+LogicalResult importGemm(I &im) {
+  FailureOr<Value> a = im.input(0), b = im.input(1);
+  if (failed(a) || failed(b) || failed(requireFloat(im, *a)))
+    return failure();
+  Value c;
+  if (im.hasInput(2)) {
+    FailureOr<Value> cv = im.input(2);
+    if (failed(cv))
+      return failure();
+    c = *cv;
+  }
+  Builder builder(&im.context);
+  auto op = GemmOp::create(
+      im.builder, im.loc, a->getType(), *a, *b, c,
+      builder.getF32FloatAttr(im.node->floatAttr("alpha", 1.0f)),
+      builder.getF32FloatAttr(im.node->floatAttr("beta", 1.0f)),
+      builder.getBoolAttr(im.node->intAttr("transA", 0) != 0),
+      builder.getBoolAttr(im.node->intAttr("transB", 0) != 0));
+  FailureOr<Value> y = im.finish(op);
+  if (failed(y))
+    return failure();
+  im.define(0, *y);
+  return success();
+}
+
+/// Explicit [top, left, bottom, right] pads from pads / auto_pad.
+FailureOr<SmallVector<int64_t>> windowPads(I &im, ArrayRef<int64_t> input,
+                                           ArrayRef<int64_t> kernel,
+                                           ArrayRef<int64_t> strides,
+                                           ArrayRef<int64_t> dilations) {
+  const std::string autoPad = im.node->stringAttr("auto_pad", "NOTSET");
+  SmallVector<int64_t> pads(4, 0);
+  if (autoPad == "NOTSET") {
+    std::vector<int64_t> given = im.node->intsAttr("pads");
+    if (!given.empty() && given.size() != 4)
+      return im.error() << im.node->opType << ": expected 4 pads, got "
+                        << given.size();
+    if (!given.empty())
+      pads.assign(given.begin(), given.end());
+    return pads;
+  }
+  if (autoPad == "VALID")
+    return pads;
+  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
+    return im.error() << im.node->opType << ": unknown auto_pad '" << autoPad
+                      << "'";
+  for (int i = 0; i < 2; ++i) {
+    if (ShapedType::isDynamic(input[i]))
+      return im.error() << im.node->opType
+                        << ": auto_pad needs static spatial dimensions";
+    const int64_t out = (input[i] + strides[i] - 1) / strides[i];
+    const int64_t total = std::max<int64_t>(
+        0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - input[i]);
+    const int64_t small = total / 2, large = total - small;
+    pads[i] = autoPad == "SAME_UPPER" ? small : large;
+    pads[i + 2] = autoPad == "SAME_UPPER" ? large : small;
+  }
+  return pads;
+}
+
+std::vector<int64_t> pairAttr(I &im, StringRef name) {
+  std::vector<int64_t> values = im.node->intsAttr(name);
+  return values.empty() ? std::vector<int64_t>{1, 1} : values;
+}
+
+LogicalResult importConv(I &im) {
+  FailureOr<Value> x = im.input(0), w = im.input(1);
+  if (failed(x) || failed(w) || failed(requireFloat(im, *x)))
+    return failure();
+  RankedTensorType xt = I::tensorType(*x), wt = I::tensorType(*w);
+  if (xt.getRank() != 4 || wt.getRank() != 4)
+    return im.error() << "Conv: only 2-D convolution (4-D input) is "
+                         "supported, got input "
+                      << shapeText(xt.getShape());
+  Value bias;
+  if (im.hasInput(2)) {
+    FailureOr<Value> b = im.input(2);
+    if (failed(b))
+      return failure();
+    bias = *b;
+  }
+  std::vector<int64_t> strides = pairAttr(im, "strides"),
+                       dilations = pairAttr(im, "dilations");
+  FailureOr<SmallVector<int64_t>> pads =
+      windowPads(im, xt.getShape().drop_front(2), wt.getShape().drop_front(2),
+                 strides, dilations);
+  if (failed(pads))
+    return failure();
+  Builder b(&im.context);
+  auto op = Conv2DOp::create(im.builder, im.loc, xt, *x, *w, bias,
+                             b.getDenseI64ArrayAttr(strides),
+                             b.getDenseI64ArrayAttr(*pads),
+                             b.getDenseI64ArrayAttr(dilations),
+                             b.getI64IntegerAttr(im.node->intAttr("group", 1)));
+  FailureOr<Value> y = im.finish(op);
+  if (failed(y))
+    return failure();
+  im.define(0, *y);
+  return success();
+}
+
+template <typename OpT> LogicalResult importPool(I &im) {
+  FailureOr<Value> x = im.input(0);
+  if (failed(x) ||
+      (std::is_same_v<OpT, AvgPool2DOp> && failed(requireFloat(im, *x))))
+    return failure();
+  RankedTensorType xt = I::tensorType(*x);
+  if (xt.getRank() != 4)
+    return im.error() << im.node->opType
+                      << ": only 2-D pooling (4-D input) is supported, got "
+                      << shapeText(xt.getShape());
+  std::vector<int64_t> kernel = im.node->intsAttr("kernel_shape"),
+                       strides = pairAttr(im, "strides");
+  if (kernel.size() != 2)
+    return im.error() << im.node->opType << ": kernel_shape must have 2 entries";
+  std::vector<int64_t> ones = {1, 1};
+  FailureOr<SmallVector<int64_t>> pads =
+      windowPads(im, xt.getShape().drop_front(2), kernel, strides, ones);
+  if (failed(pads))
+    return failure();
+  Builder b(&im.context);
+  const bool ceil = im.node->intAttr("ceil_mode", 0) != 0;
+  Operation *op;
+  if constexpr (std::is_same_v<OpT, AvgPool2DOp>)
+    op = AvgPool2DOp::create(im.builder, im.loc, xt, *x,
+                             b.getDenseI64ArrayAttr(kernel),
+                             b.getDenseI64ArrayAttr(strides),
+                             b.getDenseI64ArrayAttr(*pads), b.getBoolAttr(ceil),
+                             b.getBoolAttr(im.node->intAttr("count_include_pad", 0) != 0));
+  else
+    op = MaxPool2DOp::create(im.builder, im.loc, xt, *x,
+                             b.getDenseI64ArrayAttr(kernel),
+                             b.getDenseI64ArrayAttr(strides),
+                             b.getDenseI64ArrayAttr(*pads), b.getBoolAttr(ceil));
+  FailureOr<Value> y = im.finish(op);
+  if (failed(y))
+    return failure();
+  im.define(0, *y);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+std::optional<rt::Format> formatOf(Type storage) {
+  if (auto intType = dyn_cast<IntegerType>(storage)) {
+    if (intType.getWidth() == 8)
+      return intType.isUnsigned() ? rt::Format::U8 : rt::Format::I8;
+    if (intType.getWidth() == 4)
+      return intType.isUnsigned() ? rt::Format::U4 : rt::Format::I4;
+    return std::nullopt;
+  }
+  if (isa<Float8E4M3FNType>(storage))
+    return rt::Format::F8E4M3FN;
+  if (isa<Float8E5M2Type>(storage))
+    return rt::Format::F8E5M2;
+  return std::nullopt;
+}
+
+/// The !qg.quant type described by a Q/DQ node's scale and zero point.
+FailureOr<QuantType> quantTypeOf(I &im, ArrayRef<int64_t> shape,
+                                 Type storage) {
+  const ref::Tensor *scale = im.knownInput(1);
+  if (!scale)
+    return im.error() << im.node->opType
+                      << ": the scale must be a constant known at import time";
+  const ref::Tensor *zeroPoint = im.knownInput(2);
+  std::optional<rt::Format> format = formatOf(storage);
+  if (!format)
+    return im.error() << im.node->opType << ": storage type " << storage
+                      << " is not a quantized format qcc supports";
+  rt::QuantParams params;
+  params.format = *format;
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  const int64_t blockSize = im.node->intAttr("block_size", 0);
+  const bool perTensor = scale->shape.empty() ||
+                         (scale->shape.size() == 1 && scale->size() == 1 &&
+                          blockSize == 0 && rank == 0);
+  if (!perTensor) {
+    int64_t axis = im.node->intAttr("axis", 1);
+    if (failed(checkAxis(im, axis, rank)))
+      return failure();
+    params.granularity = {normalized(axis, rank), blockSize};
+  }
+  for (double s : scale->data)
+    params.scales.push_back(static_cast<float>(s));
+  if (zeroPoint) {
+    if (zeroPoint->shape != scale->shape)
+      return im.error() << im.node->opType << ": zero point shape "
+                        << shapeText(zeroPoint->shape)
+                        << " differs from scale shape " << shapeText(scale->shape);
+    for (double z : zeroPoint->data)
+      params.zeroPoints.push_back(rt::isIntegerFormat(*format)
+                                      ? static_cast<int32_t>(z)
+                                      : 0);
+    if (llvm::all_of(params.zeroPoints, [](int32_t z) { return z == 0; }))
+      params.zeroPoints.clear();
+  }
+  if (!perTensor && !params.granularity.isPerBlock() &&
+      static_cast<int64_t>(params.scales.size()) != shape[params.granularity.axis])
+    return im.error() << im.node->opType << ": " << params.scales.size()
+                      << " scales for axis " << params.granularity.axis
+                      << " of size " << shape[params.granularity.axis];
+  QuantType type = QuantType::get(&im.context, params, shape);
+  auto emit = [&] { return im.error() << im.node->opType << ": "; };
+  if (failed(QuantType::verify(emit, type.getFormat(), type.getAxis(),
+                               type.getBlockSize(), type.getScales(),
+                               type.getZeroPoints(), type.getDqBlock(),
+                               type.getDqScales())) ||
+      failed(type.verifyForShape(shape, emit)))
+    return failure();
+  return type;
+}
+
+FailureOr<Type> storageFromZeroPoint(I &im) {
+  if (const ref::Tensor *zp = im.knownInput(2))
+    return zp->elementType;
+  if (im.hasInput(2))
+    return im.error() << im.node->opType
+                      << ": the zero point must be a constant known at import "
+                         "time";
+  if (const Attribute *dtype = im.node->attribute("output_dtype"))
+    return im.elementType(static_cast<DataType>(dtype->i));
+  return Type(IntegerType::get(&im.context, 8, IntegerType::Unsigned));
+}
+
+LogicalResult importQuantizeLinear(I &im) {
+  FailureOr<Value> x = im.input(0);
+  FailureOr<Type> storage = storageFromZeroPoint(im);
+  if (failed(x) || failed(storage) || failed(requireFloat(im, *x)))
+    return failure();
+  RankedTensorType xt = I::tensorType(*x);
+  FailureOr<QuantType> type = quantTypeOf(im, xt.getShape(), *storage);
+  if (failed(type))
+    return failure();
+  FailureOr<Value> q = im.make<QuantizeOp>(xt.clone(*type), *x);
+  if (failed(q))
+    return failure();
+  im.define(0, *q);
+  return success();
+}
+
+LogicalResult importDequantizeLinear(I &im) {
+  FailureOr<Value> x = im.input(0);
+  if (failed(x))
+    return failure();
+  RankedTensorType xt = I::tensorType(*x);
+  Type storage = xt.getElementType();
+  if (QuantType quant = getQuantElementType(xt))
+    storage = quant.getStorageType();
+  FailureOr<QuantType> type = quantTypeOf(im, xt.getShape(), storage);
+  if (failed(type))
+    return failure();
+  auto quantTensor = xt.clone(*type);
+  Value q = *x;
+  if (xt != quantTensor) {
+    if (getQuantElementType(xt)) {
+      FailureOr<Value> codes = im.make<StorageCastOp>(xt.clone(storage), q);
+      if (failed(codes))
+        return failure();
+      q = *codes;
+    }
+    FailureOr<Value> reinterpreted = im.make<StorageCastOp>(quantTensor, q);
+    if (failed(reinterpreted))
+      return failure();
+    q = *reinterpreted;
+  }
+  const ref::Tensor *scale = im.knownInput(1);
+  FailureOr<Value> y = im.make<DequantizeOp>(xt.clone(scale->elementType), q);
+  if (failed(y))
+    return failure();
+  im.define(0, *y);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Support checks
+//===----------------------------------------------------------------------===//
+
+std::string onlyOutputs(const Node &node, size_t count) {
+  for (size_t i = count; i < node.outputs.size(); ++i)
+    if (!node.outputs[i].empty())
+      return "output #" + std::to_string(i) + " is not supported";
+  return "";
+}
+
+std::string poolCheck(const Node &node, const Model &) {
+  for (int64_t d : node.intsAttr("dilations"))
+    if (d != 1)
+      return "dilations other than 1 are not supported";
+  if (node.intAttr("storage_order", 0) != 0)
+    return "storage_order 1 is not supported";
+  return onlyOutputs(node, 1);
+}
+
+std::string batchNormCheck(const Node &node, const Model &) {
+  if (node.intAttr("training_mode", 0) != 0)
+    return "training mode is not supported";
+  return onlyOutputs(node, 1);
+}
+
+std::string quantCheck(const Node &node, const Model &) {
+  if (node.intAttr("saturate", 1) == 0)
+    return "saturate=0 is not supported";
+  return "";
+}
+
+} // namespace
+
+const std::map<std::string, OpSupport> &opHandlers() {
+  static const std::map<std::string, OpSupport> handlers = [] {
+    std::map<std::string, OpSupport> h;
+    auto add = [&](const std::string &name, OpHandler handler,
+                   decltype(OpSupport::check) check = nullptr,
+                   std::vector<size_t> constantInputs = {}) {
+      h[name] = OpSupport{std::move(handler), std::move(check),
+                          std::move(constantInputs)};
+    };
+    auto intDiv = [](double a, double b) { return b == 0 ? 0.0 : std::trunc(a / b); };
+    add("Add", [](I &im) { return importBinary<AddOp>(im, std::plus<double>()); });
+    add("Sub", [](I &im) { return importBinary<SubOp>(im, std::minus<double>()); });
+    add("Mul", [](I &im) { return importBinary<MulOp>(im, std::multiplies<double>()); });
+    add("Div", [intDiv](I &im) { return importBinary<DivOp>(im, intDiv); });
+    add("Pow", [](I &im) {
+      return importBinary<PowOp>(im, [](double a, double b) { return std::pow(a, b); });
+    });
+    add("Max", importVariadic<MaxOp>);
+    add("Min", importVariadic<MinOp>);
+    add("Relu", importUnary<ReluOp>);
+    add("Sigmoid", importUnary<SigmoidOp>);
+    add("Tanh", importUnary<TanhOp>);
+    add("Exp", importUnary<ExpOp>);
+    add("Sqrt", importUnary<SqrtOp>);
+    add("Erf", importUnary<ErfOp>);
+    add("Neg", importUnary<NegOp>);
+    add("Abs", importUnary<AbsOp>);
+    add("LeakyRelu", [](I &im) {
+      return importUnary<LeakyReluOp>(
+          im, Builder(&im.context).getF32FloatAttr(im.node->floatAttr("alpha", 0.01f)));
+    });
+    add("Gelu", [](I &im) {
+      return importUnary<GeluOp>(im, Builder(&im.context).getStringAttr(
+                                         im.node->stringAttr("approximate", "none")));
+    });
+    add("Clip", importClip, nullptr, {1, 2});
+    add("Identity", importIdentity);
+    add("Softmax", importSoftmax);
+    add("LayerNormalization", importLayerNorm);
+    add("BatchNormalization", importBatchNorm, batchNormCheck);
+    add("MatMul", importMatMul);
+    add("Gemm", importGemm);
+    add("Conv", importConv);
+    add("MaxPool", importPool<MaxPool2DOp>, poolCheck);
+    add("AveragePool", importPool<AvgPool2DOp>, poolCheck);
+    add("GlobalAveragePool", [](I &im) {
+      FailureOr<Value> x = im.input(0);
+      if (failed(x) || failed(requireFloat(im, *x)))
+        return failure();
+      FailureOr<Value> y = im.make<GlobalAvgPoolOp>(x->getType(), *x);
+      if (failed(y))
+        return failure();
+      im.define(0, *y);
+      return success();
+    });
+    add("Reshape", importReshape, nullptr, {1});
+    add("Flatten", importFlatten);
+    add("Squeeze", importSqueeze, nullptr, {1});
+    add("Unsqueeze", importUnsqueeze, nullptr, {1});
+    add("Transpose", importTranspose);
+    add("Concat", importConcat);
+    add("Split", importSplit, nullptr, {1});
+    add("Slice", importSlice, nullptr, {1, 2, 3, 4});
+    add("Gather", importGather);
+    add("Expand", importExpand, nullptr, {1});
+    add("Where", importWhere);
+    add("Cast", importCast);
+    add("ReduceMean", [](I &im) { return importReduce<ReduceMeanOp>(im, 18); }, nullptr, {1});
+    add("ReduceSum", [](I &im) { return importReduce<ReduceSumOp>(im, 13); }, nullptr, {1});
+    add("Constant", importConstant);
+    add("Shape", importShape);
+    add("ConstantOfShape", importConstantOfShape, nullptr, {0});
+    add("QuantizeLinear", importQuantizeLinear, quantCheck, {1, 2});
+    add("DequantizeLinear", importDequantizeLinear, nullptr, {1, 2});
+    return h;
+  }();
+  return handlers;
+}
+
+} // namespace qcc::onnx
