@@ -40,4 +40,14 @@ if [ ! -x /usr/lib/llvm-22/bin/lit ] && ! command -v lit >/dev/null 2>&1; then
   echo "setup: installing lit from PyPI"
   python3 -m pip install -q lit
 fi
+# Python packages: the onnx wheel ships the node tests of newer opsets.
+PY_PACKAGES=(onnx==1.22.0)
+for spec in "${PY_PACKAGES[@]}"; do
+  name=${spec%%==*}; version=${spec#*==}
+  have=$(python3 -c "import importlib.metadata as m; print(m.version('$name'))" 2>/dev/null || true)
+  if [ "$have" != "$version" ]; then
+    echo "setup: installing $spec from PyPI"
+    python3 -m pip install -q --disable-pip-version-check "$spec"
+  fi
+done
 echo "setup: done"

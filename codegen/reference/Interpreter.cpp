@@ -66,6 +66,13 @@ double roundToType(Type type, double value) {
     return value;
   if (type.isF32())
     return static_cast<double>(static_cast<float>(value));
+  if (isa<Float8E4M3FNType, Float8E5M2Type>(type)) {
+    // Saturating round to nearest even, as DESIGN.md requires for FP8.
+    const rt::Format format =
+        isa<Float8E4M3FNType>(type) ? rt::Format::F8E4M3FN : rt::Format::F8E5M2;
+    return rt::decodeFloat8(rt::encodeFloat8(static_cast<float>(value), format),
+                            format);
+  }
   if (auto floatType = dyn_cast<FloatType>(type)) {
     llvm::APFloat narrowed(value);
     bool losesInfo;
@@ -76,16 +83,26 @@ double roundToType(Type type, double value) {
     return narrowed.convertToDouble();
   }
   if (auto intType = dyn_cast<IntegerType>(type)) {
+    // Truncate toward zero, then wrap around in two's complement, as numpy
+    // and ONNX Cast do (saturation is not specified for integers).
     if (intType.getWidth() == 1)
       return value != 0 ? 1.0 : 0.0;
-    if (std::isnan(value))
+    if (!std::isfinite(value))
       return 0.0;
-    const unsigned width = std::min(intType.getWidth(), 53u);
-    const bool isUnsigned = intType.isUnsigned();
-    const double lo = isUnsigned ? 0.0 : -std::ldexp(1.0, width - 1);
-    const double hi = isUnsigned ? std::ldexp(1.0, width) - 1
-                                 : std::ldexp(1.0, width - 1) - 1;
-    return std::clamp(std::trunc(value), lo, hi);
+    const unsigned width = intType.getWidth();
+    const double truncated = std::trunc(value);
+    if (std::fabs(truncated) >= 9.2e18)
+      return 0.0; // beyond int64: undefined in ONNX, zero here
+    uint64_t bits = static_cast<uint64_t>(static_cast<int64_t>(truncated));
+    if (width >= 64)
+      return intType.isUnsigned()
+                 ? static_cast<double>(bits)
+                 : static_cast<double>(static_cast<int64_t>(bits));
+    bits &= (uint64_t{1} << width) - 1;
+    if (!intType.isUnsigned() && ((bits >> (width - 1)) & 1))
+      return static_cast<double>(static_cast<int64_t>(bits) -
+                                 (int64_t{1} << width));
+    return static_cast<double>(bits);
   }
   return value; // quantized codes are already integers
 }
@@ -143,7 +160,8 @@ FailureOr<rt::QuantParams> paramsOf(Operation *op, Type type) {
 FailureOr<Tensor> evalQuantOp(Operation *op, ArrayRef<Tensor> operands) {
   const Tensor &input = operands[0];
   Tensor result = zeros(op->getResult(0).getType());
-  Type inType = op->getOperand(0).getType(), outType = op->getResult(0).getType();
+  Type inType = op->getOperand(0).getType(),
+       outType = op->getResult(0).getType();
   // Dequantize the input if it is quantized.
   std::vector<double> real = input.data;
   if (getQuantElementType(inType)) {
@@ -170,9 +188,9 @@ FailureOr<Tensor> evalQuantOp(Operation *op, ArrayRef<Tensor> operands) {
   for (int64_t i = 0; i < input.size(); ++i) {
     const int64_t s = indexer(i);
     // quantize reads its input as f32, as ONNX QuantizeLinear does.
-    result.data[i] = rt::quantizeValue(static_cast<float>(real[i]),
-                                       params->scales[s], params->zeroPoint(s),
-                                       params->format);
+    result.data[i] =
+        rt::quantizeValue(static_cast<float>(real[i]), params->scales[s],
+                          params->zeroPoint(s), params->format);
   }
   return result;
 }
@@ -184,28 +202,12 @@ FailureOr<Tensor> evalQuantOp(Operation *op, ArrayRef<Tensor> operands) {
 namespace {
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
-/// Two's-complement wrap-around of an integer result to `type`'s width.
-double wrapToType(IntegerType type, double value) {
-  if (type.getWidth() == 1)
-    return value != 0 ? 1.0 : 0.0;
-  if (!std::isfinite(value))
-    return 0.0;
-  const unsigned width = type.getWidth();
-  uint64_t bits = static_cast<uint64_t>(static_cast<int64_t>(std::trunc(value)));
-  if (width >= 64)
-    return type.isUnsigned() ? static_cast<double>(bits)
-                             : static_cast<double>(static_cast<int64_t>(bits));
-  bits &= (uint64_t{1} << width) - 1;
-  if (!type.isUnsigned() && (bits >> (width - 1)) & 1)
-    return static_cast<double>(static_cast<int64_t>(bits) - (int64_t{1} << width));
-  return static_cast<double>(bits);
-}
-
 /// Applies `fn` in the precision of `type`: integers exactly (then wrapped),
 /// f64 in double, every other float in f32, then rounds to the type.
-template <typename Fn> double inPrecision(Type type, Fn fn, double a, double b) {
-  if (auto intType = dyn_cast<IntegerType>(type))
-    return wrapToType(intType, fn(a, b));
+template <typename Fn>
+double inPrecision(Type type, Fn fn, double a, double b) {
+  if (isa<IntegerType>(type))
+    return roundToType(type, fn(a, b)); // exact, then wrapped
   if (type.isF64())
     return fn(a, b);
   return roundToType(type, static_cast<double>(fn(static_cast<float>(a),
@@ -279,7 +281,8 @@ FailureOr<Tensor> evalElementwise(Operation *op, ArrayRef<Tensor> operands) {
     if (gelu.getApproximate() == "tanh")
       return unary([](auto x) {
         const double c = std::sqrt(2.0 / M_PI);
-        return decltype(x)(0.5 * x * (1.0 + std::tanh(c * (x + 0.044715 * x * x * x))));
+        return decltype(x)(0.5 * x *
+                           (1.0 + std::tanh(c * (x + 0.044715 * x * x * x))));
       });
     return unary([](auto x) {
       return decltype(x)(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))));
@@ -287,7 +290,8 @@ FailureOr<Tensor> evalElementwise(Operation *op, ArrayRef<Tensor> operands) {
   }
   if (auto leaky = dyn_cast<LeakyReluOp>(op)) {
     const double alpha = leaky.getAlpha().convertToFloat();
-    return unary([alpha](auto x) { return x < 0 ? decltype(x)(alpha * x) : x; });
+    return unary(
+        [alpha](auto x) { return x < 0 ? decltype(x)(alpha * x) : x; });
   }
   if (auto clip = dyn_cast<ClipOp>(op)) {
     const double lo = clip.getMin() ? clip.getMin()->convertToFloat()
@@ -300,9 +304,21 @@ FailureOr<Tensor> evalElementwise(Operation *op, ArrayRef<Tensor> operands) {
       return decltype(x)(std::min(std::max(static_cast<double>(x), lo), hi));
     });
   }
-  if (isa<CastOp>(op)) {
-    for (int64_t i = 0; i < result.size(); ++i)
-      result.data[i] = roundToType(type, operands[0].data[i]);
+  if (auto castOp = dyn_cast<CastOp>(op)) {
+    const bool overflowToSpecial =
+        !castOp.getSaturate() && isa<Float8E4M3FNType, Float8E5M2Type>(type);
+    const bool e4m3 = isa<Float8E4M3FNType>(type);
+    // Without saturation, values that round past the largest finite FP8
+    // value (448 + 16, 57344 + 4096) overflow to NaN (E4M3FN) or Inf (E5M2).
+    const double limit = e4m3 ? 464.0 : 61440.0;
+    for (int64_t i = 0; i < result.size(); ++i) {
+      const double v = operands[0].data[i];
+      if (overflowToSpecial && (std::isinf(v) || std::fabs(v) > limit))
+        result.data[i] = e4m3 ? std::numeric_limits<double>::quiet_NaN()
+                              : std::copysign(INFINITY, v);
+      else
+        result.data[i] = roundToType(type, v);
+    }
     return result;
   }
   if (isa<WhereOp>(op)) {
@@ -343,8 +359,8 @@ FailureOr<std::vector<Tensor>> evaluate(Operation *op,
   } else if (isa<MatMulOp, GemmOp, Conv2DOp, MaxPool2DOp, AvgPool2DOp,
                  GlobalAvgPoolOp, ReduceMeanOp, ReduceSumOp>(op)) {
     result = evalContraction(op, operands);
-  } else if (isa<ReshapeOp, TransposeOp, ConcatOp, SliceOp, GatherOp,
-                 ExpandOp, StorageCastOp>(op)) {
+  } else if (isa<ReshapeOp, TransposeOp, ConcatOp, SliceOp, GatherOp, ExpandOp,
+                 StorageCastOp>(op)) {
     result = evalDataMovement(op, operands);
   } else if (isa<QGDialect>(op->getDialect())) {
     result = evalElementwise(op, operands);

@@ -41,8 +41,8 @@ FailureOr<Tensor> evalNormalization(Operation *op, ArrayRef<Tensor> operands) {
   const int64_t rank = static_cast<int64_t>(x.shape.size());
 
   if (auto softmax = dyn_cast<SoftmaxOp>(op)) {
-    AxisSplit s = splitAt(x.shape, normalizeAxis(
-                                        static_cast<int64_t>(softmax.getAxis()), rank));
+    AxisSplit s = splitAt(
+        x.shape, normalizeAxis(static_cast<int64_t>(softmax.getAxis()), rank));
     for (int64_t o = 0; o < s.outer; ++o)
       for (int64_t in = 0; in < s.inner; ++in) {
         auto at = [&](int64_t a) { return (o * s.extent + a) * s.inner + in; };
@@ -190,7 +190,8 @@ FailureOr<Tensor> evalContraction(Operation *op, ArrayRef<Tensor> operands) {
             double sum = operands.size() > 2 ? operands[2].data[oc] : 0.0;
             for (int64_t ic = 0; ic < cinPerGroup; ++ic)
               for (int64_t ky = 0; ky < kh; ++ky) {
-                const int64_t iy = oy * strides[0] - pads[0] + ky * dilations[0];
+                const int64_t iy =
+                    oy * strides[0] - pads[0] + ky * dilations[0];
                 if (iy < 0 || iy >= h)
                   continue;
                 for (int64_t kx = 0; kx < kw; ++kx) {
@@ -198,8 +199,10 @@ FailureOr<Tensor> evalContraction(Operation *op, ArrayRef<Tensor> operands) {
                       ox * strides[1] - pads[1] + kx * dilations[1];
                   if (ix < 0 || ix >= wd)
                     continue;
-                  sum += x.data[((nb * cin + g * cinPerGroup + ic) * h + iy) * wd + ix] *
-                         w.data[((oc * cinPerGroup + ic) * kh + ky) * kw + kx];
+                  sum +=
+                      x.data[((nb * cin + g * cinPerGroup + ic) * h + iy) * wd +
+                             ix] *
+                      w.data[((oc * cinPerGroup + ic) * kh + ky) * kw + kx];
                 }
               }
             result.data[((nb * cout + oc) * oh + oy) * ow + ox] =
@@ -245,8 +248,8 @@ FailureOr<Tensor> evalContraction(Operation *op, ArrayRef<Tensor> operands) {
               acc = isMax ? std::max(acc, v) : acc + v;
               ++counted;
             }
-          result.data[(p * oh + oy) * ow + ox] =
-              roundToType(type, isMax ? acc : acc / std::max<int64_t>(counted, 1));
+          result.data[(p * oh + oy) * ow + ox] = roundToType(
+              type, isMax ? acc : acc / std::max<int64_t>(counted, 1));
         }
     return result;
   }
@@ -280,7 +283,8 @@ FailureOr<Tensor> evalContraction(Operation *op, ArrayRef<Tensor> operands) {
     if (reduced[d])
       kept[d] = 1;
   std::vector<double> sums(countOf(kept), 0.0);
-  SmallVector<int64_t> inStrides = stridesOf(x.shape), keptStrides = stridesOf(kept);
+  SmallVector<int64_t> inStrides = stridesOf(x.shape),
+                       keptStrides = stridesOf(kept);
   for (int64_t i = 0; i < x.size(); ++i) {
     int64_t target = 0;
     for (int64_t d = 0; d < rank; ++d)
@@ -303,8 +307,28 @@ FailureOr<Tensor> evalDataMovement(Operation *op, ArrayRef<Tensor> operands) {
   const Tensor &x = operands[0];
   const int64_t rank = static_cast<int64_t>(x.shape.size());
 
-  if (isa<ReshapeOp, StorageCastOp>(op)) {
+  if (isa<ReshapeOp>(op)) {
     result.data = x.data;
+    return result;
+  }
+  if (isa<StorageCastOp>(op)) {
+    // Integer storage holds codes as values already; FP8 storage tensors hold
+    // the FP8 values, which become their raw bytes as codes and back.
+    result.data = x.data;
+    Type in =
+        cast<RankedTensorType>(op->getOperand(0).getType()).getElementType();
+    Type out = result.elementType;
+    for (Type storage : {in, out}) {
+      if (!isa<Float8E4M3FNType, Float8E5M2Type>(storage))
+        continue;
+      const rt::Format format = isa<Float8E4M3FNType>(storage)
+                                    ? rt::Format::F8E4M3FN
+                                    : rt::Format::F8E5M2;
+      const bool toCodes = storage == in;
+      for (double &v : result.data)
+        v = toCodes ? rt::encodeFloat8(static_cast<float>(v), format)
+                    : rt::decodeFloat8(static_cast<uint8_t>(v), format);
+    }
     return result;
   }
   if (isa<ExpandOp>(op)) {
@@ -348,8 +372,9 @@ FailureOr<Tensor> evalDataMovement(Operation *op, ArrayRef<Tensor> operands) {
     for (int64_t i = 0; i < result.size(); ++i) {
       int64_t source = 0;
       for (int64_t d = 0; d < rank; ++d)
-        source += (starts[d] + ((i / outStrides[d]) % result.shape[d]) * steps[d]) *
-                  inStrides[d];
+        source +=
+            (starts[d] + ((i / outStrides[d]) % result.shape[d]) * steps[d]) *
+            inStrides[d];
       result.data[i] = x.data[source];
     }
     return result;

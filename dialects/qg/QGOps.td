@@ -176,10 +176,9 @@ def QG_GeluOp : QG_UnaryOp<"gelu", "Gelu (opset 20); approximate is \"none\" or 
 }
 def QG_LeakyReluOp : QG_UnaryOp<"leaky_relu", "LeakyRelu",
     (ins DefaultValuedAttr<F32Attr, "0.01f">:$alpha)>;
+// min(max(x, min), max): when min > max every element becomes max (ONNX).
 def QG_ClipOp : QG_UnaryOp<"clip", "Clip with constant bounds",
-    (ins OptionalAttr<F32Attr>:$min, OptionalAttr<F32Attr>:$max), QG_DataTensor> {
-  let hasVerifier = 1;
-}
+    (ins OptionalAttr<F32Attr>:$min, OptionalAttr<F32Attr>:$max), QG_DataTensor>;
 
 //===----------------------------------------------------------------------===//
 // Normalization and softmax
@@ -361,9 +360,11 @@ def QG_CastOp : QG_Op<"cast", [Pure]> {
   let description = [{
     Float to integer rounds toward zero and saturates to the integer range
     (NaN becomes 0); anything to `i1` is `x != 0`; float to float rounds
-    to nearest even.
+    to nearest even. Casts to FP8 saturate to the finite range unless
+    `saturate` is false, when overflow gives NaN (E4M3FN) or Inf (E5M2).
   }];
-  let arguments = (ins QG_DataTensor:$input);
+  let arguments = (ins QG_DataTensor:$input,
+                       DefaultValuedAttr<BoolAttr, "true">:$saturate);
   let results = (outs QG_DataTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;

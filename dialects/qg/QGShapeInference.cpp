@@ -127,14 +127,6 @@ LogicalResult GeluOp::verify() {
   return success();
 }
 
-LogicalResult ClipOp::verify() {
-  if (getMin() && getMax() &&
-      getMin()->convertToFloat() > getMax()->convertToFloat())
-    return emitOpError("min ") << getMin()->convertToFloat() << " exceeds max "
-                               << getMax()->convertToFloat();
-  return success();
-}
-
 LogicalResult SoftmaxOp::verify() {
   const int64_t rank = tensorOf(getInput()).getRank();
   const int64_t axis = static_cast<int64_t>(getAxis()); // I64Attr is unsigned
@@ -576,9 +568,9 @@ LogicalResult WhereOp::inferReturnTypes(MLIRContext *,
   RankedTensorType c = tensorOf(adaptor.getCondition()),
                    x = tensorOf(adaptor.getX()), y = tensorOf(adaptor.getY());
   if (x.getElementType() != y.getElementType())
-    return fail(loc, "x and y element types differ: " +
-                         typeString(x.getElementType()) + " and " +
-                         typeString(y.getElementType()));
+    return fail(
+        loc, "x and y element types differ: " + typeString(x.getElementType()) +
+                 " and " + typeString(y.getElementType()));
   SmallVector<int64_t> xy, shape;
   if (!OpTrait::util::getBroadcastedShape(x.getShape(), y.getShape(), xy) ||
       !OpTrait::util::getBroadcastedShape(c.getShape(), xy, shape))

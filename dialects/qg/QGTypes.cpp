@@ -155,7 +155,7 @@ Type QuantType::parse(AsmParser &parser) {
   if (!format) {
     parser.emitError(formatLoc, "unknown quantized format '")
         << formatKeyword
-        << "'; expected i8, u8, i4, u4, nf4, f8e4m3fn or f8e5m2";
+        << "'; expected i8, u8, i4, u4, i16, u16, nf4, f8e4m3fn or f8e5m2";
     return {};
   }
 
@@ -465,6 +465,10 @@ Type QuantType::getStorageType() const {
     return Float8E4M3FNType::get(context);
   case rt::Format::F8E5M2:
     return Float8E5M2Type::get(context);
+  case rt::Format::I16:
+    return IntegerType::get(context, 16);
+  case rt::Format::U16:
+    return IntegerType::get(context, 16, IntegerType::Unsigned);
   }
   llvm_unreachable("unknown format");
 }

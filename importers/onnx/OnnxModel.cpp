@@ -92,8 +92,9 @@ Result<std::string> readExternal(const ::onnx::TensorProto &proto,
                 "' cannot be resolved for a model read from memory");
   std::filesystem::path relative(location);
   if (relative.is_absolute() ||
-      std::any_of(relative.begin(), relative.end(),
-                  [](const std::filesystem::path &part) { return part == ".."; }))
+      std::any_of(
+          relative.begin(), relative.end(),
+          [](const std::filesystem::path &part) { return part == ".."; }))
     return fail(what + ": external data location '" + location +
                 "' must stay inside the model's directory");
   if (offset < 0 || (length != -1 && length < 0))
@@ -117,7 +118,8 @@ Result<std::string> readExternal(const ::onnx::TensorProto &proto,
   stream.seekg(offset);
   stream.read(data.data(), expected);
   if (!stream)
-    return fail(what + ": reading external data '" + file.string() + "' failed");
+    return fail(what + ": reading external data '" + file.string() +
+                "' failed");
   return data;
 }
 
@@ -133,8 +135,7 @@ Result<Tensor> convertTensor(const ::onnx::TensorProto &proto,
                 std::to_string(proto.data_type()));
   tensor.type = static_cast<DataType>(proto.data_type());
   if (elementByteSize(tensor.type) == 0)
-    return fail(what + ": data type " +
-                std::string(dataTypeName(tensor.type)) +
+    return fail(what + ": data type " + std::string(dataTypeName(tensor.type)) +
                 " is not supported");
   int64_t count = 1;
   for (int64_t dim : proto.dims()) {
@@ -255,17 +256,15 @@ Result<ValueInfo> convertValueInfo(const ::onnx::ValueInfoProto &proto,
     return info;
   }
   const auto &tensorType = proto.type().tensor_type();
-  if (!isKnownType(tensorType.elem_type()))
-    return fail(context + " '" + proto.name() + "': unknown element type " +
-                std::to_string(tensorType.elem_type()));
+  // Element types newer than qcc knows are kept by number: the importer
+  // rejects them with the value's name, tools may skip them.
   info.type = static_cast<DataType>(tensorType.elem_type());
   if (tensorType.has_shape()) {
     info.hasShape = true;
     for (const auto &dim : tensorType.shape().dim()) {
       if (dim.has_dim_value()) {
         if (dim.dim_value() < 0)
-          return fail(context + " '" + proto.name() +
-                      "': negative dimension " +
+          return fail(context + " '" + proto.name() + "': negative dimension " +
                       std::to_string(dim.dim_value()));
         info.dims.push_back(dim.dim_value());
         info.dimNames.emplace_back();
@@ -297,11 +296,16 @@ Result<Attribute> convertAttribute(const ::onnx::AttributeProto &proto,
     attr.s = proto.s();
     break;
   case A::TENSOR: {
-    attr.kind = Attribute::Kind::Tensor;
     Result<Tensor> tensor = convertTensor(
         proto.t(), baseDir, context + " attribute '" + proto.name() + "'");
-    if (!tensor)
-      return tensor.error();
+    if (!tensor) {
+      // A tensor qcc cannot hold (strings, say) only matters to an op that
+      // reads it, and no supported op reads such tensors.
+      attr.kind = Attribute::Kind::Other;
+      attr.s = tensor.error().message;
+      break;
+    }
+    attr.kind = Attribute::Kind::Tensor;
     attr.t = std::move(*tensor);
     break;
   }
@@ -389,29 +393,52 @@ Result<std::vector<Node>> sortNodes(std::vector<Node> nodes,
 
 std::string_view dataTypeName(DataType type) {
   switch (type) {
-  case DataType::Float: return "FLOAT";
-  case DataType::UInt8: return "UINT8";
-  case DataType::Int8: return "INT8";
-  case DataType::UInt16: return "UINT16";
-  case DataType::Int16: return "INT16";
-  case DataType::Int32: return "INT32";
-  case DataType::Int64: return "INT64";
-  case DataType::String: return "STRING";
-  case DataType::Bool: return "BOOL";
-  case DataType::Float16: return "FLOAT16";
-  case DataType::Double: return "DOUBLE";
-  case DataType::UInt32: return "UINT32";
-  case DataType::UInt64: return "UINT64";
-  case DataType::Complex64: return "COMPLEX64";
-  case DataType::Complex128: return "COMPLEX128";
-  case DataType::BFloat16: return "BFLOAT16";
-  case DataType::Float8E4M3FN: return "FLOAT8E4M3FN";
-  case DataType::Float8E4M3FNUZ: return "FLOAT8E4M3FNUZ";
-  case DataType::Float8E5M2: return "FLOAT8E5M2";
-  case DataType::Float8E5M2FNUZ: return "FLOAT8E5M2FNUZ";
-  case DataType::UInt4: return "UINT4";
-  case DataType::Int4: return "INT4";
-  case DataType::Undefined: break;
+  case DataType::Float:
+    return "FLOAT";
+  case DataType::UInt8:
+    return "UINT8";
+  case DataType::Int8:
+    return "INT8";
+  case DataType::UInt16:
+    return "UINT16";
+  case DataType::Int16:
+    return "INT16";
+  case DataType::Int32:
+    return "INT32";
+  case DataType::Int64:
+    return "INT64";
+  case DataType::String:
+    return "STRING";
+  case DataType::Bool:
+    return "BOOL";
+  case DataType::Float16:
+    return "FLOAT16";
+  case DataType::Double:
+    return "DOUBLE";
+  case DataType::UInt32:
+    return "UINT32";
+  case DataType::UInt64:
+    return "UINT64";
+  case DataType::Complex64:
+    return "COMPLEX64";
+  case DataType::Complex128:
+    return "COMPLEX128";
+  case DataType::BFloat16:
+    return "BFLOAT16";
+  case DataType::Float8E4M3FN:
+    return "FLOAT8E4M3FN";
+  case DataType::Float8E4M3FNUZ:
+    return "FLOAT8E4M3FNUZ";
+  case DataType::Float8E5M2:
+    return "FLOAT8E5M2";
+  case DataType::Float8E5M2FNUZ:
+    return "FLOAT8E5M2FNUZ";
+  case DataType::UInt4:
+    return "UINT4";
+  case DataType::Int4:
+    return "INT4";
+  case DataType::Undefined:
+    break;
   }
   return "UNDEFINED";
 }
@@ -459,15 +486,31 @@ std::vector<int64_t> Tensor::toInts() const {
   const uint8_t *data = bytes.data();
   for (int64_t i = 0; i < count; ++i) {
     switch (type) {
-    case DataType::Int64: values[i] = readLE<int64_t>(data + 8 * i); break;
-    case DataType::UInt64: values[i] = static_cast<int64_t>(readLE<uint64_t>(data + 8 * i)); break;
-    case DataType::Int32: values[i] = readLE<int32_t>(data + 4 * i); break;
-    case DataType::UInt32: values[i] = readLE<uint32_t>(data + 4 * i); break;
-    case DataType::Int16: values[i] = readLE<int16_t>(data + 2 * i); break;
-    case DataType::UInt16: values[i] = readLE<uint16_t>(data + 2 * i); break;
+    case DataType::Int64:
+      values[i] = readLE<int64_t>(data + 8 * i);
+      break;
+    case DataType::UInt64:
+      values[i] = static_cast<int64_t>(readLE<uint64_t>(data + 8 * i));
+      break;
+    case DataType::Int32:
+      values[i] = readLE<int32_t>(data + 4 * i);
+      break;
+    case DataType::UInt32:
+      values[i] = readLE<uint32_t>(data + 4 * i);
+      break;
+    case DataType::Int16:
+      values[i] = readLE<int16_t>(data + 2 * i);
+      break;
+    case DataType::UInt16:
+      values[i] = readLE<uint16_t>(data + 2 * i);
+      break;
     case DataType::Int8:
-    case DataType::Int4: values[i] = static_cast<int8_t>(data[i]); break;
-    default: values[i] = data[i]; break; // UINT8, UINT4, BOOL
+    case DataType::Int4:
+      values[i] = static_cast<int8_t>(data[i]);
+      break;
+    default:
+      values[i] = data[i];
+      break; // UINT8, UINT4, BOOL
     }
   }
   return values;
@@ -491,7 +534,8 @@ std::vector<float> Tensor::toFloats() const {
     return values;
   case DataType::BFloat16:
     for (int64_t i = 0; i < count; ++i) {
-      uint32_t bits = static_cast<uint32_t>(readLE<uint16_t>(data + 2 * i)) << 16;
+      uint32_t bits = static_cast<uint32_t>(readLE<uint16_t>(data + 2 * i))
+                      << 16;
       std::memcpy(&values[i], &bits, 4);
     }
     return values;
@@ -566,11 +610,13 @@ Result<Model> parseModel(std::string_view bytes, const std::string &baseDir,
   model.graph.name = graph.name();
   std::set<std::string> available;
   for (const auto &initializer : graph.initializer()) {
-    Result<Tensor> tensor = convertTensor(initializer, baseDir, origin + ": initializer");
+    Result<Tensor> tensor =
+        convertTensor(initializer, baseDir, origin + ": initializer");
     if (!tensor)
       return tensor.error();
     if (!available.insert(tensor->name).second)
-      return fail(origin + ": initializer '" + tensor->name + "' is defined twice");
+      return fail(origin + ": initializer '" + tensor->name +
+                  "' is defined twice");
     model.graph.initializers.push_back(std::move(*tensor));
   }
   for (const auto &input : graph.input()) {
@@ -589,9 +635,10 @@ Result<Model> parseModel(std::string_view bytes, const std::string &baseDir,
     Node node;
     node.opType = nodeProto.op_type();
     node.domain = nodeProto.domain() == "ai.onnx" ? "" : nodeProto.domain();
-    node.name = nodeProto.name().empty()
-                    ? node.opType + "#" + std::to_string(opCounts[node.opType]++)
-                    : nodeProto.name();
+    node.name =
+        nodeProto.name().empty()
+            ? node.opType + "#" + std::to_string(opCounts[node.opType]++)
+            : nodeProto.name();
     node.inputs.assign(nodeProto.input().begin(), nodeProto.input().end());
     node.outputs.assign(nodeProto.output().begin(), nodeProto.output().end());
     const std::string context =
@@ -604,7 +651,8 @@ Result<Model> parseModel(std::string_view bytes, const std::string &baseDir,
     }
     nodes.push_back(std::move(node));
   }
-  Result<std::vector<Node>> sorted = sortNodes(std::move(nodes), available, origin);
+  Result<std::vector<Node>> sorted =
+      sortNodes(std::move(nodes), available, origin);
   if (!sorted)
     return sorted.error();
   model.graph.nodes = std::move(*sorted);
@@ -613,7 +661,8 @@ Result<Model> parseModel(std::string_view bytes, const std::string &baseDir,
   for (const Node &node : model.graph.nodes)
     defined.insert(node.outputs.begin(), node.outputs.end());
   for (const auto &output : graph.output()) {
-    Result<ValueInfo> info = convertValueInfo(output, origin + ": graph output");
+    Result<ValueInfo> info =
+        convertValueInfo(output, origin + ": graph output");
     if (!info)
       return info.error();
     if (!defined.count(info->name))
@@ -655,7 +704,8 @@ Result<Tensor> loadTensor(const std::string &path) {
   if (!proto.ParseFromString(*bytes))
     return fail(path + ": not a serialized ONNX TensorProto");
   std::string baseDir = std::filesystem::path(path).parent_path().string();
-  return convertTensor(proto, baseDir.empty() ? "." : baseDir, path + ": tensor");
+  return convertTensor(proto, baseDir.empty() ? "." : baseDir,
+                       path + ": tensor");
 }
 
 } // namespace qcc::onnx

@@ -83,8 +83,8 @@ LogicalResult foldIntegerBinary(I &im, const ref::Tensor &a,
   result.data.resize(ref::countOf(shape));
   ref::BroadcastMap ma(a.shape, shape), mb(b.shape, shape);
   for (int64_t i = 0; i < result.size(); ++i)
-    result.data[i] = ref::roundToType(result.elementType,
-                                      fn(a.data[ma(i)], b.data[mb(i)]));
+    result.data[i] =
+        ref::roundToType(result.elementType, fn(a.data[ma(i)], b.data[mb(i)]));
   im.defineKnown(0, std::move(result));
   return success();
 }
@@ -98,10 +98,12 @@ LogicalResult importBinary(I &im, IntFn intFn) {
   if (failed(lhs) || failed(rhs))
     return failure();
   Value right = *rhs;
-  if (I::tensorType(right).getElementType() != I::tensorType(*lhs).getElementType()) {
+  if (I::tensorType(right).getElementType() !=
+      I::tensorType(*lhs).getElementType()) {
     // Pow takes an exponent of another type; compute it in the base's type.
     FailureOr<Value> cast = im.make<CastOp>(
-        I::tensorType(right).clone(I::tensorType(*lhs).getElementType()), right);
+        I::tensorType(right).clone(I::tensorType(*lhs).getElementType()), right,
+        Builder(&im.context).getBoolAttr(true));
     if (failed(cast))
       return failure();
     right = *cast;
@@ -224,7 +226,8 @@ LogicalResult importShape(I &im) {
     return failure();
   ArrayRef<int64_t> shape = I::tensorType(*x).getShape();
   const int64_t rank = static_cast<int64_t>(shape.size());
-  int64_t start = im.node->intAttr("start", 0), end = im.node->intAttr("end", rank);
+  int64_t start = im.node->intAttr("start", 0),
+          end = im.node->intAttr("end", rank);
   start = std::clamp<int64_t>(normalized(start, rank), 0, rank);
   end = std::clamp<int64_t>(normalized(end, rank), 0, rank);
   ref::Tensor value;
@@ -255,8 +258,9 @@ LogicalResult importConstantOfShape(I &im) {
     value.elementType = *element;
     std::vector<float> floats = attr->t.toFloats();
     if (!floats.empty())
-      fill = isa<FloatType>(*element) ? floats[0]
-                                      : static_cast<double>(attr->t.toInts()[0]);
+      fill = isa<FloatType>(*element)
+                 ? floats[0]
+                 : static_cast<double>(attr->t.toInts()[0]);
   }
   for (int64_t dim : *shape)
     if (dim < 0)
@@ -273,7 +277,9 @@ LogicalResult importCast(I &im) {
   FailureOr<Value> x = im.input(0);
   if (failed(target) || failed(x))
     return failure();
-  FailureOr<Value> result = im.make<CastOp>(I::tensorType(*x).clone(*target), *x);
+  FailureOr<Value> result = im.make<CastOp>(
+      I::tensorType(*x).clone(*target), *x,
+      Builder(&im.context).getBoolAttr(im.node->intAttr("saturate", 1) != 0));
   if (failed(result))
     return failure();
   return defineFolded(im, 0, *result);
@@ -435,8 +441,8 @@ LogicalResult importConcat(I &im) {
   }
   if (inputs.empty())
     return im.error() << "Concat: no inputs";
-  FailureOr<Value> result = im.make<ConcatOp>(
-      inputs.front().getType(), inputs, im.node->intAttr("axis", 0));
+  FailureOr<Value> result = im.make<ConcatOp>(inputs.front().getType(), inputs,
+                                              im.node->intAttr("axis", 0));
   if (failed(result))
     return failure();
   return defineFolded(im, 0, *result);
@@ -509,8 +515,8 @@ LogicalResult importSlice(I &im) {
     clampSlice(in[d], start, end, steps[i]);
     allStarts[d] = start, allEnds[d] = end, allSteps[d] = steps[i];
   }
-  FailureOr<Value> result = im.make<SliceOp>(x->getType(), *x, allStarts,
-                                             allEnds, allSteps);
+  FailureOr<Value> result =
+      im.make<SliceOp>(x->getType(), *x, allStarts, allEnds, allSteps);
   if (failed(result))
     return failure();
   return defineFolded(im, 0, *result);
@@ -527,7 +533,8 @@ LogicalResult importSplit(I &im) {
     return failure();
   axis = normalized(axis, rank);
   if (ShapedType::isDynamic(in[axis]))
-    return im.error() << "Split: the split dimension is not known at import time";
+    return im.error()
+           << "Split: the split dimension is not known at import time";
   std::vector<int64_t> sizes;
   if (im.model.opset() >= 13 && im.hasInput(1)) {
     FailureOr<std::vector<int64_t>> s = im.knownInts(1, "split");
@@ -582,11 +589,12 @@ LogicalResult importExpand(I &im) {
   if (failed(x) || failed(target))
     return failure();
   SmallVector<int64_t> shape;
-  if (!OpTrait::util::getBroadcastedShape(I::tensorType(*x).getShape(),
-                                          *target, shape))
+  if (!OpTrait::util::getBroadcastedShape(I::tensorType(*x).getShape(), *target,
+                                          shape))
     return im.error() << "Expand: " << shapeText(I::tensorType(*x).getShape())
                       << " does not broadcast with " << shapeText(*target);
-  FailureOr<Value> result = im.make<ExpandOp>(I::tensorType(*x).clone(shape), *x);
+  FailureOr<Value> result =
+      im.make<ExpandOp>(I::tensorType(*x).clone(shape), *x);
   if (failed(result))
     return failure();
   return defineFolded(im, 0, *result);
@@ -677,7 +685,8 @@ LogicalResult importSoftmax(I &im) {
   FailureOr<Value> flat = reshapeTo(im, *x, {outer, inner});
   if (failed(flat))
     return failure();
-  FailureOr<Value> soft = im.make<SoftmaxOp>(flat->getType(), *flat, int64_t{1});
+  FailureOr<Value> soft =
+      im.make<SoftmaxOp>(flat->getType(), *flat, int64_t{1});
   if (failed(soft))
     return failure();
   FailureOr<Value> result = reshapeTo(im, *soft, type.getShape());
@@ -705,13 +714,14 @@ LogicalResult importLayerNorm(I &im) {
     return failure();
   const float epsilon = im.node->floatAttr("epsilon", 1e-5f);
   // Scale and bias broadcast to the normalized dimensions.
-  ArrayRef<int64_t> normalizedShape = type.getShape().drop_front(normalized(axis, rank));
+  ArrayRef<int64_t> normalizedShape =
+      type.getShape().drop_front(normalized(axis, rank));
   Value params[2] = {*scale, bias};
   for (Value &p : params) {
     if (!p || I::tensorType(p).getShape() == normalizedShape)
       continue;
-    FailureOr<Value> expanded = im.make<ExpandOp>(
-        I::tensorType(p).clone(normalizedShape), p);
+    FailureOr<Value> expanded =
+        im.make<ExpandOp>(I::tensorType(p).clone(normalizedShape), p);
     if (failed(expanded))
       return failure();
     p = *expanded;
@@ -745,7 +755,8 @@ LogicalResult importLayerNorm(I &im) {
   if (failed(variance))
     return failure();
   Value eps = im.scalarConstant(type.getElementType(), epsilon);
-  FailureOr<Value> shifted = im.make<AddOp>(variance->getType(), *variance, eps);
+  FailureOr<Value> shifted =
+      im.make<AddOp>(variance->getType(), *variance, eps);
   if (failed(shifted))
     return failure();
   FailureOr<Value> stddev = im.make<SqrtOp>(shifted->getType(), *shifted);
@@ -808,12 +819,12 @@ LogicalResult importGemm(I &im) {
     c = *cv;
   }
   Builder builder(&im.context);
-  auto op = GemmOp::create(
-      im.builder, im.loc, a->getType(), *a, *b, c,
-      builder.getF32FloatAttr(im.node->floatAttr("alpha", 1.0f)),
-      builder.getF32FloatAttr(im.node->floatAttr("beta", 1.0f)),
-      builder.getBoolAttr(im.node->intAttr("transA", 0) != 0),
-      builder.getBoolAttr(im.node->intAttr("transB", 0) != 0));
+  auto op =
+      GemmOp::create(im.builder, im.loc, a->getType(), *a, *b, c,
+                     builder.getF32FloatAttr(im.node->floatAttr("alpha", 1.0f)),
+                     builder.getF32FloatAttr(im.node->floatAttr("beta", 1.0f)),
+                     builder.getBoolAttr(im.node->intAttr("transA", 0) != 0),
+                     builder.getBoolAttr(im.node->intAttr("transB", 0) != 0));
   FailureOr<Value> y = im.finish(op);
   if (failed(y))
     return failure();
@@ -825,14 +836,14 @@ LogicalResult importGemm(I &im) {
 FailureOr<SmallVector<int64_t>> windowPads(I &im, ArrayRef<int64_t> input,
                                            ArrayRef<int64_t> kernel,
                                            ArrayRef<int64_t> strides,
-                                           ArrayRef<int64_t> dilations) {
+                                           ArrayRef<int64_t> dilations,
+                                           ArrayRef<int64_t> given) {
   const std::string autoPad = im.node->stringAttr("auto_pad", "NOTSET");
   SmallVector<int64_t> pads(4, 0);
   if (autoPad == "NOTSET") {
-    std::vector<int64_t> given = im.node->intsAttr("pads");
     if (!given.empty() && given.size() != 4)
-      return im.error() << im.node->opType << ": expected 4 pads, got "
-                        << given.size();
+      return im.error() << im.node->opType << ": expected " << 2 * kernel.size()
+                        << " pads, got " << given.size();
     if (!given.empty())
       pads.assign(given.begin(), given.end());
     return pads;
@@ -847,8 +858,9 @@ FailureOr<SmallVector<int64_t>> windowPads(I &im, ArrayRef<int64_t> input,
       return im.error() << im.node->opType
                         << ": auto_pad needs static spatial dimensions";
     const int64_t out = (input[i] + strides[i] - 1) / strides[i];
-    const int64_t total = std::max<int64_t>(
-        0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - input[i]);
+    const int64_t total =
+        std::max<int64_t>(0, (out - 1) * strides[i] +
+                                 (kernel[i] - 1) * dilations[i] + 1 - input[i]);
     const int64_t small = total / 2, large = total - small;
     pads[i] = autoPad == "SAME_UPPER" ? small : large;
     pads[i + 2] = autoPad == "SAME_UPPER" ? large : small;
@@ -856,20 +868,53 @@ FailureOr<SmallVector<int64_t>> windowPads(I &im, ArrayRef<int64_t> input,
   return pads;
 }
 
-std::vector<int64_t> pairAttr(I &im, StringRef name) {
+/// A window attribute (strides, dilations) for 2 spatial dimensions; 1-D
+/// ops get a leading 1 since they run as 2-D ops of height 1.
+std::vector<int64_t> spatialAttr(I &im, StringRef name, bool oneD) {
   std::vector<int64_t> values = im.node->intsAttr(name);
-  return values.empty() ? std::vector<int64_t>{1, 1} : values;
+  if (values.empty())
+    return {1, 1};
+  if (oneD)
+    values.insert(values.begin(), 1);
+  return values;
+}
+
+/// Pads for 2 spatial dimensions; 1-D [begin, end] becomes [0, begin, 0, end].
+std::vector<int64_t> spatialPads(I &im, bool oneD) {
+  std::vector<int64_t> pads = im.node->intsAttr("pads");
+  if (oneD && pads.size() == 2)
+    return {0, pads[0], 0, pads[1]};
+  return pads;
+}
+
+/// 1-D ops run as 2-D ops on a height-1 view: [N, C, L] <-> [N, C, 1, L].
+FailureOr<Value> liftTo2D(I &im, Value x) {
+  ArrayRef<int64_t> shape = I::tensorType(x).getShape();
+  return reshapeTo(im, x, {shape[0], shape[1], 1, shape[2]});
+}
+
+FailureOr<Value> dropTo1D(I &im, Value y) {
+  ArrayRef<int64_t> shape = I::tensorType(y).getShape();
+  return reshapeTo(im, y, {shape[0], shape[1], shape[3]});
 }
 
 LogicalResult importConv(I &im) {
   FailureOr<Value> x = im.input(0), w = im.input(1);
   if (failed(x) || failed(w) || failed(requireFloat(im, *x)))
     return failure();
+  const int64_t rank = I::tensorType(*x).getRank();
+  if ((rank != 3 && rank != 4) || I::tensorType(*w).getRank() != rank)
+    return im.error() << "Conv: only 1-D and 2-D convolution are supported, "
+                         "got input "
+                      << shapeText(I::tensorType(*x).getShape());
+  const bool oneD = rank == 3;
+  if (oneD) {
+    x = liftTo2D(im, *x);
+    w = liftTo2D(im, *w);
+    if (failed(x) || failed(w))
+      return failure();
+  }
   RankedTensorType xt = I::tensorType(*x), wt = I::tensorType(*w);
-  if (xt.getRank() != 4 || wt.getRank() != 4)
-    return im.error() << "Conv: only 2-D convolution (4-D input) is "
-                         "supported, got input "
-                      << shapeText(xt.getShape());
   Value bias;
   if (im.hasInput(2)) {
     FailureOr<Value> b = im.input(2);
@@ -877,20 +922,21 @@ LogicalResult importConv(I &im) {
       return failure();
     bias = *b;
   }
-  std::vector<int64_t> strides = pairAttr(im, "strides"),
-                       dilations = pairAttr(im, "dilations");
+  std::vector<int64_t> strides = spatialAttr(im, "strides", oneD),
+                       dilations = spatialAttr(im, "dilations", oneD);
   FailureOr<SmallVector<int64_t>> pads =
       windowPads(im, xt.getShape().drop_front(2), wt.getShape().drop_front(2),
-                 strides, dilations);
+                 strides, dilations, spatialPads(im, oneD));
   if (failed(pads))
     return failure();
   Builder b(&im.context);
-  auto op = Conv2DOp::create(im.builder, im.loc, xt, *x, *w, bias,
-                             b.getDenseI64ArrayAttr(strides),
-                             b.getDenseI64ArrayAttr(*pads),
-                             b.getDenseI64ArrayAttr(dilations),
-                             b.getI64IntegerAttr(im.node->intAttr("group", 1)));
+  auto op = Conv2DOp::create(
+      im.builder, im.loc, xt, *x, *w, bias, b.getDenseI64ArrayAttr(strides),
+      b.getDenseI64ArrayAttr(*pads), b.getDenseI64ArrayAttr(dilations),
+      b.getI64IntegerAttr(im.node->intAttr("group", 1)));
   FailureOr<Value> y = im.finish(op);
+  if (succeeded(y) && oneD)
+    y = dropTo1D(im, *y);
   if (failed(y))
     return failure();
   im.define(0, *y);
@@ -902,35 +948,45 @@ template <typename OpT> LogicalResult importPool(I &im) {
   if (failed(x) ||
       (std::is_same_v<OpT, AvgPool2DOp> && failed(requireFloat(im, *x))))
     return failure();
-  RankedTensorType xt = I::tensorType(*x);
-  if (xt.getRank() != 4)
+  const int64_t rank = I::tensorType(*x).getRank();
+  if (rank != 3 && rank != 4)
     return im.error() << im.node->opType
-                      << ": only 2-D pooling (4-D input) is supported, got "
-                      << shapeText(xt.getShape());
+                      << ": only 1-D and 2-D pooling are supported, got "
+                      << shapeText(I::tensorType(*x).getShape());
+  const bool oneD = rank == 3;
+  if (oneD && failed(x = liftTo2D(im, *x)))
+    return failure();
+  RankedTensorType xt = I::tensorType(*x);
   std::vector<int64_t> kernel = im.node->intsAttr("kernel_shape"),
-                       strides = pairAttr(im, "strides");
+                       strides = spatialAttr(im, "strides", oneD);
+  if (oneD && kernel.size() == 1)
+    kernel.insert(kernel.begin(), 1);
   if (kernel.size() != 2)
-    return im.error() << im.node->opType << ": kernel_shape must have 2 entries";
+    return im.error() << im.node->opType << ": kernel_shape must have "
+                      << (oneD ? 1 : 2) << " entries";
   std::vector<int64_t> ones = {1, 1};
   FailureOr<SmallVector<int64_t>> pads =
-      windowPads(im, xt.getShape().drop_front(2), kernel, strides, ones);
+      windowPads(im, xt.getShape().drop_front(2), kernel, strides, ones,
+                 spatialPads(im, oneD));
   if (failed(pads))
     return failure();
   Builder b(&im.context);
   const bool ceil = im.node->intAttr("ceil_mode", 0) != 0;
   Operation *op;
   if constexpr (std::is_same_v<OpT, AvgPool2DOp>)
-    op = AvgPool2DOp::create(im.builder, im.loc, xt, *x,
-                             b.getDenseI64ArrayAttr(kernel),
-                             b.getDenseI64ArrayAttr(strides),
-                             b.getDenseI64ArrayAttr(*pads), b.getBoolAttr(ceil),
-                             b.getBoolAttr(im.node->intAttr("count_include_pad", 0) != 0));
+    op = AvgPool2DOp::create(
+        im.builder, im.loc, xt, *x, b.getDenseI64ArrayAttr(kernel),
+        b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads),
+        b.getBoolAttr(ceil),
+        b.getBoolAttr(im.node->intAttr("count_include_pad", 0) != 0));
   else
-    op = MaxPool2DOp::create(im.builder, im.loc, xt, *x,
-                             b.getDenseI64ArrayAttr(kernel),
-                             b.getDenseI64ArrayAttr(strides),
-                             b.getDenseI64ArrayAttr(*pads), b.getBoolAttr(ceil));
+    op = MaxPool2DOp::create(
+        im.builder, im.loc, xt, *x, b.getDenseI64ArrayAttr(kernel),
+        b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads),
+        b.getBoolAttr(ceil));
   FailureOr<Value> y = im.finish(op);
+  if (succeeded(y) && oneD)
+    y = dropTo1D(im, *y);
   if (failed(y))
     return failure();
   im.define(0, *y);
@@ -943,6 +999,8 @@ template <typename OpT> LogicalResult importPool(I &im) {
 
 std::optional<rt::Format> formatOf(Type storage) {
   if (auto intType = dyn_cast<IntegerType>(storage)) {
+    if (intType.getWidth() == 16)
+      return intType.isUnsigned() ? rt::Format::U16 : rt::Format::I16;
     if (intType.getWidth() == 8)
       return intType.isUnsigned() ? rt::Format::U8 : rt::Format::I8;
     if (intType.getWidth() == 4)
@@ -957,8 +1015,7 @@ std::optional<rt::Format> formatOf(Type storage) {
 }
 
 /// The !qg.quant type described by a Q/DQ node's scale and zero point.
-FailureOr<QuantType> quantTypeOf(I &im, ArrayRef<int64_t> shape,
-                                 Type storage) {
+FailureOr<QuantType> quantTypeOf(I &im, ArrayRef<int64_t> shape, Type storage) {
   const ref::Tensor *scale = im.knownInput(1);
   if (!scale)
     return im.error() << im.node->opType
@@ -972,9 +1029,9 @@ FailureOr<QuantType> quantTypeOf(I &im, ArrayRef<int64_t> shape,
   params.format = *format;
   const int64_t rank = static_cast<int64_t>(shape.size());
   const int64_t blockSize = im.node->intAttr("block_size", 0);
-  const bool perTensor = scale->shape.empty() ||
-                         (scale->shape.size() == 1 && scale->size() == 1 &&
-                          blockSize == 0 && rank == 0);
+  const bool perTensor =
+      scale->shape.empty() || (scale->shape.size() == 1 && scale->size() == 1 &&
+                               blockSize == 0 && rank == 0);
   if (!perTensor) {
     int64_t axis = im.node->intAttr("axis", 1);
     if (failed(checkAxis(im, axis, rank)))
@@ -984,19 +1041,22 @@ FailureOr<QuantType> quantTypeOf(I &im, ArrayRef<int64_t> shape,
   for (double s : scale->data)
     params.scales.push_back(static_cast<float>(s));
   if (zeroPoint) {
-    if (zeroPoint->shape != scale->shape)
+    // A one-element zero point goes with a scalar scale whatever its rank.
+    if (zeroPoint->shape != scale->shape &&
+        !(zeroPoint->size() == 1 && scale->size() == 1))
       return im.error() << im.node->opType << ": zero point shape "
                         << shapeText(zeroPoint->shape)
-                        << " differs from scale shape " << shapeText(scale->shape);
+                        << " differs from scale shape "
+                        << shapeText(scale->shape);
     for (double z : zeroPoint->data)
-      params.zeroPoints.push_back(rt::isIntegerFormat(*format)
-                                      ? static_cast<int32_t>(z)
-                                      : 0);
+      params.zeroPoints.push_back(
+          rt::isIntegerFormat(*format) ? static_cast<int32_t>(z) : 0);
     if (llvm::all_of(params.zeroPoints, [](int32_t z) { return z == 0; }))
       params.zeroPoints.clear();
   }
   if (!perTensor && !params.granularity.isPerBlock() &&
-      static_cast<int64_t>(params.scales.size()) != shape[params.granularity.axis])
+      static_cast<int64_t>(params.scales.size()) !=
+          shape[params.granularity.axis])
     return im.error() << im.node->opType << ": " << params.scales.size()
                       << " scales for axis " << params.granularity.axis
                       << " of size " << shape[params.granularity.axis];
@@ -1115,13 +1175,20 @@ const std::map<std::string, OpSupport> &opHandlers() {
       h[name] = OpSupport{std::move(handler), std::move(check),
                           std::move(constantInputs)};
     };
-    auto intDiv = [](double a, double b) { return b == 0 ? 0.0 : std::trunc(a / b); };
-    add("Add", [](I &im) { return importBinary<AddOp>(im, std::plus<double>()); });
-    add("Sub", [](I &im) { return importBinary<SubOp>(im, std::minus<double>()); });
-    add("Mul", [](I &im) { return importBinary<MulOp>(im, std::multiplies<double>()); });
+    auto intDiv = [](double a, double b) {
+      return b == 0 ? 0.0 : std::trunc(a / b);
+    };
+    add("Add",
+        [](I &im) { return importBinary<AddOp>(im, std::plus<double>()); });
+    add("Sub",
+        [](I &im) { return importBinary<SubOp>(im, std::minus<double>()); });
+    add("Mul", [](I &im) {
+      return importBinary<MulOp>(im, std::multiplies<double>());
+    });
     add("Div", [intDiv](I &im) { return importBinary<DivOp>(im, intDiv); });
     add("Pow", [](I &im) {
-      return importBinary<PowOp>(im, [](double a, double b) { return std::pow(a, b); });
+      return importBinary<PowOp>(
+          im, [](double a, double b) { return std::pow(a, b); });
     });
     add("Max", importVariadic<MaxOp>);
     add("Min", importVariadic<MinOp>);
@@ -1135,11 +1202,13 @@ const std::map<std::string, OpSupport> &opHandlers() {
     add("Abs", importUnary<AbsOp>);
     add("LeakyRelu", [](I &im) {
       return importUnary<LeakyReluOp>(
-          im, Builder(&im.context).getF32FloatAttr(im.node->floatAttr("alpha", 0.01f)));
+          im, Builder(&im.context)
+                  .getF32FloatAttr(im.node->floatAttr("alpha", 0.01f)));
     });
     add("Gelu", [](I &im) {
-      return importUnary<GeluOp>(im, Builder(&im.context).getStringAttr(
-                                         im.node->stringAttr("approximate", "none")));
+      return importUnary<GeluOp>(
+          im, Builder(&im.context)
+                  .getStringAttr(im.node->stringAttr("approximate", "none")));
     });
     add("Clip", importClip, nullptr, {1, 2});
     add("Identity", importIdentity);
@@ -1173,8 +1242,10 @@ const std::map<std::string, OpSupport> &opHandlers() {
     add("Expand", importExpand, nullptr, {1});
     add("Where", importWhere);
     add("Cast", importCast);
-    add("ReduceMean", [](I &im) { return importReduce<ReduceMeanOp>(im, 18); }, nullptr, {1});
-    add("ReduceSum", [](I &im) { return importReduce<ReduceSumOp>(im, 13); }, nullptr, {1});
+    add("ReduceMean", [](I &im) { return importReduce<ReduceMeanOp>(im, 18); },
+        nullptr, {1});
+    add("ReduceSum", [](I &im) { return importReduce<ReduceSumOp>(im, 13); },
+        nullptr, {1});
     add("Constant", importConstant);
     add("Shape", importShape);
     add("ConstantOfShape", importConstantOfShape, nullptr, {0});

@@ -23,17 +23,19 @@ enum class Format : uint8_t {
   NF4,      ///< 4-bit NormalFloat codebook index, scaled by a block absmax
   F8E4M3FN, ///< 8-bit float, 4 exponent bits, no infinities
   F8E5M2,   ///< 8-bit float, 5 exponent bits, IEEE-like
+  I16,      ///< signed 16-bit integer, affine (ONNX opset 21 Q/DQ)
+  U16,      ///< unsigned 16-bit integer, affine
 };
 
-inline constexpr std::array<Format, 7> kAllFormats = {
-    Format::I8,  Format::U8,       Format::I4,    Format::U4,
-    Format::NF4, Format::F8E4M3FN, Format::F8E5M2};
+inline constexpr std::array<Format, 9> kAllFormats = {
+    Format::I8,       Format::U8,     Format::I4,  Format::U4, Format::NF4,
+    Format::F8E4M3FN, Format::F8E5M2, Format::I16, Format::U16};
 
 /// Textual name used by the IR and the tools ("i8", "nf4", "f8e4m3fn", ...).
 std::string_view formatName(Format format);
 std::optional<Format> parseFormat(std::string_view name);
 
-/// Bits per stored element (8 or 4).
+/// Bits per stored element (16, 8 or 4).
 unsigned formatBits(Format format);
 /// True for the affine integer formats, which have a zero point.
 bool isIntegerFormat(Format format);

@@ -25,6 +25,10 @@ std::string_view formatName(Format format) {
     return "f8e4m3fn";
   case Format::F8E5M2:
     return "f8e5m2";
+  case Format::I16:
+    return "i16";
+  case Format::U16:
+    return "u16";
   }
   return "?";
 }
@@ -38,6 +42,9 @@ std::optional<Format> parseFormat(std::string_view name) {
 
 unsigned formatBits(Format format) {
   switch (format) {
+  case Format::I16:
+  case Format::U16:
+    return 16;
   case Format::I4:
   case Format::U4:
   case Format::NF4:
@@ -49,7 +56,7 @@ unsigned formatBits(Format format) {
 
 bool isIntegerFormat(Format format) {
   return format == Format::I8 || format == Format::U8 || format == Format::I4 ||
-         format == Format::U4;
+         format == Format::U4 || format == Format::I16 || format == Format::U16;
 }
 
 bool isFloat8Format(Format format) {
@@ -58,6 +65,8 @@ bool isFloat8Format(Format format) {
 
 int32_t codeMin(Format format) {
   switch (format) {
+  case Format::I16:
+    return -32768;
   case Format::I8:
     return -128;
   case Format::I4:
@@ -69,6 +78,10 @@ int32_t codeMin(Format format) {
 
 int32_t codeMax(Format format) {
   switch (format) {
+  case Format::I16:
+    return 32767;
+  case Format::U16:
+    return 65535;
   case Format::I8:
     return 127;
   case Format::U8:

@@ -2,6 +2,7 @@
 // and the reference interpreter and compares with the expected outputs:
 // integers exactly, floats with ONNX's default tolerances.
 #include "codegen/reference/Interpreter.h"
+#include "dialects/qg/QGDialect.h"
 #include "importers/onnx/OnnxImporter.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -19,18 +20,23 @@ using namespace qcc;
 
 namespace {
 
-llvm::cl::list<std::string> roots(llvm::cl::Positional, llvm::cl::OneOrMore,
-                                  llvm::cl::desc("<dir with test_* folders>..."));
-llvm::cl::opt<std::string> filter("filter",
-                                  llvm::cl::desc("Only tests whose name contains this"),
-                                  llvm::cl::init(""));
+llvm::cl::list<std::string>
+    roots(llvm::cl::Positional, llvm::cl::OneOrMore,
+          llvm::cl::desc("<dir with test_* folders>..."));
+llvm::cl::opt<std::string>
+    filter("filter", llvm::cl::desc("Only tests whose name contains this"),
+           llvm::cl::init(""));
 llvm::cl::opt<bool> verbose("v", llvm::cl::desc("Print every test's result"));
-llvm::cl::opt<double> rtol("rtol", llvm::cl::desc("Relative tolerance for floats"),
+llvm::cl::opt<double> rtol("rtol",
+                           llvm::cl::desc("Relative tolerance for floats"),
                            llvm::cl::init(1e-3));
-llvm::cl::opt<double> atol("atol", llvm::cl::desc("Absolute tolerance for floats"),
+llvm::cl::opt<double> atol("atol",
+                           llvm::cl::desc("Absolute tolerance for floats"),
                            llvm::cl::init(1e-7));
 llvm::cl::list<std::string> expectedFailures(
-    "xfail", llvm::cl::desc("Test known to fail (repeatable); listed, not counted as failed"));
+    "xfail",
+    llvm::cl::desc(
+        "Test known to fail (repeatable); listed, not counted as failed"));
 
 enum class Outcome { Passed, Failed, Skipped, NotApplicable, ExpectedFailure };
 
@@ -39,38 +45,67 @@ struct Result {
   std::string reason;
 };
 
-std::vector<fs::path> sortedEntries(const fs::path &dir, const std::string &prefix) {
+std::vector<fs::path> sortedEntries(const fs::path &dir,
+                                    const std::string &prefix) {
   std::vector<fs::path> entries;
   std::error_code ec;
   for (const auto &entry : fs::directory_iterator(dir, ec))
     if (entry.path().filename().string().rfind(prefix, 0) == 0)
       entries.push_back(entry.path());
-  std::sort(entries.begin(), entries.end(), [](const fs::path &a, const fs::path &b) {
-    // input_10 after input_9.
-    auto key = [](const fs::path &p) {
-      std::string name = p.stem().string();
-      size_t digits = name.find_last_not_of("0123456789") + 1;
-      return std::make_pair(name.substr(0, digits),
-                            digits < name.size() ? std::stoll(name.substr(digits)) : -1);
-    };
-    return key(a) < key(b);
-  });
+  std::sort(
+      entries.begin(), entries.end(), [](const fs::path &a, const fs::path &b) {
+        // input_10 after input_9.
+        auto key = [](const fs::path &p) {
+          std::string name = p.stem().string();
+          size_t digits = name.find_last_not_of("0123456789") + 1;
+          return std::make_pair(
+              name.substr(0, digits),
+              digits < name.size() ? std::stoll(name.substr(digits)) : -1);
+        };
+        return key(a) < key(b);
+      });
   return entries;
 }
 
+/// Data types qcc does not support anywhere: strings, complex numbers, the
+/// FNUZ FP8 variants, and types newer than ONNX 1.16 (FP4, INT2, E8M0).
 bool unsupportedDataType(onnx::DataType type) {
+  const int code = static_cast<int>(type);
   return type == onnx::DataType::String || type == onnx::DataType::Complex64 ||
-         type == onnx::DataType::Complex128;
+         type == onnx::DataType::Complex128 ||
+         type == onnx::DataType::Float8E4M3FNUZ ||
+         type == onnx::DataType::Float8E5M2FNUZ || code > 22;
+}
+
+std::string typeLabel(onnx::DataType type) {
+  std::string name(onnx::dataTypeName(type));
+  return name == "UNDEFINED"
+             ? "element type " + std::to_string(static_cast<int>(type))
+             : name;
+}
+
+/// ONNX 1.12's test data stores bfloat16 tensors as uint16 bit patterns.
+void reinterpretBFloat16(onnx::Tensor &tensor, onnx::DataType declared) {
+  if (declared == onnx::DataType::BFloat16 &&
+      tensor.type == onnx::DataType::UInt16)
+    tensor.type = onnx::DataType::BFloat16;
 }
 
 std::string compare(const onnx::Tensor &expected, const ref::Tensor &actual,
                     const std::string &name) {
-  if (std::vector<int64_t>(actual.shape.begin(), actual.shape.end()) != expected.dims)
+  if (std::vector<int64_t>(actual.shape.begin(), actual.shape.end()) !=
+      expected.dims)
     return name + ": shape differs";
-  const bool isFloat = expected.type == onnx::DataType::Float ||
-                       expected.type == onnx::DataType::Double ||
-                       expected.type == onnx::DataType::Float16 ||
-                       expected.type == onnx::DataType::BFloat16;
+  // A quantized result holds stored codes, which the expected tensor holds
+  // as integers or raw FP8 bytes.
+  const bool quantized = llvm::isa<qg::QuantType>(actual.elementType);
+  const bool isFloat =
+      !quantized && (expected.type == onnx::DataType::Float ||
+                     expected.type == onnx::DataType::Double ||
+                     expected.type == onnx::DataType::Float16 ||
+                     expected.type == onnx::DataType::BFloat16 ||
+                     expected.type == onnx::DataType::Float8E4M3FN ||
+                     expected.type == onnx::DataType::Float8E5M2);
   if (isFloat) {
     std::vector<float> want = expected.toFloats();
     for (size_t i = 0; i < want.size(); ++i) {
@@ -88,29 +123,19 @@ std::string compare(const onnx::Tensor &expected, const ref::Tensor &actual,
   std::vector<int64_t> want = expected.toInts();
   for (size_t i = 0; i < want.size(); ++i)
     if (static_cast<double>(want[i]) != actual.data[i])
-      return name + "[" + std::to_string(i) + "] = " +
-             std::to_string(static_cast<int64_t>(actual.data[i])) +
+      return name + "[" + std::to_string(i) +
+             "] = " + std::to_string(static_cast<int64_t>(actual.data[i])) +
              ", expected " + std::to_string(want[i]);
   return "";
 }
 
 Result runTest(const fs::path &dir) {
-  onnx::Result<onnx::Model> model = onnx::loadModel((dir / "model.onnx").string());
+  onnx::Result<onnx::Model> model =
+      onnx::loadModel((dir / "model.onnx").string());
   if (!model)
     return {Outcome::Failed, model.error().message};
-  for (const auto &info : llvm::concat<const onnx::ValueInfo>(
-           model->graph.inputs, model->graph.outputs))
-    if (!info.isTensor)
-      return {Outcome::Skipped, "needs sequence, optional or map values"};
-  for (const auto &input : model->graph.inputs)
-    if (unsupportedDataType(input.type))
-      return {Outcome::Skipped, std::string("needs ") +
-                                    std::string(onnx::dataTypeName(input.type))};
-  for (const auto &output : model->graph.outputs)
-    if (unsupportedDataType(output.type))
-      return {Outcome::Skipped, std::string("needs ") +
-                                    std::string(onnx::dataTypeName(output.type))};
-  std::vector<onnx::UnsupportedOp> unsupported = onnx::findUnsupportedOps(*model);
+  std::vector<onnx::UnsupportedOp> unsupported =
+      onnx::findUnsupportedOps(*model);
   if (!unsupported.empty()) {
     std::string ops;
     for (const auto &op : unsupported)
@@ -118,6 +143,14 @@ Result runTest(const fs::path &dir) {
              (op.reason.empty() ? "" : " (" + op.reason + ")");
     return {Outcome::NotApplicable, ops};
   }
+  for (const auto &info : llvm::concat<const onnx::ValueInfo>(
+           model->graph.inputs, model->graph.outputs))
+    if (!info.isTensor)
+      return {Outcome::Skipped, "needs sequence, optional or map values"};
+  for (const auto &info : llvm::concat<const onnx::ValueInfo>(
+           model->graph.inputs, model->graph.outputs))
+    if (unsupportedDataType(info.type))
+      return {Outcome::Skipped, "needs " + typeLabel(info.type)};
 
   std::vector<fs::path> dataSets = sortedEntries(dir, "test_data_set_");
   if (dataSets.empty())
@@ -128,26 +161,33 @@ Result runTest(const fs::path &dir) {
       onnx::Result<onnx::Tensor> t = onnx::loadTensor(file.string());
       if (!t)
         return {Outcome::Failed, t.error().message};
+      if (inputs.size() < model->graph.inputs.size())
+        reinterpretBFloat16(*t, model->graph.inputs[inputs.size()].type);
       inputs.push_back(std::move(*t));
     }
     for (const fs::path &file : sortedEntries(set, "output_")) {
       onnx::Result<onnx::Tensor> t = onnx::loadTensor(file.string());
       if (!t)
         return {Outcome::Failed, t.error().message};
+      if (outputs.size() < model->graph.outputs.size())
+        reinterpretBFloat16(*t, model->graph.outputs[outputs.size()].type);
       outputs.push_back(std::move(*t));
     }
     if (inputs.size() != model->graph.inputs.size())
-      return {Outcome::Failed, "test data has " + std::to_string(inputs.size()) +
+      return {Outcome::Failed, "test data has " +
+                                   std::to_string(inputs.size()) +
                                    " inputs, the model " +
                                    std::to_string(model->graph.inputs.size())};
 
     mlir::MLIRContext context;
     std::string firstError;
-    mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
-      if (diag.getSeverity() == mlir::DiagnosticSeverity::Error && firstError.empty())
-        firstError = diag.str();
-      return mlir::success();
-    });
+    mlir::ScopedDiagnosticHandler handler(
+        &context, [&](mlir::Diagnostic &diag) {
+          if (diag.getSeverity() == mlir::DiagnosticSeverity::Error &&
+              firstError.empty())
+            firstError = diag.str();
+          return mlir::success();
+        });
     // Inputs that feed shape operands and quantization parameters are
     // compiled in as constants, as a deployed model would have them.
     onnx::ImportOptions options;
@@ -162,21 +202,25 @@ Result runTest(const fs::path &dir) {
       options.inputShapes[name] = inputs[i].dims;
       runtimeInputs.push_back(inputs[i]);
     }
-    mlir::OwningOpRef<mlir::ModuleOp> module = onnx::importModel(*model, context, options);
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        onnx::importModel(*model, context, options);
     if (!module)
       return {Outcome::Failed, "import: " + firstError};
     auto function = *module->getOps<mlir::func::FuncOp>().begin();
     std::vector<ref::Tensor> values;
-    for (auto [tensor, type] : llvm::zip(runtimeInputs, function.getArgumentTypes())) {
+    for (auto [tensor, type] :
+         llvm::zip(runtimeInputs, function.getArgumentTypes())) {
       auto tensorType = llvm::cast<mlir::RankedTensorType>(type);
       values.push_back(onnx::toRefTensor(tensor, tensorType.getElementType()));
     }
-    mlir::FailureOr<std::vector<ref::Tensor>> results = ref::run(function, values);
+    mlir::FailureOr<std::vector<ref::Tensor>> results =
+        ref::run(function, values);
     if (failed(results))
       return {Outcome::Failed, "run: " + firstError};
     if (results->size() != outputs.size())
       return {Outcome::Failed, "expected " + std::to_string(outputs.size()) +
-                                   " outputs, got " + std::to_string(results->size())};
+                                   " outputs, got " +
+                                   std::to_string(results->size())};
     for (size_t i = 0; i < outputs.size(); ++i) {
       std::string mismatch =
           compare(outputs[i], (*results)[i],
@@ -209,7 +253,9 @@ int main(int argc, char **argv) {
       if (expectedToFail && result.outcome == Outcome::Failed)
         result.outcome = Outcome::ExpectedFailure;
       switch (result.outcome) {
-      case Outcome::Passed: ++passed; break;
+      case Outcome::Passed:
+        ++passed;
+        break;
       case Outcome::Failed:
         ++failed;
         failures.push_back(name + ": " + result.reason);
@@ -218,7 +264,9 @@ int main(int argc, char **argv) {
         ++skipped;
         skips.push_back(name + ": " + result.reason);
         break;
-      case Outcome::NotApplicable: ++notApplicable; break;
+      case Outcome::NotApplicable:
+        ++notApplicable;
+        break;
       case Outcome::ExpectedFailure:
         ++xfailed;
         xfails.push_back(name + ": " + result.reason);
@@ -227,9 +275,12 @@ int main(int argc, char **argv) {
       if (verbose)
         llvm::outs() << name << ": "
                      << (result.outcome == Outcome::Passed ? "passed"
-                         : result.outcome == Outcome::NotApplicable ? "not applicable"
-                                                                    : "see below")
-                     << (result.outcome == Outcome::NotApplicable ? " (" + result.reason + ")" : "")
+                         : result.outcome == Outcome::NotApplicable
+                             ? "not applicable"
+                             : "see below")
+                     << (result.outcome == Outcome::NotApplicable
+                             ? " (" + result.reason + ")"
+                             : "")
                      << "\n";
     }
   }
@@ -239,10 +290,11 @@ int main(int argc, char **argv) {
     llvm::outs() << "expected failure: " << line << "\n";
   for (const std::string &line : failures)
     llvm::outs() << "FAILED: " << line << "\n";
-  llvm::outs() << notApplicable << " tests use ops qcc does not import and were not run\n";
+  llvm::outs() << notApplicable
+               << " tests use ops qcc does not import and were not run\n";
   if (xfailed)
     llvm::outs() << xfailed << " known failures\n";
-  llvm::outs() << "conformance: " << passed << " passed, " << failed << " failed, "
-               << skipped << " skipped\n";
+  llvm::outs() << "conformance: " << passed << " passed, " << failed
+               << " failed, " << skipped << " skipped\n";
   return failed == 0 ? 0 : 1;
 }
