@@ -377,6 +377,11 @@ OwningOpRef<ModuleOp> Importer::run() {
   }
   func::ReturnOp::create(builder, fileLoc, results);
   function.setFunctionType(builder.getFunctionType(argumentTypes, resultTypes));
+  // Keep the ONNX names of inputs and outputs for the tools.
+  for (auto [i, info] : llvm::enumerate(arguments))
+    function.setArgAttr(i, "qg.name", builder.getStringAttr(info->name));
+  for (auto [i, output] : llvm::enumerate(model.graph.outputs))
+    function.setResultAttr(i, "qg.name", builder.getStringAttr(output.name));
   if (failed(mlir::verify(*module)))
     return nullptr;
   return module;
