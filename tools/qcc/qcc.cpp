@@ -5,6 +5,7 @@
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/OperationSupport.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -70,7 +71,8 @@ int runImport() {
       [&](raw_ostream &os) {
         if (emitFormat == "bytecode")
           return succeeded(mlir::writeBytecodeToFile(*module, os));
-        module->print(os);
+        // Locations carry the ONNX node names; keep them in the text.
+        module->print(os, mlir::OpPrintingFlags().enableDebugInfo());
         return true;
       },
       error);
