@@ -349,8 +349,10 @@ OwningOpRef<ModuleOp> Importer::run() {
       builder.getFunctionType(argumentTypes, {}));
   Block *body = function.addEntryBlock();
   builder.setInsertionPointToStart(body);
-  for (auto [info, argument] : llvm::zip(arguments, body->getArguments()))
+  for (auto [info, argument] : llvm::zip(arguments, body->getArguments())) {
+    argument.setLoc(NameLoc::get(StringAttr::get(&context, info->name), fileLoc));
     values[info->name] = argument;
+  }
 
   for (const Tensor &initializer : model.graph.initializers) {
     loc = NameLoc::get(StringAttr::get(&context, initializer.name), fileLoc);

@@ -16,6 +16,7 @@
 #include "llvm/Support/Path.h"
 
 #include <map>
+#include <set>
 
 using namespace llvm;
 using namespace qcc;
@@ -128,14 +129,25 @@ int main(int argc, char **argv) {
     }
     files[name.str()] = file.str();
   }
+  // Check the names before reading any file.
+  std::set<std::string> expected;
+  for (unsigned i = 0; i < function.getNumArguments(); ++i) {
+    expected.insert(argumentName(function, i, false));
+    if (!files.count(argumentName(function, i, false))) {
+      errs() << "error: no --input for '" << argumentName(function, i, false)
+             << "'\n";
+      return 2;
+    }
+  }
+  for (const auto &[name, file] : files)
+    if (!expected.count(name)) {
+      errs() << "error: the model has no input named '" << name << "'\n";
+      return 2;
+    }
   std::vector<ref::Tensor> values;
   for (unsigned i = 0; i < function.getNumArguments(); ++i) {
     const std::string name = argumentName(function, i, false);
     auto it = files.find(name);
-    if (it == files.end()) {
-      errs() << "error: no --input for '" << name << "'\n";
-      return 2;
-    }
     auto type = llvm::cast<mlir::RankedTensorType>(function.getArgument(i).getType());
     ref::Tensor tensor;
     std::string error;
@@ -144,11 +156,6 @@ int main(int argc, char **argv) {
       return 1;
     }
     values.push_back(std::move(tensor));
-    files.erase(it);
-  }
-  for (const auto &[name, file] : files) {
-    errs() << "error: the model has no input named '" << name << "'\n";
-    return 2;
   }
 
   mlir::FailureOr<std::vector<ref::Tensor>> results = ref::run(function, values);
