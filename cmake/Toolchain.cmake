@@ -17,3 +17,8 @@ if(QCC_ENABLE_SANITIZERS)
                       -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+if(QCC_BUILD_FUZZERS)
+  # Coverage feedback for all of qcc's code, not only the fuzz entry points.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
