@@ -195,6 +195,27 @@ FailureOr<Tensor> evalQuantOp(Operation *op, ArrayRef<Tensor> operands) {
   return result;
 }
 
+FailureOr<std::vector<Tensor>> evalDynamicQuantize(Operation *op,
+                                                   ArrayRef<Tensor> operands) {
+  const Tensor &x = operands[0];
+  float lo = 0.0f, hi = 0.0f;
+  for (double v : x.data) {
+    lo = std::min(lo, static_cast<float>(v));
+    hi = std::max(hi, static_cast<float>(v));
+  }
+  rt::ScaleAndZeroPoint sz =
+      rt::chooseScaleAndZeroPoint(lo, hi, rt::Format::U8, /*symmetric=*/false);
+  std::vector<Tensor> results = {zeros(op->getResult(0).getType()),
+                                 zeros(op->getResult(1).getType()),
+                                 zeros(op->getResult(2).getType())};
+  for (int64_t i = 0; i < x.size(); ++i)
+    results[0].data[i] = rt::quantizeInteger(
+        static_cast<float>(x.data[i]), sz.scale, sz.zeroPoint, rt::Format::U8);
+  results[1].data[0] = sz.scale;
+  results[2].data[0] = sz.zeroPoint;
+  return results;
+}
+
 //===----------------------------------------------------------------------===//
 // Elementwise ops
 //===----------------------------------------------------------------------===//
@@ -354,6 +375,8 @@ FailureOr<std::vector<Tensor>> evaluate(Operation *op,
       return op->emitOpError("reference interpreter: cannot read the value");
   } else if (isa<QuantizeOp, DequantizeOp, RequantizeOp>(op)) {
     result = evalQuantOp(op, operands);
+  } else if (isa<DynamicQuantizeOp>(op)) {
+    return evalDynamicQuantize(op, operands);
   } else if (isa<SoftmaxOp, LayerNormOp, BatchNormOp>(op)) {
     result = evalNormalization(op, operands);
   } else if (isa<MatMulOp, GemmOp, Conv2DOp, MaxPool2DOp, AvgPool2DOp,

@@ -19,7 +19,8 @@ Tensor zeros(mlir::Type type);
 /// element of a tensor of `inShape` that numpy broadcasting reads there.
 class BroadcastMap {
 public:
-  BroadcastMap(llvm::ArrayRef<int64_t> inShape, llvm::ArrayRef<int64_t> outShape);
+  BroadcastMap(llvm::ArrayRef<int64_t> inShape,
+               llvm::ArrayRef<int64_t> outShape);
   int64_t operator()(int64_t outIndex) const;
 
 private:
@@ -28,6 +29,8 @@ private:
 
 mlir::FailureOr<Tensor> evalQuantOp(mlir::Operation *op,
                                     llvm::ArrayRef<Tensor> operands);
+mlir::FailureOr<std::vector<Tensor>>
+evalDynamicQuantize(mlir::Operation *op, llvm::ArrayRef<Tensor> operands);
 mlir::FailureOr<Tensor> evalElementwise(mlir::Operation *op,
                                         llvm::ArrayRef<Tensor> operands);
 mlir::FailureOr<Tensor> evalNormalization(mlir::Operation *op,

@@ -171,7 +171,8 @@ OpFoldResult RequantizeOp::fold(FoldAdaptor) {
 LogicalResult StorageCastOp::verify() {
   auto in = cast<RankedTensorType>(getInput().getType());
   auto out = cast<RankedTensorType>(getType());
-  QuantType inQuant = getQuantElementType(in), outQuant = getQuantElementType(out);
+  QuantType inQuant = getQuantElementType(in),
+            outQuant = getQuantElementType(out);
   if (static_cast<bool>(inQuant) == static_cast<bool>(outQuant))
     return emitOpError("casts between a quantized tensor and its storage "
                        "type; exactly one side must be quantized");
@@ -192,4 +193,18 @@ OpFoldResult StorageCastOp::fold(FoldAdaptor) {
     if (inner.getInput().getType() == getType())
       return inner.getInput();
   return {};
+}
+
+//===----------------------------------------------------------------------===//
+// DynamicQuantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult DynamicQuantizeOp::verify() {
+  if (failed(
+          verifySameShape(*this, getInput().getType(), getOutput().getType())))
+    return failure();
+  if (cast<RankedTensorType>(getScale().getType()).getRank() != 0 ||
+      cast<RankedTensorType>(getZeroPoint().getType()).getRank() != 0)
+    return emitOpError("scale and zero point are scalars (rank-0 tensors)");
+  return success();
 }

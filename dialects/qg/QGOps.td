@@ -125,6 +125,24 @@ def QG_StorageCastOp : QG_Op<"storage_cast", [Pure]> {
   let hasFolder = 1;
 }
 
+def QG_DynamicQuantizeOp : QG_Op<"dynamic_quantize", [Pure]> {
+  let summary = "u8 quantization with a range measured at run time (ONNX DynamicQuantizeLinear)";
+  let description = [{
+    Computes `scale = (max(0, max x) - min(0, min x)) / 255` and
+    `zero_point = saturate(round_half_to_even(-min(0, min x) / scale))`,
+    then quantizes `x` with them. Returns the codes, the scale and the zero
+    point; an all-zero input gets the smallest positive scale instead of 0.
+  }];
+  let arguments = (ins QG_FloatTensor:$input);
+  let results = (outs RankedTensorOf<[UI8]>:$output,
+                      RankedTensorOf<[F32]>:$scale,
+                      RankedTensorOf<[UI8]>:$zero_point);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($output) `,` type($scale) `,` type($zero_point)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Elementwise
 //===----------------------------------------------------------------------===//
@@ -237,10 +255,11 @@ def QG_MatMulOp : QG_Op<"matmul", [Pure, InferTypeOpAdaptor]> {
   let description = [{
     1-D operands are promoted (a row for `lhs`, a column for `rhs`) and the
     promoted dimension is dropped from the result; leading batch
-    dimensions broadcast.
+    dimensions broadcast. Integer operands accumulate exactly and the sum
+    wraps to the result type (i32 accumulation for MatMulInteger).
   }];
-  let arguments = (ins QG_FloatTensor:$lhs, QG_FloatTensor:$rhs);
-  let results = (outs QG_FloatTensor:$result);
+  let arguments = (ins QG_DataTensor:$lhs, QG_DataTensor:$rhs);
+  let results = (outs QG_DataTensor:$result);
   let assemblyFormat =
       "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)";
 }
@@ -263,15 +282,16 @@ def QG_Conv2DOp : QG_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
   let summary = "2-D convolution, NCHW input and OIHW weights (ONNX Conv)";
   let description = [{
     `pads` is `[top, left, bottom, right]`. `group` splits the input
-    channels; the weight's second dimension is `C / group`.
+    channels; the weight's second dimension is `C / group`. Integer
+    operands accumulate exactly (ConvInteger) and pad with zeros.
   }];
-  let arguments = (ins QG_FloatTensor:$input, QG_FloatTensor:$weight,
-                       Optional<QG_FloatTensor>:$bias,
+  let arguments = (ins QG_DataTensor:$input, QG_DataTensor:$weight,
+                       Optional<QG_DataTensor>:$bias,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
                        DefaultValuedAttr<I64Attr, "1">:$group);
-  let results = (outs QG_FloatTensor:$result);
+  let results = (outs QG_DataTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)
   }];

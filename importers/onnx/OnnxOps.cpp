@@ -1133,6 +1133,212 @@ LogicalResult importDequantizeLinear(I &im) {
 }
 
 //===----------------------------------------------------------------------===//
+// Integer matmul and convolution (MatMulInteger, ConvInteger, QLinear*)
+//===----------------------------------------------------------------------===//
+
+/// cast(value) to i32 minus the zero point at input `zpIndex` (absent: 0).
+/// A 1-D zero point indexes `axis` of the value (rows of A, output channels
+/// of a weight), so it is reshaped to broadcast along that axis.
+FailureOr<Value> centered(I &im, Value value, size_t zpIndex, int64_t axis) {
+  RankedTensorType type = I::tensorType(value);
+  Type i32 = IntegerType::get(&im.context, 32);
+  FailureOr<Value> wide = im.make<CastOp>(
+      type.clone(i32), value, Builder(&im.context).getBoolAttr(true));
+  if (failed(wide) || !im.hasInput(zpIndex))
+    return wide;
+  const ref::Tensor *zp = im.knownInput(zpIndex);
+  if (!zp)
+    return im.error() << im.node->opType
+                      << ": zero points must be constants known at import time";
+  ref::Tensor zero = *zp;
+  zero.elementType = i32;
+  if (zero.shape.size() == 1 && zero.size() > 1) {
+    // Per-row / per-channel: [n] -> [n, 1, ...] aligned with `axis`.
+    SmallVector<int64_t> shape(type.getRank() - axis, 1);
+    shape[0] = zero.size();
+    zero.shape = shape;
+  } else {
+    zero.shape.clear(); // scalar, possibly given as [1]
+  }
+  Value zpValue = im.constant(zero);
+  return im.make<SubOp>(wide->getType(), *wide, zpValue);
+}
+
+/// saturate(round(acc * multiplier) + y_zp) into y_zp's storage type, in
+/// f32 as ONNX QLinearMatMul specifies; returns the storage codes.
+FailureOr<Value> requantizeAccumulator(I &im, Value acc,
+                                       const ref::Tensor &mult,
+                                       size_t yZeroPointIndex,
+                                       int64_t channelAxis) {
+  RankedTensorType type = I::tensorType(acc);
+  Type f32 = Float32Type::get(&im.context);
+  FailureOr<Value> real = im.make<CastOp>(
+      type.clone(f32), acc, Builder(&im.context).getBoolAttr(true));
+  if (failed(real))
+    return failure();
+  ref::Tensor m = mult;
+  if (m.size() > 1) {
+    SmallVector<int64_t> shape(type.getRank() - channelAxis, 1);
+    shape[0] = m.size();
+    m.shape = shape;
+  } else {
+    m.shape.clear();
+  }
+  FailureOr<Value> scaled =
+      im.make<MulOp>(real->getType(), *real, im.constant(m));
+  if (failed(scaled))
+    return failure();
+  const ref::Tensor *yzp = im.knownInput(yZeroPointIndex);
+  Type storage =
+      yzp ? yzp->elementType
+          : Type(IntegerType::get(&im.context, 8, IntegerType::Unsigned));
+  std::optional<rt::Format> format = formatOf(storage);
+  if (!format || !rt::isIntegerFormat(*format))
+    return im.error() << im.node->opType << ": output type " << storage
+                      << " is not supported";
+  const int32_t zeroPoint = yzp ? static_cast<int32_t>(yzp->data[0]) : 0;
+  auto quantType = QuantType::get(&im.context, *format, 1.0f, zeroPoint);
+  FailureOr<Value> q = im.make<QuantizeOp>(type.clone(quantType), *scaled);
+  if (failed(q))
+    return failure();
+  return im.make<StorageCastOp>(type.clone(storage), *q);
+}
+
+/// Input `index` as a known float tensor (a scale).
+FailureOr<ref::Tensor> knownScale(I &im, size_t index) {
+  const ref::Tensor *scale = im.knownInput(index);
+  if (!scale)
+    return im.error() << im.node->opType
+                      << ": scales must be constants known at import time";
+  return *scale;
+}
+
+/// a_scale * b_scale / y_scale in f32, per output channel if b is.
+FailureOr<ref::Tensor> multiplier(I &im, size_t a, size_t b, size_t y) {
+  FailureOr<ref::Tensor> sa = knownScale(im, a), sb = knownScale(im, b),
+                         sy = knownScale(im, y);
+  if (failed(sa) || failed(sb) || failed(sy))
+    return failure();
+  ref::Tensor m = *sb;
+  m.elementType = Float32Type::get(&im.context);
+  for (double &v : m.data)
+    v = static_cast<float>(static_cast<float>(sa->data[0]) *
+                           static_cast<float>(v) /
+                           static_cast<float>(sy->data[0]));
+  return m;
+}
+
+LogicalResult importMatMulInteger(I &im) {
+  FailureOr<Value> a = im.input(0), b = im.input(1);
+  if (failed(a) || failed(b))
+    return failure();
+  const int64_t aRank = I::tensorType(*a).getRank();
+  FailureOr<Value> ca = centered(im, *a, 2, aRank - 2);
+  FailureOr<Value> cb = centered(im, *b, 3, I::tensorType(*b).getRank() - 1);
+  if (failed(ca) || failed(cb))
+    return failure();
+  FailureOr<Value> y = im.make<MatMulOp>(ca->getType(), *ca, *cb);
+  if (failed(y))
+    return failure();
+  im.define(0, *y);
+  return success();
+}
+
+LogicalResult importQLinearMatMul(I &im) {
+  FailureOr<Value> a = im.input(0), b = im.input(3);
+  if (failed(a) || failed(b))
+    return failure();
+  const int64_t aRank = I::tensorType(*a).getRank();
+  FailureOr<Value> ca = centered(im, *a, 2, aRank - 2);
+  FailureOr<Value> cb = centered(im, *b, 5, I::tensorType(*b).getRank() - 1);
+  FailureOr<ref::Tensor> m = multiplier(im, 1, 4, 6);
+  if (failed(ca) || failed(cb) || failed(m))
+    return failure();
+  FailureOr<Value> acc = im.make<MatMulOp>(ca->getType(), *ca, *cb);
+  if (failed(acc))
+    return failure();
+  FailureOr<Value> y =
+      requantizeAccumulator(im, *acc, *m, 7, I::tensorType(*acc).getRank() - 1);
+  if (failed(y))
+    return failure();
+  im.define(0, *y);
+  return success();
+}
+
+/// Conv of centered integers; `xZp`/`wZp` are the zero point inputs.
+FailureOr<Value> integerConv(I &im, size_t xIndex, size_t xZp, size_t wIndex,
+                             size_t wZp, Value bias) {
+  FailureOr<Value> x = im.input(xIndex), w = im.input(wIndex);
+  if (failed(x) || failed(w))
+    return failure();
+  if (I::tensorType(*x).getRank() != 4)
+    return im.error() << im.node->opType
+                      << ": only 2-D convolution (4-D input) is supported";
+  FailureOr<Value> cx = centered(im, *x, xZp, 1);
+  FailureOr<Value> cw = centered(im, *w, wZp, 0);
+  if (failed(cx) || failed(cw))
+    return failure();
+  RankedTensorType xt = I::tensorType(*cx), wt = I::tensorType(*cw);
+  std::vector<int64_t> strides = spatialAttr(im, "strides", false),
+                       dilations = spatialAttr(im, "dilations", false);
+  FailureOr<SmallVector<int64_t>> pads =
+      windowPads(im, xt.getShape().drop_front(2), wt.getShape().drop_front(2),
+                 strides, dilations, spatialPads(im, false));
+  if (failed(pads))
+    return failure();
+  Builder b(&im.context);
+  auto op = Conv2DOp::create(
+      im.builder, im.loc, xt, *cx, *cw, bias, b.getDenseI64ArrayAttr(strides),
+      b.getDenseI64ArrayAttr(*pads), b.getDenseI64ArrayAttr(dilations),
+      b.getI64IntegerAttr(im.node->intAttr("group", 1)));
+  return im.finish(op);
+}
+
+LogicalResult importConvInteger(I &im) {
+  FailureOr<Value> y = integerConv(im, 0, 2, 1, 3, Value());
+  if (failed(y))
+    return failure();
+  im.define(0, *y);
+  return success();
+}
+
+LogicalResult importQLinearConv(I &im) {
+  Value bias;
+  if (im.hasInput(8)) {
+    FailureOr<Value> b = im.input(8);
+    if (failed(b))
+      return failure();
+    bias = *b;
+  }
+  FailureOr<Value> acc = integerConv(im, 0, 2, 3, 5, bias);
+  FailureOr<ref::Tensor> m = multiplier(im, 1, 4, 6);
+  if (failed(acc) || failed(m))
+    return failure();
+  FailureOr<Value> y = requantizeAccumulator(im, *acc, *m, 7, 1);
+  if (failed(y))
+    return failure();
+  im.define(0, *y);
+  return success();
+}
+
+LogicalResult importDynamicQuantizeLinear(I &im) {
+  FailureOr<Value> x = im.input(0);
+  if (failed(x) || failed(requireFloat(im, *x)))
+    return failure();
+  RankedTensorType xt = I::tensorType(*x);
+  Type u8 = IntegerType::get(&im.context, 8, IntegerType::Unsigned);
+  auto op = DynamicQuantizeOp::create(
+      im.builder, im.loc, xt.clone(u8),
+      RankedTensorType::get({}, Float32Type::get(&im.context)),
+      RankedTensorType::get({}, u8), *x);
+  if (failed(im.finish(op)))
+    return failure();
+  for (size_t i = 0; i < 3; ++i)
+    im.define(i, op->getResult(i));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Support checks
 //===----------------------------------------------------------------------===//
 
@@ -1251,6 +1457,11 @@ const std::map<std::string, OpSupport> &opHandlers() {
     add("ConstantOfShape", importConstantOfShape, nullptr, {0});
     add("QuantizeLinear", importQuantizeLinear, quantCheck, {1, 2});
     add("DequantizeLinear", importDequantizeLinear, nullptr, {1, 2});
+    add("MatMulInteger", importMatMulInteger, nullptr, {2, 3});
+    add("QLinearMatMul", importQLinearMatMul, nullptr, {1, 2, 4, 5, 6, 7});
+    add("ConvInteger", importConvInteger, nullptr, {2, 3});
+    add("QLinearConv", importQLinearConv, nullptr, {1, 2, 4, 5, 6, 7});
+    add("DynamicQuantizeLinear", importDynamicQuantizeLinear);
     return h;
   }();
   return handlers;

@@ -798,3 +798,21 @@ func.func @f(%x: tensor<2xi8>) {
   %y = qg.storage_cast %x : tensor<2xi8> -> tensor<2x!qg.quant<u8, scale = 1.0>>
   return
 }
+
+// -----
+
+// dynamic_quantize's scale and zero point are scalars.
+func.func @f(%x: tensor<2xf32>) {
+  // expected-error@+1 {{'qg.dynamic_quantize' op scale and zero point are scalars (rank-0 tensors)}}
+  %y, %s, %z = qg.dynamic_quantize %x : tensor<2xf32> -> tensor<2xui8>, tensor<1xf32>, tensor<ui8>
+  return
+}
+
+// -----
+
+// dynamic_quantize keeps the shape.
+func.func @f(%x: tensor<2xf32>) {
+  // expected-error@+1 {{'qg.dynamic_quantize' op input shape 'tensor<2xf32>' and result shape 'tensor<3xui8>' differ}}
+  %y, %s, %z = qg.dynamic_quantize %x : tensor<2xf32> -> tensor<3xui8>, tensor<f32>, tensor<ui8>
+  return
+}

@@ -146,3 +146,13 @@ func.func @storage_cast(%x: tensor<4xui8>) -> tensor<4xui8> {
   %y = qg.storage_cast %q : tensor<4x!qg.quant<u8, scale = 0.5, zero_point = 128>> -> tensor<4xui8>
   return %y : tensor<4xui8>
 }
+
+// -----
+
+// dynamic_quantize returns codes, scale and zero point.
+// CHECK-LABEL: func @dynamic_quantize
+// CHECK: qg.dynamic_quantize %{{.*}} : tensor<2x3xf32> -> tensor<2x3xui8>, tensor<f32>, tensor<ui8>
+func.func @dynamic_quantize(%x: tensor<2x3xf32>) -> tensor<2x3xui8> {
+  %y, %s, %z = qg.dynamic_quantize %x : tensor<2x3xf32> -> tensor<2x3xui8>, tensor<f32>, tensor<ui8>
+  return %y : tensor<2x3xui8>
+}
