@@ -379,7 +379,7 @@ FailureOr<std::vector<Tensor>> evaluate(Operation *op,
     return evalDynamicQuantize(op, operands);
   } else if (isa<SoftmaxOp, LayerNormOp, BatchNormOp>(op)) {
     result = evalNormalization(op, operands);
-  } else if (isa<MatMulOp, GemmOp, Conv2DOp, MaxPool2DOp, AvgPool2DOp,
+  } else if (isa<MatMulOp, GemmOp, Conv2DOp, MaxPoolOp, AvgPoolOp,
                  GlobalAvgPoolOp, ReduceMeanOp, ReduceSumOp>(op)) {
     result = evalContraction(op, operands);
   } else if (isa<ReshapeOp, TransposeOp, ConcatOp, SliceOp, GatherOp, ExpandOp,

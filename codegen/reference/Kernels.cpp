@@ -212,45 +212,61 @@ FailureOr<Tensor> evalContraction(Operation *op, ArrayRef<Tensor> operands) {
     return result;
   }
 
-  if (isa<MaxPool2DOp, AvgPool2DOp>(op)) {
-    ArrayRef<int64_t> kernel, strides, pads;
-    bool isMax = isa<MaxPool2DOp>(op), countPad = false;
-    if (auto pool = dyn_cast<MaxPool2DOp>(op)) {
-      kernel = pool.getKernelShape(), strides = pool.getStrides(),
-      pads = pool.getPads();
+  if (isa<MaxPoolOp, AvgPoolOp>(op)) {
+    ArrayRef<int64_t> kernel;
+    SmallVector<int64_t> strides, pads;
+    const bool isMax = isa<MaxPoolOp>(op);
+    bool countPad = false;
+    if (auto pool = dyn_cast<MaxPoolOp>(op)) {
+      kernel = pool.getKernelShape();
+      strides = pool.getEffectiveStrides();
+      pads = pool.getEffectivePads();
     } else {
-      auto avg = cast<AvgPool2DOp>(op);
-      kernel = avg.getKernelShape(), strides = avg.getStrides(),
-      pads = avg.getPads();
+      auto avg = cast<AvgPoolOp>(op);
+      kernel = avg.getKernelShape();
+      strides = avg.getEffectiveStrides();
+      pads = avg.getEffectivePads();
       countPad = avg.getCountIncludePad();
     }
-    const int64_t planes = x.shape[0] * x.shape[1], h = x.shape[2],
-                  wd = x.shape[3], oh = result.shape[2], ow = result.shape[3];
+    const int64_t spatial = static_cast<int64_t>(kernel.size());
+    ArrayRef<int64_t> inSpatial = ArrayRef<int64_t>(x.shape).drop_front(2),
+                      outSpatial =
+                          ArrayRef<int64_t>(result.shape).drop_front(2);
+    const int64_t planes = x.shape[0] * x.shape[1];
+    const int64_t inArea = countOf(inSpatial), outArea = countOf(outSpatial),
+                  window = countOf(kernel);
+    SmallVector<int64_t> inStrides = stridesOf(inSpatial),
+                         outStrides = stridesOf(outSpatial),
+                         kStrides = stridesOf(kernel);
     for (int64_t p = 0; p < planes; ++p)
-      for (int64_t oy = 0; oy < oh; ++oy)
-        for (int64_t ox = 0; ox < ow; ++ox) {
-          double acc = isMax ? -std::numeric_limits<double>::infinity() : 0.0;
-          int64_t counted = 0;
-          for (int64_t ky = 0; ky < kernel[0]; ++ky)
-            for (int64_t kx = 0; kx < kernel[1]; ++kx) {
-              const int64_t iy = oy * strides[0] - pads[0] + ky;
-              const int64_t ix = ox * strides[1] - pads[1] + kx;
-              const bool inside = iy >= 0 && iy < h && ix >= 0 && ix < wd;
-              // count_include_pad counts explicit padding, never the part of
-              // a ceil-mode window past the padded input.
-              const bool inPadded = iy < h + pads[2] && ix < wd + pads[3];
-              if (!inside) {
-                if (!isMax && countPad && inPadded)
-                  ++counted;
-                continue;
-              }
-              const double v = x.data[(p * h + iy) * wd + ix];
-              acc = isMax ? std::max(acc, v) : acc + v;
+      for (int64_t o = 0; o < outArea; ++o) {
+        double acc = isMax ? -std::numeric_limits<double>::infinity() : 0.0;
+        int64_t counted = 0;
+        for (int64_t k = 0; k < window; ++k) {
+          bool inside = true, inPadded = true;
+          int64_t source = 0;
+          for (int64_t d = 0; d < spatial; ++d) {
+            const int64_t od = (o / outStrides[d]) % outSpatial[d];
+            const int64_t kd = (k / kStrides[d]) % kernel[d];
+            const int64_t id = od * strides[d] - pads[d] + kd;
+            inside &= id >= 0 && id < inSpatial[d];
+            // count_include_pad counts explicit padding, never the part of
+            // a ceil-mode window past the padded input.
+            inPadded &= id < inSpatial[d] + pads[d + spatial];
+            source += id * inStrides[d];
+          }
+          if (!inside) {
+            if (!isMax && countPad && inPadded)
               ++counted;
-            }
-          result.data[(p * oh + oy) * ow + ox] = roundToType(
-              type, isMax ? acc : acc / std::max<int64_t>(counted, 1));
+            continue;
+          }
+          const double v = x.data[p * inArea + source];
+          acc = isMax ? std::max(acc, v) : acc + v;
+          ++counted;
         }
+        result.data[p * outArea + o] = roundToType(
+            type, isMax ? acc : acc / std::max<int64_t>(counted, 1));
+      }
     return result;
   }
 

@@ -297,22 +297,42 @@ def QG_Conv2DOp : QG_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
   }];
 }
 
-class QG_Pool2DOp<string mnemonic, string onnx, dag extra = (ins),
-                  Type tensor = QG_FloatTensor>
+class QG_PoolOp<string mnemonic, string onnx, dag extra = (ins),
+                Type tensor = QG_FloatTensor>
     : QG_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
-  let summary = "2-D " # onnx # " over NCHW input";
-  let description = [{ ONNX }] # onnx # [{; `pads` is `[top, left, bottom, right]`. }];
+  let summary = "N-D " # onnx # " over (N, C, spatial...) input";
+  let description = [{
+    ONNX }] # onnx # [{ over the trailing spatial dimensions, one
+    `kernel_shape` entry each. `strides` defaults to 1 everywhere; `pads`
+    lists every dimension's leading padding, then every trailing one
+    (`[top, left, bottom, right]` in 2-D) and defaults to none.
+  }];
   let arguments = !con((ins tensor:$input,
                        DenseI64ArrayAttr:$kernel_shape,
-                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
-                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$pads,
                        DefaultValuedAttr<BoolAttr, "false">:$ceil_mode), extra);
   let results = (outs tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let extraClassDeclaration = [{
+    /// Strides and pads with their defaults filled in.
+    ::llvm::SmallVector<int64_t> getEffectiveStrides() {
+      ::llvm::SmallVector<int64_t> s(getStrides());
+      if (s.empty())
+        s.assign(getKernelShape().size(), 1);
+      return s;
+    }
+    ::llvm::SmallVector<int64_t> getEffectivePads() {
+      ::llvm::SmallVector<int64_t> p(getPads());
+      if (p.empty())
+        p.assign(2 * getKernelShape().size(), 0);
+      return p;
+    }
+  }];
 }
 
-def QG_MaxPool2DOp : QG_Pool2DOp<"max_pool2d", "MaxPool", (ins), QG_DataTensor>;
-def QG_AvgPool2DOp : QG_Pool2DOp<"avg_pool2d", "AveragePool",
+def QG_MaxPoolOp : QG_PoolOp<"max_pool", "MaxPool", (ins), QG_DataTensor>;
+def QG_AvgPoolOp : QG_PoolOp<"avg_pool", "AveragePool",
     (ins DefaultValuedAttr<BoolAttr, "false">:$count_include_pad)>;
 
 def QG_GlobalAvgPoolOp : QG_Op<"global_avg_pool", [Pure, InferTypeOpAdaptor]> {

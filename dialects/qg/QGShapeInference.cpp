@@ -310,18 +310,33 @@ template <typename Adaptor>
 LogicalResult inferPool(std::optional<Location> loc, StringRef name,
                         Adaptor adaptor, SmallVectorImpl<Type> &results) {
   RankedTensorType input = tensorOf(adaptor.getInput());
-  if (input.getRank() != 4)
-    return fail(loc, name + " needs a 4-D NCHW input, got " +
+  ArrayRef<int64_t> kernel = adaptor.getKernelShape();
+  const int64_t spatial = static_cast<int64_t>(kernel.size());
+  if (spatial == 0 || input.getRank() != spatial + 2)
+    return fail(loc, name + ": a " + Twine(spatial) +
+                         "-D kernel needs an input of rank " +
+                         Twine(spatial + 2) + ", got " +
                          formatShape(input.getShape()));
-  ArrayRef<int64_t> kernel = adaptor.getKernelShape(),
-                    strides = adaptor.getStrides(), pads = adaptor.getPads();
-  const int64_t ones[2] = {1, 1};
-  if (failed(checkWindowAttrs(loc, name, kernel, strides, pads, ones)))
-    return failure();
+  SmallVector<int64_t> strides(adaptor.getStrides()), pads(adaptor.getPads());
+  if (strides.empty())
+    strides.assign(spatial, 1);
+  if (pads.empty())
+    pads.assign(2 * spatial, 0);
+  if (static_cast<int64_t>(strides.size()) != spatial ||
+      static_cast<int64_t>(pads.size()) != 2 * spatial)
+    return fail(loc, name + " needs " + Twine(spatial) + " strides and " +
+                         Twine(2 * spatial) + " pads");
+  for (int64_t v : llvm::concat<const int64_t>(kernel, strides))
+    if (v <= 0)
+      return fail(loc, name + ": kernel sizes and strides must be positive");
+  for (int64_t p : pads)
+    if (p < 0)
+      return fail(loc, name + ": pads must be non-negative");
   SmallVector<int64_t> shape = {input.getDimSize(0), input.getDimSize(1)};
-  for (int i = 0; i < 2; ++i) {
-    int64_t out = windowOutput(input.getDimSize(2 + i), kernel[i], strides[i],
-                               1, pads[i], pads[i + 2], adaptor.getCeilMode());
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t out =
+        windowOutput(input.getDimSize(2 + i), kernel[i], strides[i], 1, pads[i],
+                     pads[i + spatial], adaptor.getCeilMode());
     if (out != kDynamic && out <= 0)
       return fail(loc, "the pooling window does not fit in the padded input " +
                            formatShape(input.getShape()));
@@ -332,18 +347,18 @@ LogicalResult inferPool(std::optional<Location> loc, StringRef name,
 }
 } // namespace
 
-LogicalResult MaxPool2DOp::inferReturnTypes(MLIRContext *,
-                                            std::optional<Location> loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &results) {
-  return inferPool(loc, "max_pool2d", adaptor, results);
+LogicalResult MaxPoolOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &results) {
+  return inferPool(loc, "max_pool", adaptor, results);
 }
 
-LogicalResult AvgPool2DOp::inferReturnTypes(MLIRContext *,
-                                            std::optional<Location> loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &results) {
-  return inferPool(loc, "avg_pool2d", adaptor, results);
+LogicalResult AvgPoolOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &results) {
+  return inferPool(loc, "avg_pool", adaptor, results);
 }
 
 LogicalResult

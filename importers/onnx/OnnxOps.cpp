@@ -832,17 +832,19 @@ LogicalResult importGemm(I &im) {
   return success();
 }
 
-/// Explicit [top, left, bottom, right] pads from pads / auto_pad.
+/// Explicit pads (every leading one, then every trailing one) from pads or
+/// auto_pad, for as many spatial dimensions as `kernel` has.
 FailureOr<SmallVector<int64_t>> windowPads(I &im, ArrayRef<int64_t> input,
                                            ArrayRef<int64_t> kernel,
                                            ArrayRef<int64_t> strides,
                                            ArrayRef<int64_t> dilations,
                                            ArrayRef<int64_t> given) {
+  const size_t spatial = kernel.size();
   const std::string autoPad = im.node->stringAttr("auto_pad", "NOTSET");
-  SmallVector<int64_t> pads(4, 0);
+  SmallVector<int64_t> pads(2 * spatial, 0);
   if (autoPad == "NOTSET") {
-    if (!given.empty() && given.size() != 4)
-      return im.error() << im.node->opType << ": expected " << 2 * kernel.size()
+    if (!given.empty() && given.size() != 2 * spatial)
+      return im.error() << im.node->opType << ": expected " << 2 * spatial
                         << " pads, got " << given.size();
     if (!given.empty())
       pads.assign(given.begin(), given.end());
@@ -853,7 +855,7 @@ FailureOr<SmallVector<int64_t>> windowPads(I &im, ArrayRef<int64_t> input,
   if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
     return im.error() << im.node->opType << ": unknown auto_pad '" << autoPad
                       << "'";
-  for (int i = 0; i < 2; ++i) {
+  for (size_t i = 0; i < spatial; ++i) {
     if (ShapedType::isDynamic(input[i]))
       return im.error() << im.node->opType
                         << ": auto_pad needs static spatial dimensions";
@@ -863,7 +865,7 @@ FailureOr<SmallVector<int64_t>> windowPads(I &im, ArrayRef<int64_t> input,
                                  (kernel[i] - 1) * dilations[i] + 1 - input[i]);
     const int64_t small = total / 2, large = total - small;
     pads[i] = autoPad == "SAME_UPPER" ? small : large;
-    pads[i + 2] = autoPad == "SAME_UPPER" ? large : small;
+    pads[i + spatial] = autoPad == "SAME_UPPER" ? large : small;
   }
   return pads;
 }
@@ -946,47 +948,39 @@ LogicalResult importConv(I &im) {
 template <typename OpT> LogicalResult importPool(I &im) {
   FailureOr<Value> x = im.input(0);
   if (failed(x) ||
-      (std::is_same_v<OpT, AvgPool2DOp> && failed(requireFloat(im, *x))))
-    return failure();
-  const int64_t rank = I::tensorType(*x).getRank();
-  if (rank != 3 && rank != 4)
-    return im.error() << im.node->opType
-                      << ": only 1-D and 2-D pooling are supported, got "
-                      << shapeText(I::tensorType(*x).getShape());
-  const bool oneD = rank == 3;
-  if (oneD && failed(x = liftTo2D(im, *x)))
+      (std::is_same_v<OpT, AvgPoolOp> && failed(requireFloat(im, *x))))
     return failure();
   RankedTensorType xt = I::tensorType(*x);
-  std::vector<int64_t> kernel = im.node->intsAttr("kernel_shape"),
-                       strides = spatialAttr(im, "strides", oneD);
-  if (oneD && kernel.size() == 1)
-    kernel.insert(kernel.begin(), 1);
-  if (kernel.size() != 2)
-    return im.error() << im.node->opType << ": kernel_shape must have "
-                      << (oneD ? 1 : 2) << " entries";
-  std::vector<int64_t> ones = {1, 1};
+  std::vector<int64_t> kernel = im.node->intsAttr("kernel_shape");
+  const int64_t spatial = static_cast<int64_t>(kernel.size());
+  if (spatial == 0 || xt.getRank() != spatial + 2)
+    return im.error() << im.node->opType << ": kernel_shape has " << spatial
+                      << " entries for an input of shape "
+                      << shapeText(xt.getShape());
+  std::vector<int64_t> strides = im.node->intsAttr("strides");
+  if (strides.empty())
+    strides.assign(spatial, 1);
+  std::vector<int64_t> ones(spatial, 1);
   FailureOr<SmallVector<int64_t>> pads =
       windowPads(im, xt.getShape().drop_front(2), kernel, strides, ones,
-                 spatialPads(im, oneD));
+                 im.node->intsAttr("pads"));
   if (failed(pads))
     return failure();
   Builder b(&im.context);
   const bool ceil = im.node->intAttr("ceil_mode", 0) != 0;
   Operation *op;
-  if constexpr (std::is_same_v<OpT, AvgPool2DOp>)
-    op = AvgPool2DOp::create(
+  if constexpr (std::is_same_v<OpT, AvgPoolOp>)
+    op = AvgPoolOp::create(
         im.builder, im.loc, xt, *x, b.getDenseI64ArrayAttr(kernel),
         b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads),
         b.getBoolAttr(ceil),
         b.getBoolAttr(im.node->intAttr("count_include_pad", 0) != 0));
   else
-    op = MaxPool2DOp::create(
-        im.builder, im.loc, xt, *x, b.getDenseI64ArrayAttr(kernel),
-        b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads),
-        b.getBoolAttr(ceil));
+    op = MaxPoolOp::create(im.builder, im.loc, xt, *x,
+                           b.getDenseI64ArrayAttr(kernel),
+                           b.getDenseI64ArrayAttr(strides),
+                           b.getDenseI64ArrayAttr(*pads), b.getBoolAttr(ceil));
   FailureOr<Value> y = im.finish(op);
-  if (succeeded(y) && oneD)
-    y = dropTo1D(im, *y);
   if (failed(y))
     return failure();
   im.define(0, *y);
@@ -1424,8 +1418,8 @@ const std::map<std::string, OpSupport> &opHandlers() {
     add("MatMul", importMatMul);
     add("Gemm", importGemm);
     add("Conv", importConv);
-    add("MaxPool", importPool<MaxPool2DOp>, poolCheck);
-    add("AveragePool", importPool<AvgPool2DOp>, poolCheck);
+    add("MaxPool", importPool<MaxPoolOp>, poolCheck);
+    add("AveragePool", importPool<AvgPoolOp>, poolCheck);
     add("GlobalAveragePool", [](I &im) {
       FailureOr<Value> x = im.input(0);
       if (failed(x) || failed(requireFloat(im, *x)))

@@ -551,19 +551,19 @@ func.func @f(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) {
 
 // Pads are non-negative.
 func.func @f(%x: tensor<1x3x8x8xf32>) {
-  // expected-error@+2 {{max_pool2d: pads must be non-negative}}
-  // expected-error@+1 {{'qg.max_pool2d' op failed to infer returned types}}
-  %y = qg.max_pool2d %x {kernel_shape = array<i64: 2, 2>, pads = array<i64: -1, 0, 0, 0>} : tensor<1x3x8x8xf32> -> tensor<1x3x7x7xf32>
+  // expected-error@+2 {{max_pool: pads must be non-negative}}
+  // expected-error@+1 {{'qg.max_pool' op failed to infer returned types}}
+  %y = qg.max_pool %x {kernel_shape = array<i64: 2, 2>, pads = array<i64: -1, 0, 0, 0>} : tensor<1x3x8x8xf32> -> tensor<1x3x7x7xf32>
   return
 }
 
 // -----
 
-// Pooling takes NCHW.
+// Pooling's input has N, C and one dimension per kernel entry.
 func.func @f(%x: tensor<3x8x8xf32>) {
-  // expected-error@+2 {{avg_pool2d needs a 4-D NCHW input, got [3, 8, 8]}}
-  // expected-error@+1 {{'qg.avg_pool2d' op failed to infer returned types}}
-  %y = qg.avg_pool2d %x {kernel_shape = array<i64: 2, 2>} : tensor<3x8x8xf32> -> tensor<3x4x4xf32>
+  // expected-error@+2 {{avg_pool: a 2-D kernel needs an input of rank 4, got [3, 8, 8]}}
+  // expected-error@+1 {{'qg.avg_pool' op failed to infer returned types}}
+  %y = qg.avg_pool %x {kernel_shape = array<i64: 2, 2>} : tensor<3x8x8xf32> -> tensor<3x4x4xf32>
   return
 }
 
@@ -572,8 +572,8 @@ func.func @f(%x: tensor<3x8x8xf32>) {
 // The pooling window fits in the padded input.
 func.func @f(%x: tensor<1x3x2x2xf32>) {
   // expected-error@+2 {{the pooling window does not fit in the padded input [1, 3, 2, 2]}}
-  // expected-error@+1 {{'qg.max_pool2d' op failed to infer returned types}}
-  %y = qg.max_pool2d %x {kernel_shape = array<i64: 3, 3>} : tensor<1x3x2x2xf32> -> tensor<1x3x1x1xf32>
+  // expected-error@+1 {{'qg.max_pool' op failed to infer returned types}}
+  %y = qg.max_pool %x {kernel_shape = array<i64: 3, 3>} : tensor<1x3x2x2xf32> -> tensor<1x3x1x1xf32>
   return
 }
 
@@ -814,5 +814,25 @@ func.func @f(%x: tensor<2xf32>) {
 func.func @f(%x: tensor<2xf32>) {
   // expected-error@+1 {{'qg.dynamic_quantize' op input shape 'tensor<2xf32>' and result shape 'tensor<3xui8>' differ}}
   %y, %s, %z = qg.dynamic_quantize %x : tensor<2xf32> -> tensor<3xui8>, tensor<f32>, tensor<ui8>
+  return
+}
+
+// -----
+
+// Pooling strides and pads match the kernel's rank.
+func.func @f(%x: tensor<1x3x8x8xf32>) {
+  // expected-error@+2 {{max_pool needs 2 strides and 4 pads}}
+  // expected-error@+1 {{'qg.max_pool' op failed to infer returned types}}
+  %y = qg.max_pool %x {kernel_shape = array<i64: 2, 2>, strides = array<i64: 1>} : tensor<1x3x8x8xf32> -> tensor<1x3x7x7xf32>
+  return
+}
+
+// -----
+
+// Pooling kernels and strides are positive.
+func.func @f(%x: tensor<1x3x8x8xf32>) {
+  // expected-error@+2 {{max_pool: kernel sizes and strides must be positive}}
+  // expected-error@+1 {{'qg.max_pool' op failed to infer returned types}}
+  %y = qg.max_pool %x {kernel_shape = array<i64: 0, 2>} : tensor<1x3x8x8xf32> -> tensor<1x3x7x7xf32>
   return
 }

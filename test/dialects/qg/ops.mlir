@@ -97,21 +97,25 @@ func.func @gemm(%a: tensor<2x4xf32>, %w: tensor<5x4xf32>, %b: tensor<5xf32>) -> 
 
 // -----
 
-// Convolution and pooling output sizes.
+// Convolution and pooling output sizes (pooling in 1, 2 and 3 dimensions).
 // CHECK-LABEL: func @conv_pool
 // CHECK: qg.conv2d {{.*}} -> tensor<1x8x14x14xf32>
 // CHECK: qg.conv2d {{.*}} -> tensor<1x8x28x28xf32>
 // CHECK: qg.conv2d {{.*}} -> tensor<1x8x7x7xf32>
-// CHECK: qg.max_pool2d {{.*}} -> tensor<1x8x14x14xf32>
-// CHECK: qg.avg_pool2d {{.*}} -> tensor<1x8x10x10xf32>
+// CHECK: qg.max_pool {{.*}} -> tensor<1x8x14x14xf32>
+// CHECK: qg.avg_pool {{.*}} -> tensor<1x8x10x10xf32>
 // CHECK: qg.global_avg_pool {{.*}} -> tensor<1x8x1x1xf32>
-func.func @conv_pool(%x: tensor<1x4x28x28xf32>, %w: tensor<8x4x3x3xf32>, %dw: tensor<8x1x3x3xf32>, %b: tensor<8xf32>, %y: tensor<1x8x28x28xf32>) {
+// CHECK: qg.max_pool {{.*}} -> tensor<1x8x4x5x6xf32>
+// CHECK: qg.avg_pool {{.*}} -> tensor<1x8x7xf32>
+func.func @conv_pool(%x: tensor<1x4x28x28xf32>, %w: tensor<8x4x3x3xf32>, %dw: tensor<8x1x3x3xf32>, %b: tensor<8xf32>, %y: tensor<1x8x28x28xf32>, %v: tensor<1x8x8x10x12xf32>, %l: tensor<1x8x14xf32>) {
   %0 = qg.conv2d %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : tensor<1x4x28x28xf32>, tensor<8x4x3x3xf32>, tensor<8xf32> -> tensor<1x8x14x14xf32>
   %1 = qg.conv2d %y, %dw {group = 8 : i64, pads = array<i64: 1, 1, 1, 1>} : tensor<1x8x28x28xf32>, tensor<8x1x3x3xf32> -> tensor<1x8x28x28xf32>
   %2 = qg.conv2d %x, %w {strides = array<i64: 4, 4>, dilations = array<i64: 2, 2>, pads = array<i64: 2, 2, 1, 1>} : tensor<1x4x28x28xf32>, tensor<8x4x3x3xf32> -> tensor<1x8x7x7xf32>
-  %3 = qg.max_pool2d %y {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x8x28x28xf32> -> tensor<1x8x14x14xf32>
-  %4 = qg.avg_pool2d %y {kernel_shape = array<i64: 3, 3>, strides = array<i64: 3, 3>, ceil_mode = true} : tensor<1x8x28x28xf32> -> tensor<1x8x10x10xf32>
+  %3 = qg.max_pool %y {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x8x28x28xf32> -> tensor<1x8x14x14xf32>
+  %4 = qg.avg_pool %y {kernel_shape = array<i64: 3, 3>, strides = array<i64: 3, 3>, ceil_mode = true} : tensor<1x8x28x28xf32> -> tensor<1x8x10x10xf32>
   %5 = qg.global_avg_pool %y : tensor<1x8x28x28xf32> -> tensor<1x8x1x1xf32>
+  %6 = qg.max_pool %v {kernel_shape = array<i64: 2, 2, 2>, strides = array<i64: 2, 2, 2>} : tensor<1x8x8x10x12xf32> -> tensor<1x8x4x5x6xf32>
+  %7 = qg.avg_pool %l {kernel_shape = array<i64: 3>, strides = array<i64: 2>, pads = array<i64: 1, 0>} : tensor<1x8x14xf32> -> tensor<1x8x7xf32>
   return
 }
 
