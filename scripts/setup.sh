@@ -8,6 +8,7 @@ APT_PACKAGES=(
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   libgtest-dev googletest
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
+  dataset-fashion-mnist
   zlib1g-dev libzstd-dev libedit-dev libxml2-dev libcurl4-openssl-dev libffi-dev
 )
 
@@ -41,7 +42,9 @@ if [ ! -x /usr/lib/llvm-22/bin/lit ] && ! command -v lit >/dev/null 2>&1; then
   python3 -m pip install -q lit
 fi
 # Python packages: the onnx wheel ships the node tests of newer opsets.
-PY_PACKAGES=(onnx==1.22.0)
+# onnxruntime is the independent FP32 executor the real-model tests compare
+# against.
+PY_PACKAGES=(onnx==1.22.0 onnxruntime==1.22.1 numpy==2.2.6)
 for spec in "${PY_PACKAGES[@]}"; do
   name=${spec%%==*}; version=${spec#*==}
   have=$(python3 -c "import importlib.metadata as m; print(m.version('$name'))" 2>/dev/null || true)
