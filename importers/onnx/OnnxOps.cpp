@@ -1265,9 +1265,12 @@ FailureOr<Value> integerConv(I &im, size_t xIndex, size_t xZp, size_t wIndex,
   FailureOr<Value> x = im.input(xIndex), w = im.input(wIndex);
   if (failed(x) || failed(w))
     return failure();
-  if (I::tensorType(*x).getRank() != 4)
+  if (I::tensorType(*x).getRank() != 4 || I::tensorType(*w).getRank() != 4)
     return im.error() << im.node->opType
-                      << ": only 2-D convolution (4-D input) is supported";
+                      << ": only 2-D convolution (4-D input and weight) is "
+                         "supported, got "
+                      << shapeText(I::tensorType(*x).getShape()) << " and "
+                      << shapeText(I::tensorType(*w).getShape());
   FailureOr<Value> cx = centered(im, *x, xZp, 1);
   FailureOr<Value> cw = centered(im, *w, wZp, 0);
   if (failed(cx) || failed(cw))

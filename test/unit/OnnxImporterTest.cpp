@@ -117,6 +117,13 @@ TEST(OnnxImporter, InconsistentShapesNameTheNode) {
   EXPECT_THAT(result.location, HasSubstr("m.onnx"));
 }
 
+TEST(OnnxImporter, ConvIntegerChecksTheWeightRank) {
+  ImportResult result = importBytes(testmodels::convIntegerBadWeightModel());
+  EXPECT_FALSE(result.ok);
+  EXPECT_THAT(result.error, HasSubstr("only 2-D convolution (4-D input and weight)"));
+  EXPECT_THAT(result.location, HasSubstr("conv_int"));
+}
+
 TEST(OnnxImporter, UnsupportedOpsAreAllListedAtOnce) {
   ImportResult result = importBytes(testmodels::unsupportedOpsModel());
   EXPECT_FALSE(result.ok);

@@ -131,6 +131,19 @@ std::string unsupportedOpsModel() {
   return model.SerializeAsString();
 }
 
+std::string convIntegerBadWeightModel() {
+  ::onnx::ModelProto model = baseModel();
+  auto *graph = model.mutable_graph();
+  auto *w = graph->add_initializer();
+  w->set_name("W");
+  w->set_data_type(::onnx::TensorProto::UINT8);
+  w->add_dims(3);
+  w->set_raw_data(std::string(3, '\x01'));
+  addNode(graph, "ConvInteger", "conv_int", {"x", "W"}, {"y"});
+  addValue(graph->add_output(), "y", {2, 3});
+  return model.SerializeAsString();
+}
+
 std::string negativeDimModel() {
   ::onnx::ModelProto model = matmulModel();
   model.mutable_graph()->mutable_initializer(1)->set_dims(0, -2);

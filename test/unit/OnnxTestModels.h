@@ -22,6 +22,9 @@ std::string danglingInputModel();
 std::string externalDataModel(const std::string &location);
 /// Uses the unsupported ops Foo (nodes f1, f2) and Bar (node b1).
 std::string unsupportedOpsModel();
+/// ConvInteger with a 1-D weight (found by the fuzzer: it once read past a
+/// shape).
+std::string convIntegerBadWeightModel();
 /// An initializer with a negative dimension.
 std::string negativeDimModel();
 
