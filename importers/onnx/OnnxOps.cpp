@@ -1,6 +1,7 @@
 // Per-op import handlers: each ONNX op becomes qg ops, or a constant when
 // its value is known at import time (shape arithmetic).
 #include "codegen/reference/Kernels.h"
+#include "dialects/qg/QGElements.h"
 #include "importers/onnx/ImporterImpl.h"
 
 #include "mlir/Dialect/Traits.h"
@@ -1367,6 +1368,115 @@ std::string quantCheck(const Node &node, const Model &) {
   return "";
 }
 
+//===----------------------------------------------------------------------===//
+// com.microsoft MatMulNBits (ONNX Runtime's 4-bit weight format)
+//===----------------------------------------------------------------------===//
+
+/// Y = A x dequantize(B)^T (+ bias). B holds N rows of K 4- or 8-bit codes
+/// in blocks of `block_size` along K, lower index in the low nibble, with one
+/// scale (and optionally one packed zero point, default 2^(bits-1)) per
+/// block. B, scales and zero points must be initializers.
+LogicalResult importMatMulNBits(I &im) {
+  const int64_t k = im.node->intAttr("K", 0), n = im.node->intAttr("N", 0);
+  const int64_t bits = im.node->intAttr("bits", 4);
+  const int64_t blockSize = im.node->intAttr("block_size", 0);
+  if (k <= 0 || n <= 0 || blockSize <= 0 || (bits != 4 && bits != 8))
+    return im.error() << "MatMulNBits: needs positive K, N and block_size and "
+                         "bits 4 or 8, got K="
+                      << k << " N=" << n << " block_size=" << blockSize
+                      << " bits=" << bits;
+  if (k % blockSize != 0)
+    return im.error() << "MatMulNBits: K=" << k
+                      << " is not a multiple of block_size=" << blockSize
+                      << " (partial blocks are not supported)";
+  const int64_t blocks = k / blockSize, blobSize = blockSize * bits / 8;
+  const ref::Tensor *b = im.knownInput(1), *scales = im.knownInput(2);
+  if (!b || !scales)
+    return im.error() << "MatMulNBits: B and scales must be initializers";
+  if (b->size() != n * blocks * blobSize || scales->size() != n * blocks)
+    return im.error() << "MatMulNBits: B has " << b->size()
+                      << " bytes and scales " << scales->size()
+                      << " values; N=" << n << ", K=" << k << " needs "
+                      << n * blocks * blobSize << " and " << n * blocks;
+  const int32_t defaultZero = 1 << (bits - 1);
+  std::vector<int32_t> zeroPoints(n * blocks, defaultZero);
+  if (im.hasInput(3)) {
+    const ref::Tensor *zp = im.knownInput(3);
+    if (!zp)
+      return im.error() << "MatMulNBits: zero points must be an initializer";
+    const bool packed = isa<IntegerType>(zp->elementType);
+    if (!packed)
+      return im.error() << "MatMulNBits: float zero points are not supported";
+    const int64_t perRow = (blocks * bits + 7) / 8;
+    if (zp->size() != n * perRow)
+      return im.error() << "MatMulNBits: zero points hold " << zp->size()
+                        << " bytes, expected " << n * perRow;
+    for (int64_t row = 0; row < n; ++row)
+      for (int64_t blk = 0; blk < blocks; ++blk) {
+        const int byte = static_cast<int>(
+            zp->data[row * perRow + (bits == 4 ? blk / 2 : blk)]);
+        zeroPoints[row * blocks + blk] =
+            bits == 8 ? byte : ((blk % 2 == 0) ? (byte & 0xF) : (byte >> 4));
+      }
+  }
+  // Unpack the codes to [N, K].
+  std::vector<int32_t> codes(n * k);
+  for (int64_t row = 0; row < n; ++row)
+    for (int64_t col = 0; col < k; ++col) {
+      const int64_t blk = col / blockSize, within = col % blockSize;
+      const int byte =
+          static_cast<int>(b->data[(row * blocks + blk) * blobSize +
+                                   (bits == 4 ? within / 2 : within)]);
+      codes[row * k + col] =
+          bits == 8 ? byte : ((within % 2 == 0) ? (byte & 0xF) : (byte >> 4));
+    }
+  rt::QuantParams params;
+  params.format = bits == 4 ? rt::Format::U4 : rt::Format::U8;
+  params.granularity = {1, blockSize};
+  params.scales.assign(scales->data.begin(), scales->data.end());
+  params.zeroPoints = zeroPoints;
+  const SmallVector<int64_t> shape = {n, k};
+  QuantType type = QuantType::get(&im.context, params, shape);
+  auto emit = [&] { return im.error() << "MatMulNBits: "; };
+  if (failed(QuantType::verify(emit, type.getFormat(), type.getAxis(),
+                               type.getBlockSize(), type.getScales(),
+                               type.getZeroPoints(), type.getDqBlock(),
+                               type.getDqScales())))
+    return failure();
+  auto storage = RankedTensorType::get(shape, type.getStorageType());
+  Value weight =
+      ConstantOp::create(im.builder, im.loc, RankedTensorType::get(shape, type),
+                         makeCodesAttr(storage, codes));
+  FailureOr<Value> a = im.input(0);
+  if (failed(a) || failed(requireFloat(im, *a)))
+    return failure();
+  Type floatType = I::tensorType(*a).getElementType();
+  FailureOr<Value> dense =
+      im.make<DequantizeOp>(RankedTensorType::get(shape, floatType), weight);
+  if (failed(dense))
+    return failure();
+  FailureOr<Value> transposed =
+      im.make<TransposeOp>(dense->getType(), *dense, ArrayRef<int64_t>{1, 0});
+  if (failed(transposed))
+    return failure();
+  FailureOr<Value> y = im.make<MatMulOp>(a->getType(), *a, *transposed);
+  if (failed(y))
+    return failure();
+  if (im.hasInput(5)) {
+    FailureOr<Value> bias = im.input(5);
+    if (failed(bias) || failed(y = im.make<AddOp>(y->getType(), *y, *bias)))
+      return failure();
+  }
+  im.define(0, *y);
+  return success();
+}
+
+std::string matMulNBitsCheck(const Node &node, const Model &) {
+  if (node.inputs.size() > 4 && !node.inputs[4].empty())
+    return "g_idx (act-order) is not supported";
+  return onlyOutputs(node, 1);
+}
+
 } // namespace
 
 const std::map<std::string, OpSupport> &opHandlers() {
@@ -1459,6 +1569,8 @@ const std::map<std::string, OpSupport> &opHandlers() {
     add("ConvInteger", importConvInteger, nullptr, {2, 3});
     add("QLinearConv", importQLinearConv, nullptr, {1, 2, 4, 5, 6, 7});
     add("DynamicQuantizeLinear", importDynamicQuantizeLinear);
+    add("com.microsoft:MatMulNBits", importMatMulNBits, matMulNBitsCheck,
+        {1, 2, 3});
     return h;
   }();
   return handlers;

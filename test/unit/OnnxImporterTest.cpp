@@ -19,7 +19,8 @@ using ::testing::HasSubstr;
 
 namespace {
 
-std::string parseError(const std::string &bytes, const std::string &baseDir = "") {
+std::string parseError(const std::string &bytes,
+                       const std::string &baseDir = "") {
   onnx::Result<onnx::Model> model = onnx::parseModel(bytes, baseDir, "m.onnx");
   return model ? std::string() : model.error().message;
 }
@@ -56,10 +57,12 @@ TEST(OnnxReader, ValidModelImports) {
 
 TEST(OnnxReader, TruncatedFileIsRejected) {
   const std::string bytes = testmodels::validModel();
-  for (size_t keep : {size_t{0}, size_t{3}, bytes.size() / 2, bytes.size() - 1}) {
+  for (size_t keep :
+       {size_t{0}, size_t{3}, bytes.size() / 2, bytes.size() - 1}) {
     const std::string error = parseError(bytes.substr(0, keep));
     EXPECT_THAT(error, HasSubstr("m.onnx")) << keep;
-    EXPECT_FALSE(error.empty()) << "accepted a model cut to " << keep << " bytes";
+    EXPECT_FALSE(error.empty())
+        << "accepted a model cut to " << keep << " bytes";
   }
 }
 
@@ -81,32 +84,38 @@ TEST(OnnxReader, NegativeDimensionIsRejected) {
 }
 
 TEST(OnnxReader, CyclesNameTheirNodes) {
-  EXPECT_THAT(parseError(testmodels::cyclicModel()),
-              HasSubstr("m.onnx: the graph has a cycle through nodes 'a', 'b'"));
+  EXPECT_THAT(
+      parseError(testmodels::cyclicModel()),
+      HasSubstr("m.onnx: the graph has a cycle through nodes 'a', 'b'"));
 }
 
 TEST(OnnxReader, DanglingInputsNameTheNode) {
-  EXPECT_THAT(parseError(testmodels::danglingInputModel()),
-              HasSubstr("node 'adder' (Add): input 'nowhere' is not produced by "
-                        "any node, initializer or graph input"));
+  EXPECT_THAT(
+      parseError(testmodels::danglingInputModel()),
+      HasSubstr("node 'adder' (Add): input 'nowhere' is not produced by "
+                "any node, initializer or graph input"));
 }
 
 TEST(OnnxReader, MissingExternalDataIsReported) {
   const auto dir = std::filesystem::temp_directory_path() / "qcc-external-test";
   std::filesystem::create_directories(dir);
-  EXPECT_THAT(parseError(testmodels::externalDataModel("weights.bin"), dir.string()),
-              HasSubstr("missing external data file"));
-  EXPECT_THAT(parseError(testmodels::externalDataModel("../escape.bin"), dir.string()),
-              HasSubstr("must stay inside the model's directory"));
+  EXPECT_THAT(
+      parseError(testmodels::externalDataModel("weights.bin"), dir.string()),
+      HasSubstr("missing external data file"));
+  EXPECT_THAT(
+      parseError(testmodels::externalDataModel("../escape.bin"), dir.string()),
+      HasSubstr("must stay inside the model's directory"));
   EXPECT_THAT(parseError(testmodels::externalDataModel("weights.bin")),
               HasSubstr("cannot be resolved for a model read from memory"));
   // Present but too short for a 3x2 float tensor.
   std::ofstream(dir / "short.bin", std::ios::binary) << std::string(10, 'x');
-  EXPECT_THAT(parseError(testmodels::externalDataModel("short.bin"), dir.string()),
-              HasSubstr("holds 10 bytes; 24 are needed at offset 0"));
+  EXPECT_THAT(
+      parseError(testmodels::externalDataModel("short.bin"), dir.string()),
+      HasSubstr("holds 10 bytes; 24 are needed at offset 0"));
   // Present and complete: loads.
   std::ofstream(dir / "full.bin", std::ios::binary) << std::string(24, '\0');
-  EXPECT_EQ(parseError(testmodels::externalDataModel("full.bin"), dir.string()), "");
+  EXPECT_EQ(parseError(testmodels::externalDataModel("full.bin"), dir.string()),
+            "");
 }
 
 TEST(OnnxImporter, InconsistentShapesNameTheNode) {
@@ -120,7 +129,8 @@ TEST(OnnxImporter, InconsistentShapesNameTheNode) {
 TEST(OnnxImporter, ConvIntegerChecksTheWeightRank) {
   ImportResult result = importBytes(testmodels::convIntegerBadWeightModel());
   EXPECT_FALSE(result.ok);
-  EXPECT_THAT(result.error, HasSubstr("only 2-D convolution (4-D input and weight)"));
+  EXPECT_THAT(result.error,
+              HasSubstr("only 2-D convolution (4-D input and weight)"));
   EXPECT_THAT(result.location, HasSubstr("conv_int"));
 }
 
@@ -142,9 +152,11 @@ TEST(Npy, RoundTripsAndRejectsBadFiles) {
   for (int i = 0; i < 4; ++i)
     array.set(i, values[i]);
   std::string error;
-  ASSERT_TRUE(rt::writeNpy((dir / "qcc-f16.npy").string(), array, error)) << error;
+  ASSERT_TRUE(rt::writeNpy((dir / "qcc-f16.npy").string(), array, error))
+      << error;
   rt::HostArray back;
-  ASSERT_TRUE(rt::readNpy((dir / "qcc-f16.npy").string(), back, error)) << error;
+  ASSERT_TRUE(rt::readNpy((dir / "qcc-f16.npy").string(), back, error))
+      << error;
   EXPECT_EQ(back.shape, array.shape);
   for (int i = 0; i < 4; ++i)
     EXPECT_EQ(back.at(i), values[i]); // all exactly representable in f16
@@ -153,17 +165,22 @@ TEST(Npy, RoundTripsAndRejectsBadFiles) {
   EXPECT_THAT(error, HasSubstr("x.npy: not a .npy file"));
   std::string header = "\x93NUMPY\x01";
   header += '\0';
-  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }";
+  std::string dict =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }";
   header += static_cast<char>(dict.size());
   header += '\0';
   header += dict;
-  EXPECT_FALSE(rt::parseNpy(header + std::string(8, '\0'), "x.npy", back, error));
+  EXPECT_FALSE(
+      rt::parseNpy(header + std::string(8, '\0'), "x.npy", back, error));
   EXPECT_THAT(error, HasSubstr("holds 8 data bytes"));
-  EXPECT_TRUE(rt::parseNpy(header + std::string(12, '\0'), "x.npy", back, error)) << error;
+  EXPECT_TRUE(
+      rt::parseNpy(header + std::string(12, '\0'), "x.npy", back, error))
+      << error;
   std::string fortran = dict;
   fortran.replace(fortran.find("False"), 5, "True ");
   std::string fheader = header.substr(0, 10) + fortran;
-  EXPECT_FALSE(rt::parseNpy(fheader + std::string(12, '\0'), "x.npy", back, error));
+  EXPECT_FALSE(
+      rt::parseNpy(fheader + std::string(12, '\0'), "x.npy", back, error));
   EXPECT_THAT(error, HasSubstr("Fortran-order"));
 }
 
