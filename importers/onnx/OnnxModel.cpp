@@ -261,11 +261,16 @@ Result<ValueInfo> convertValueInfo(const ::onnx::ValueInfoProto &proto,
   info.type = static_cast<DataType>(tensorType.elem_type());
   if (tensorType.has_shape()) {
     info.hasShape = true;
+    int64_t count = 1;
     for (const auto &dim : tensorType.shape().dim()) {
       if (dim.has_dim_value()) {
         if (dim.dim_value() < 0)
           return fail(context + " '" + proto.name() + "': negative dimension " +
                       std::to_string(dim.dim_value()));
+        if (dim.dim_value() > 0 && count > kMaxElements / dim.dim_value())
+          return fail(context + " '" + proto.name() +
+                      "': more than 2^34 elements");
+        count *= dim.dim_value();
         info.dims.push_back(dim.dim_value());
         info.dimNames.emplace_back();
       } else {

@@ -28,6 +28,17 @@ std::string shapeText(ArrayRef<int64_t> shape) {
   return text + "]";
 }
 
+/// Product of dimensions, dynamic if any of them is.
+int64_t productOf(ArrayRef<int64_t> dims) {
+  int64_t product = 1;
+  for (int64_t dim : dims) {
+    if (ShapedType::isDynamic(dim))
+      return ShapedType::kDynamic;
+    product *= dim;
+  }
+  return product;
+}
+
 bool isFloatTensor(Value v) {
   return isa<FloatType>(I::tensorType(v).getElementType());
 }
@@ -346,9 +357,8 @@ LogicalResult importFlatten(I &im) {
   if (axis < -rank || axis > rank)
     return im.error() << "Flatten: axis " << axis << " is out of range";
   axis = axis < 0 ? axis + rank : axis;
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < rank; ++d)
-    (d < axis ? outer : inner) *= in[d];
+  const int64_t outer = productOf(in.take_front(axis)),
+                inner = productOf(in.drop_front(axis));
   FailureOr<Value> result = reshapeTo(im, *x, {outer, inner});
   if (failed(result))
     return failure();
@@ -680,9 +690,8 @@ LogicalResult importSoftmax(I &im) {
   if (axis < -rank || axis > rank)
     return im.error() << "Softmax: axis " << axis << " is out of range";
   axis = normalized(axis, rank);
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < rank; ++d)
-    (d < axis ? outer : inner) *= type.getDimSize(d);
+  const int64_t outer = productOf(type.getShape().take_front(axis)),
+                inner = productOf(type.getShape().drop_front(axis));
   FailureOr<Value> flat = reshapeTo(im, *x, {outer, inner});
   if (failed(flat))
     return failure();
