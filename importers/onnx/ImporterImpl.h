@@ -38,6 +38,8 @@ public:
   bool hasInput(size_t index) const;
   /// The value of input `index`, materializing known constants.
   mlir::FailureOr<mlir::Value> input(size_t index);
+  /// Like input(), but a null Value when the optional input is absent.
+  mlir::FailureOr<mlir::Value> optionalInput(size_t index);
   /// The constant value of input `index`, or null if it is computed at run
   /// time (or absent).
   const ref::Tensor *knownInput(size_t index) const;

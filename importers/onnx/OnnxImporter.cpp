@@ -123,6 +123,12 @@ FailureOr<Value> Importer::input(size_t index) {
   return materialize(node->inputs[index]);
 }
 
+FailureOr<Value> Importer::optionalInput(size_t index) {
+  if (!hasInput(index))
+    return Value();
+  return input(index);
+}
+
 void Importer::define(size_t index, Value value) {
   if (index < node->outputs.size() && !node->outputs[index].empty())
     values[node->outputs[index]] = value;

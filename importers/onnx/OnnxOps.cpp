@@ -28,6 +28,14 @@ std::string shapeText(ArrayRef<int64_t> shape) {
   return text + "]";
 }
 
+/// Binds output 0 to `value`, or passes its failure on.
+LogicalResult defineResult(I &im, FailureOr<Value> value) {
+  if (failed(value))
+    return failure();
+  im.define(0, *value);
+  return success();
+}
+
 /// Product of dimensions, dynamic if any of them is.
 int64_t productOf(ArrayRef<int64_t> dims) {
   int64_t product = 1;
@@ -120,11 +128,7 @@ LogicalResult importBinary(I &im, IntFn intFn) {
       return failure();
     right = *cast;
   }
-  FailureOr<Value> result = im.make<OpT>(lhs->getType(), *lhs, right);
-  if (failed(result))
-    return failure();
-  im.define(0, *result);
-  return success();
+  return defineResult(im, im.make<OpT>(lhs->getType(), *lhs, right));
 }
 
 /// Max and Min take any number of inputs.
@@ -155,11 +159,7 @@ LogicalResult importUnary(I &im, Attrs... attrs) {
       std::is_same_v<OpT, NegOp> || std::is_same_v<OpT, ClipOp>;
   if (!takesIntegers && failed(requireFloat(im, *x)))
     return failure();
-  FailureOr<Value> result = im.make<OpT>(x->getType(), *x, attrs...);
-  if (failed(result))
-    return failure();
-  im.define(0, *result);
-  return success();
+  return defineResult(im, im.make<OpT>(x->getType(), *x, attrs...));
 }
 
 FailureOr<Value> reshapeTo(I &im, Value x, ArrayRef<int64_t> shape) {
@@ -225,11 +225,7 @@ LogicalResult importIdentity(I &im) {
     im.defineKnown(0, *known);
     return success();
   }
-  FailureOr<Value> x = im.input(0);
-  if (failed(x))
-    return failure();
-  im.define(0, *x);
-  return success();
+  return defineResult(im, im.input(0));
 }
 
 LogicalResult importShape(I &im) {
@@ -630,12 +626,8 @@ template <typename OpT> LogicalResult importReduce(I &im, int64_t inputSince) {
     im.define(0, *x);
     return success();
   }
-  FailureOr<Value> result = im.make<OpT>(x->getType(), *x, *axes,
-                                         im.node->intAttr("keepdims", 1) != 0);
-  if (failed(result))
-    return failure();
-  im.define(0, *result);
-  return success();
+  return defineResult(im, im.make<OpT>(x->getType(), *x, *axes,
+                                       im.node->intAttr("keepdims", 1) != 0));
 }
 
 //===----------------------------------------------------------------------===//
@@ -699,24 +691,17 @@ LogicalResult importSoftmax(I &im) {
       im.make<SoftmaxOp>(flat->getType(), *flat, int64_t{1});
   if (failed(soft))
     return failure();
-  FailureOr<Value> result = reshapeTo(im, *soft, type.getShape());
-  if (failed(result))
-    return failure();
-  im.define(0, *result);
-  return success();
+  return defineResult(im, reshapeTo(im, *soft, type.getShape()));
 }
 
 LogicalResult importLayerNorm(I &im) {
   FailureOr<Value> x = im.input(0), scale = im.input(1);
   if (failed(x) || failed(scale) || failed(requireFloat(im, *x)))
     return failure();
-  Value bias;
-  if (im.hasInput(2)) {
-    FailureOr<Value> b = im.input(2);
-    if (failed(b))
-      return failure();
-    bias = *b;
-  }
+  FailureOr<Value> biasInput = im.optionalInput(2);
+  if (failed(biasInput))
+    return failure();
+  Value bias = *biasInput;
   RankedTensorType type = I::tensorType(*x);
   const int64_t rank = type.getRank();
   const int64_t axis = im.node->intAttr("axis", -1);
@@ -795,11 +780,7 @@ LogicalResult importBatchNorm(I &im) {
       im.builder, im.loc, operands[0].getType(), operands[0], operands[1],
       operands[2], operands[3], operands[4],
       b.getF32FloatAttr(im.node->floatAttr("epsilon", 1e-5f)));
-  FailureOr<Value> y = im.finish(op);
-  if (failed(y))
-    return failure();
-  im.define(0, *y);
-  return success();
+  return defineResult(im, im.finish(op));
 }
 
 //===----------------------------------------------------------------------===//
@@ -810,24 +791,17 @@ LogicalResult importMatMul(I &im) {
   FailureOr<Value> a = im.input(0), b = im.input(1);
   if (failed(a) || failed(b) || failed(requireFloat(im, *a)))
     return failure();
-  FailureOr<Value> y = im.make<MatMulOp>(a->getType(), *a, *b);
-  if (failed(y))
-    return failure();
-  im.define(0, *y);
-  return success();
+  return defineResult(im, im.make<MatMulOp>(a->getType(), *a, *b));
 }
 
 LogicalResult importGemm(I &im) {
   FailureOr<Value> a = im.input(0), b = im.input(1);
   if (failed(a) || failed(b) || failed(requireFloat(im, *a)))
     return failure();
-  Value c;
-  if (im.hasInput(2)) {
-    FailureOr<Value> cv = im.input(2);
-    if (failed(cv))
-      return failure();
-    c = *cv;
-  }
+  FailureOr<Value> cInput = im.optionalInput(2);
+  if (failed(cInput))
+    return failure();
+  Value c = *cInput;
   Builder builder(&im.context);
   auto op =
       GemmOp::create(im.builder, im.loc, a->getType(), *a, *b, c,
@@ -835,11 +809,7 @@ LogicalResult importGemm(I &im) {
                      builder.getF32FloatAttr(im.node->floatAttr("beta", 1.0f)),
                      builder.getBoolAttr(im.node->intAttr("transA", 0) != 0),
                      builder.getBoolAttr(im.node->intAttr("transB", 0) != 0));
-  FailureOr<Value> y = im.finish(op);
-  if (failed(y))
-    return failure();
-  im.define(0, *y);
-  return success();
+  return defineResult(im, im.finish(op));
 }
 
 /// Explicit pads (every leading one, then every trailing one) from pads or
@@ -927,13 +897,10 @@ LogicalResult importConv(I &im) {
       return failure();
   }
   RankedTensorType xt = I::tensorType(*x), wt = I::tensorType(*w);
-  Value bias;
-  if (im.hasInput(2)) {
-    FailureOr<Value> b = im.input(2);
-    if (failed(b))
-      return failure();
-    bias = *b;
-  }
+  FailureOr<Value> biasInput = im.optionalInput(2);
+  if (failed(biasInput))
+    return failure();
+  Value bias = *biasInput;
   std::vector<int64_t> strides = spatialAttr(im, "strides", oneD),
                        dilations = spatialAttr(im, "dilations", oneD);
   FailureOr<SmallVector<int64_t>> pads =
@@ -990,11 +957,7 @@ template <typename OpT> LogicalResult importPool(I &im) {
                            b.getDenseI64ArrayAttr(kernel),
                            b.getDenseI64ArrayAttr(strides),
                            b.getDenseI64ArrayAttr(*pads), b.getBoolAttr(ceil));
-  FailureOr<Value> y = im.finish(op);
-  if (failed(y))
-    return failure();
-  im.define(0, *y);
-  return success();
+  return defineResult(im, im.finish(op));
 }
 
 //===----------------------------------------------------------------------===//
@@ -1096,11 +1059,7 @@ LogicalResult importQuantizeLinear(I &im) {
   FailureOr<QuantType> type = quantTypeOf(im, xt.getShape(), *storage);
   if (failed(type))
     return failure();
-  FailureOr<Value> q = im.make<QuantizeOp>(xt.clone(*type), *x);
-  if (failed(q))
-    return failure();
-  im.define(0, *q);
-  return success();
+  return defineResult(im, im.make<QuantizeOp>(xt.clone(*type), *x));
 }
 
 LogicalResult importDequantizeLinear(I &im) {
@@ -1129,11 +1088,8 @@ LogicalResult importDequantizeLinear(I &im) {
     q = *reinterpreted;
   }
   const ref::Tensor *scale = im.knownInput(1);
-  FailureOr<Value> y = im.make<DequantizeOp>(xt.clone(scale->elementType), q);
-  if (failed(y))
-    return failure();
-  im.define(0, *y);
-  return success();
+  return defineResult(im,
+                      im.make<DequantizeOp>(xt.clone(scale->elementType), q));
 }
 
 //===----------------------------------------------------------------------===//
@@ -1241,11 +1197,7 @@ LogicalResult importMatMulInteger(I &im) {
   FailureOr<Value> cb = centered(im, *b, 3, I::tensorType(*b).getRank() - 1);
   if (failed(ca) || failed(cb))
     return failure();
-  FailureOr<Value> y = im.make<MatMulOp>(ca->getType(), *ca, *cb);
-  if (failed(y))
-    return failure();
-  im.define(0, *y);
-  return success();
+  return defineResult(im, im.make<MatMulOp>(ca->getType(), *ca, *cb));
 }
 
 LogicalResult importQLinearMatMul(I &im) {
@@ -1261,12 +1213,9 @@ LogicalResult importQLinearMatMul(I &im) {
   FailureOr<Value> acc = im.make<MatMulOp>(ca->getType(), *ca, *cb);
   if (failed(acc))
     return failure();
-  FailureOr<Value> y =
-      requantizeAccumulator(im, *acc, *m, 7, I::tensorType(*acc).getRank() - 1);
-  if (failed(y))
-    return failure();
-  im.define(0, *y);
-  return success();
+  return defineResult(im,
+                      requantizeAccumulator(im, *acc, *m, 7,
+                                            I::tensorType(*acc).getRank() - 1));
 }
 
 /// Conv of centered integers; `xZp`/`wZp` are the zero point inputs.
@@ -1302,30 +1251,19 @@ FailureOr<Value> integerConv(I &im, size_t xIndex, size_t xZp, size_t wIndex,
 }
 
 LogicalResult importConvInteger(I &im) {
-  FailureOr<Value> y = integerConv(im, 0, 2, 1, 3, Value());
-  if (failed(y))
-    return failure();
-  im.define(0, *y);
-  return success();
+  return defineResult(im, integerConv(im, 0, 2, 1, 3, Value()));
 }
 
 LogicalResult importQLinearConv(I &im) {
-  Value bias;
-  if (im.hasInput(8)) {
-    FailureOr<Value> b = im.input(8);
-    if (failed(b))
-      return failure();
-    bias = *b;
-  }
+  FailureOr<Value> biasInput = im.optionalInput(8);
+  if (failed(biasInput))
+    return failure();
+  Value bias = *biasInput;
   FailureOr<Value> acc = integerConv(im, 0, 2, 3, 5, bias);
   FailureOr<ref::Tensor> m = multiplier(im, 1, 4, 6);
   if (failed(acc) || failed(m))
     return failure();
-  FailureOr<Value> y = requantizeAccumulator(im, *acc, *m, 7, 1);
-  if (failed(y))
-    return failure();
-  im.define(0, *y);
-  return success();
+  return defineResult(im, requantizeAccumulator(im, *acc, *m, 7, 1));
 }
 
 LogicalResult importDynamicQuantizeLinear(I &im) {
