@@ -85,12 +85,14 @@ LogicalResult checkWindowAttrs(std::optional<Location> loc, StringRef op,
       dilations.size() != 2)
     return fail(loc, op + " needs 2 kernel dims, 2 strides, 4 pads and 2 "
                           "dilations");
+  // Bounded so that the window arithmetic cannot overflow.
+  constexpr int64_t kLimit = int64_t{1} << 31;
   for (int64_t v : llvm::concat<const int64_t>(kernel, strides, dilations))
-    if (v <= 0)
+    if (v <= 0 || v > kLimit)
       return fail(loc, op + ": kernel sizes, strides and dilations must be "
                             "positive");
   for (int64_t p : pads)
-    if (p < 0)
+    if (p < 0 || p > kLimit)
       return fail(loc, op + ": pads must be non-negative");
   return success();
 }
@@ -271,7 +273,7 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
   const int64_t group = static_cast<int64_t>(adaptor.getGroup());
   const int64_t channels = input.getDimSize(1),
                 outChannels = weight.getDimSize(0);
-  if (group <= 0)
+  if (group <= 0 || group > (int64_t{1} << 31))
     return fail(loc, "group must be positive, got " + Twine(group));
   if (!ShapedType::isDynamic(channels) &&
       !ShapedType::isDynamic(weight.getDimSize(1)) &&
@@ -326,11 +328,12 @@ LogicalResult inferPool(std::optional<Location> loc, StringRef name,
       static_cast<int64_t>(pads.size()) != 2 * spatial)
     return fail(loc, name + " needs " + Twine(spatial) + " strides and " +
                          Twine(2 * spatial) + " pads");
+  constexpr int64_t kLimit = int64_t{1} << 31;
   for (int64_t v : llvm::concat<const int64_t>(kernel, strides))
-    if (v <= 0)
+    if (v <= 0 || v > kLimit)
       return fail(loc, name + ": kernel sizes and strides must be positive");
   for (int64_t p : pads)
-    if (p < 0)
+    if (p < 0 || p > kLimit)
       return fail(loc, name + ": pads must be non-negative");
   SmallVector<int64_t> shape = {input.getDimSize(0), input.getDimSize(1)};
   for (int64_t i = 0; i < spatial; ++i) {
@@ -474,8 +477,9 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
   for (int64_t d = 0; d < rank; ++d) {
     const int64_t dim = input.getDimSize(d), start = starts[d], end = ends[d],
                   step = steps[d];
-    if (step == 0)
-      return fail(loc, "step of dimension " + Twine(d) + " is 0");
+    if (step == 0 || step > (int64_t{1} << 40) || step < -(int64_t{1} << 40))
+      return fail(loc, "step of dimension " + Twine(d) + " is " + Twine(step) +
+                           "; it must be non-zero and below 2^40");
     if (ShapedType::isDynamic(dim)) {
       shape.push_back(kDynamic);
       continue;

@@ -17,6 +17,8 @@ using namespace qcc::qg;
 namespace qcc::onnx {
 
 namespace {
+constexpr int64_t kMaxElements = int64_t{1} << 34;
+
 std::string nodeKey(const Node &node) {
   return node.domain.empty() ? node.opType : node.domain + ":" + node.opType;
 }
@@ -50,8 +52,8 @@ std::vector<UnsupportedOp> findUnsupportedOps(const Model &model) {
       reason = it->second.check(node, model);
     if (it != handlers.end() && reason.empty())
       continue;
-    auto existing =
-        std::find_if(result.begin(), result.end(), [&](const UnsupportedOp &op) {
+    auto existing = std::find_if(
+        result.begin(), result.end(), [&](const UnsupportedOp &op) {
           return op.opType == node.opType && op.domain == node.domain &&
                  op.reason == reason;
         });
@@ -182,15 +184,31 @@ Value Importer::scalarConstant(Type elementType, double value,
 FailureOr<Value> Importer::finish(Operation *op) {
   if (auto infer = dyn_cast<InferTypeOpInterface>(op)) {
     SmallVector<Type> types;
-    if (failed(infer.inferReturnTypes(
-            &context, op->getLoc(), op->getOperands(),
-            op->getRawDictionaryAttrs(), op->getPropertiesStorage(),
-            op->getRegions(), types))) {
+    if (failed(infer.inferReturnTypes(&context, op->getLoc(), op->getOperands(),
+                                      op->getRawDictionaryAttrs(),
+                                      op->getPropertiesStorage(),
+                                      op->getRegions(), types))) {
       op->erase();
       return failure();
     }
     for (auto [result, type] : llvm::zip(op->getResults(), types))
       result.setType(type);
+  }
+  // Shapes derived from the file's attributes are bounded like tensors, so
+  // no later stage multiplies its way past int64 or out of memory.
+  for (Type type : op->getResultTypes()) {
+    int64_t count = 1;
+    for (int64_t dim : cast<RankedTensorType>(type).getShape()) {
+      if (ShapedType::isDynamic(dim) || dim == 0)
+        continue;
+      if (dim > kMaxElements || count > kMaxElements / dim) {
+        error() << node->opType << ": result " << type
+                << " has more than 2^34 elements";
+        op->erase();
+        return failure();
+      }
+      count *= dim;
+    }
   }
   if (failed(mlir::verify(op))) {
     op->erase();
@@ -202,23 +220,40 @@ FailureOr<Value> Importer::finish(Operation *op) {
 FailureOr<Type> convertDataType(DataType type, MLIRContext &context) {
   MLIRContext *ctx = &context;
   switch (type) {
-  case DataType::Float: return Type(Float32Type::get(ctx));
-  case DataType::Double: return Type(Float64Type::get(ctx));
-  case DataType::Float16: return Type(Float16Type::get(ctx));
-  case DataType::BFloat16: return Type(BFloat16Type::get(ctx));
-  case DataType::Int64: return Type(IntegerType::get(ctx, 64));
-  case DataType::Int32: return Type(IntegerType::get(ctx, 32));
-  case DataType::Int16: return Type(IntegerType::get(ctx, 16));
-  case DataType::Int8: return Type(IntegerType::get(ctx, 8));
-  case DataType::Int4: return Type(IntegerType::get(ctx, 4));
-  case DataType::UInt64: return Type(IntegerType::get(ctx, 64, IntegerType::Unsigned));
-  case DataType::UInt32: return Type(IntegerType::get(ctx, 32, IntegerType::Unsigned));
-  case DataType::UInt16: return Type(IntegerType::get(ctx, 16, IntegerType::Unsigned));
-  case DataType::UInt8: return Type(IntegerType::get(ctx, 8, IntegerType::Unsigned));
-  case DataType::UInt4: return Type(IntegerType::get(ctx, 4, IntegerType::Unsigned));
-  case DataType::Bool: return Type(IntegerType::get(ctx, 1));
-  case DataType::Float8E4M3FN: return Type(Float8E4M3FNType::get(ctx));
-  case DataType::Float8E5M2: return Type(Float8E5M2Type::get(ctx));
+  case DataType::Float:
+    return Type(Float32Type::get(ctx));
+  case DataType::Double:
+    return Type(Float64Type::get(ctx));
+  case DataType::Float16:
+    return Type(Float16Type::get(ctx));
+  case DataType::BFloat16:
+    return Type(BFloat16Type::get(ctx));
+  case DataType::Int64:
+    return Type(IntegerType::get(ctx, 64));
+  case DataType::Int32:
+    return Type(IntegerType::get(ctx, 32));
+  case DataType::Int16:
+    return Type(IntegerType::get(ctx, 16));
+  case DataType::Int8:
+    return Type(IntegerType::get(ctx, 8));
+  case DataType::Int4:
+    return Type(IntegerType::get(ctx, 4));
+  case DataType::UInt64:
+    return Type(IntegerType::get(ctx, 64, IntegerType::Unsigned));
+  case DataType::UInt32:
+    return Type(IntegerType::get(ctx, 32, IntegerType::Unsigned));
+  case DataType::UInt16:
+    return Type(IntegerType::get(ctx, 16, IntegerType::Unsigned));
+  case DataType::UInt8:
+    return Type(IntegerType::get(ctx, 8, IntegerType::Unsigned));
+  case DataType::UInt4:
+    return Type(IntegerType::get(ctx, 4, IntegerType::Unsigned));
+  case DataType::Bool:
+    return Type(IntegerType::get(ctx, 1));
+  case DataType::Float8E4M3FN:
+    return Type(Float8E4M3FNType::get(ctx));
+  case DataType::Float8E5M2:
+    return Type(Float8E5M2Type::get(ctx));
   default:
     return failure();
   }
@@ -266,11 +301,10 @@ OwningOpRef<ModuleOp> Importer::run() {
   std::vector<UnsupportedOp> unsupported = findUnsupportedOps(model);
   if (!unsupported.empty()) {
     InFlightDiagnostic diag = emitError(fileLoc);
-    diag << "the model uses ops qcc cannot import (opset "
-         << model.opset() << "):";
+    diag << "the model uses ops qcc cannot import (opset " << model.opset()
+         << "):";
     for (const UnsupportedOp &op : unsupported) {
-      diag << "\n  " << (op.domain.empty() ? "" : op.domain + ":")
-           << op.opType;
+      diag << "\n  " << (op.domain.empty() ? "" : op.domain + ":") << op.opType;
       if (!op.reason.empty())
         diag << " (" << op.reason << ")";
       diag << " in nodes ";
@@ -295,8 +329,8 @@ OwningOpRef<ModuleOp> Importer::run() {
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   builder.setInsertionPointToEnd(module->getBody());
 
-  for (const ValueInfo &info : llvm::concat<const ValueInfo>(
-           model.graph.inputs, model.graph.outputs))
+  for (const ValueInfo &info :
+       llvm::concat<const ValueInfo>(model.graph.inputs, model.graph.outputs))
     if (!info.isTensor) {
       emitError(NameLoc::get(StringAttr::get(&context, info.name), fileLoc))
           << "graph input or output '" << info.name
@@ -350,13 +384,14 @@ OwningOpRef<ModuleOp> Importer::run() {
     argumentTypes.push_back(RankedTensorType::get(shape, *element));
   }
 
-  auto function = func::FuncOp::create(
-      builder, fileLoc, options.functionName,
-      builder.getFunctionType(argumentTypes, {}));
+  auto function =
+      func::FuncOp::create(builder, fileLoc, options.functionName,
+                           builder.getFunctionType(argumentTypes, {}));
   Block *body = function.addEntryBlock();
   builder.setInsertionPointToStart(body);
   for (auto [info, argument] : llvm::zip(arguments, body->getArguments())) {
-    argument.setLoc(NameLoc::get(StringAttr::get(&context, info->name), fileLoc));
+    argument.setLoc(
+        NameLoc::get(StringAttr::get(&context, info->name), fileLoc));
     values[info->name] = argument;
   }
 

@@ -28,6 +28,9 @@ std::string shapeText(ArrayRef<int64_t> shape) {
   return text + "]";
 }
 
+/// No tensor may have more elements than this (16 Gi).
+constexpr int64_t kMaxElements = int64_t{1} << 34;
+
 /// Binds output 0 to `value`, or passes its failure on.
 LogicalResult defineResult(I &im, FailureOr<Value> value) {
   if (failed(value))
@@ -270,9 +273,14 @@ LogicalResult importConstantOfShape(I &im) {
                  ? floats[0]
                  : static_cast<double>(attr->t.toInts()[0]);
   }
-  for (int64_t dim : *shape)
+  int64_t count = 1;
+  for (int64_t dim : *shape) {
     if (dim < 0)
       return im.error() << "ConstantOfShape: negative dimension " << dim;
+    if (dim > 0 && count > kMaxElements / dim)
+      return im.error() << "ConstantOfShape: more than 2^34 elements";
+    count *= dim;
+  }
   value.shape.assign(shape->begin(), shape->end());
   value.data.assign(ref::countOf(value.shape), fill);
   im.defineKnown(0, std::move(value));
@@ -318,7 +326,7 @@ LogicalResult importReshape(I &im) {
       if (inferred >= 0)
         return im.error() << "Reshape: more than one -1 in the target shape";
       inferred = static_cast<int64_t>(i);
-    } else if (dim < -1) {
+    } else if (dim < -1 || dim > kMaxElements) {
       return im.error() << "Reshape: invalid dimension " << dim;
     } else if (!ShapedType::isDynamic(dim)) {
       known *= dim;
@@ -518,9 +526,13 @@ LogicalResult importSlice(I &im) {
                         << " is not known at import time";
     if (steps[i] == 0)
       return im.error() << "Slice: step 0 on axis " << axes[i];
+    // A step longer than the dimension takes one element, like the
+    // dimension's own length; bounding it keeps the extent arithmetic exact.
+    const int64_t longest = std::max<int64_t>(in[d], 1);
+    const int64_t step = std::clamp<int64_t>(steps[i], -longest, longest);
     int64_t start = starts[i], end = ends[i];
-    clampSlice(in[d], start, end, steps[i]);
-    allStarts[d] = start, allEnds[d] = end, allSteps[d] = steps[i];
+    clampSlice(in[d], start, end, step);
+    allStarts[d] = start, allEnds[d] = end, allSteps[d] = step;
   }
   FailureOr<Value> result =
       im.make<SliceOp>(x->getType(), *x, allStarts, allEnds, allSteps);
@@ -559,8 +571,11 @@ LogicalResult importSplit(I &im) {
       sizes.push_back(std::min(chunk, left));
   }
   int64_t total = 0;
-  for (int64_t s : sizes)
-    total += s;
+  for (int64_t size : sizes) {
+    if (size < 0 || size > in[axis])
+      return im.error() << "Split: invalid part size " << size;
+    total += size;
+  }
   if (total != in[axis] || static_cast<int64_t>(sizes.size()) != outputs)
     return im.error() << "Split: sizes do not add up to dimension " << axis
                       << " of size " << in[axis] << " over " << outputs
@@ -820,6 +835,21 @@ FailureOr<SmallVector<int64_t>> windowPads(I &im, ArrayRef<int64_t> input,
                                            ArrayRef<int64_t> dilations,
                                            ArrayRef<int64_t> given) {
   const size_t spatial = kernel.size();
+  // Attributes come from the file: bound them before any arithmetic.
+  constexpr int64_t kLimit = int64_t{1} << 31;
+  for (size_t i = 0; i < spatial; ++i)
+    if (ShapedType::isDynamic(kernel[i]) || kernel[i] <= 0 ||
+        kernel[i] > kLimit || i >= strides.size() || strides[i] <= 0 ||
+        strides[i] > kLimit || i >= dilations.size() || dilations[i] <= 0 ||
+        dilations[i] > kLimit)
+      return im.error() << im.node->opType
+                        << ": kernel sizes, strides and dilations must be "
+                           "known, positive and below 2^31, one per spatial "
+                           "dimension";
+  for (int64_t pad : given)
+    if (pad < 0 || pad > kLimit)
+      return im.error() << im.node->opType
+                        << ": pads must be non-negative and below 2^31";
   const std::string autoPad = im.node->stringAttr("auto_pad", "NOTSET");
   SmallVector<int64_t> pads(2 * spatial, 0);
   if (autoPad == "NOTSET") {
@@ -996,6 +1026,9 @@ FailureOr<QuantType> quantTypeOf(I &im, ArrayRef<int64_t> shape, Type storage) {
   params.format = *format;
   const int64_t rank = static_cast<int64_t>(shape.size());
   const int64_t blockSize = im.node->intAttr("block_size", 0);
+  if (blockSize < 0 || blockSize > kMaxElements)
+    return im.error() << im.node->opType << ": invalid block_size "
+                      << blockSize;
   const bool perTensor =
       scale->shape.empty() || (scale->shape.size() == 1 && scale->size() == 1 &&
                                blockSize == 0 && rank == 0);
@@ -1327,7 +1360,11 @@ LogicalResult importMatMulNBits(I &im) {
   const int64_t k = im.node->intAttr("K", 0), n = im.node->intAttr("N", 0);
   const int64_t bits = im.node->intAttr("bits", 4);
   const int64_t blockSize = im.node->intAttr("block_size", 0);
-  if (k <= 0 || n <= 0 || blockSize <= 0 || (bits != 4 && bits != 8))
+  if (blockSize < 0 || blockSize > kMaxElements)
+    return im.error() << im.node->opType << ": invalid block_size "
+                      << blockSize;
+  if (k <= 0 || n <= 0 || blockSize <= 0 || (bits != 4 && bits != 8) ||
+      k > kMaxElements || n > kMaxElements || k * n > kMaxElements)
     return im.error() << "MatMulNBits: needs positive K, N and block_size and "
                          "bits 4 or 8, got K="
                       << k << " N=" << n << " block_size=" << blockSize

@@ -669,7 +669,7 @@ func.func @f(%x: tensor<2x3xf32>) {
 
 // Slice steps are non-zero.
 func.func @f(%x: tensor<2x3xf32>) {
-  // expected-error@+2 {{step of dimension 1 is 0}}
+  // expected-error@+2 {{step of dimension 1 is 0; it must be non-zero and below 2^40}}
   // expected-error@+1 {{'qg.slice' op failed to infer returned types}}
   %y = qg.slice %x {starts = array<i64: 0, 0>, ends = array<i64: 2, 3>, steps = array<i64: 1, 0>} : tensor<2x3xf32> -> tensor<2x3xf32>
   return
