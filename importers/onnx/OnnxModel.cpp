@@ -166,8 +166,8 @@ Result<Tensor> convertTensor(const ::onnx::TensorProto &proto,
                   std::to_string(rawSize));
   }
 
-  const int64_t elementSize = elementByteSize(tensor.type);
-  tensor.bytes.reserve(static_cast<size_t>(count * elementSize));
+  // Nothing is allocated for the declared size before the data is known to
+  // match it: a corrupt file may declare 2^34 elements and hold none.
   if (haveRaw) {
     const auto *data = reinterpret_cast<const uint8_t *>(raw.data());
     if (isFourBit(tensor.type)) {
