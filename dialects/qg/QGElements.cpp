@@ -52,7 +52,8 @@ FailureOr<SmallVector<float>> readFloats(ElementsAttr attr) {
           type.getNumElements() * static_cast<int64_t>(sizeof(float)))
     return failure();
   values.resize(type.getNumElements());
-  std::memcpy(values.data(), bytes->data(), bytes->size());
+  if (!values.empty()) // memcpy wants valid pointers even for zero bytes
+    std::memcpy(values.data(), bytes->data(), bytes->size());
   return values;
 }
 

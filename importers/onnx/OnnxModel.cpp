@@ -527,7 +527,8 @@ std::vector<float> Tensor::toFloats() const {
   const uint8_t *data = bytes.data();
   switch (type) {
   case DataType::Float:
-    std::memcpy(values.data(), data, 4 * count);
+    if (count > 0) // memcpy wants valid pointers even for zero bytes
+      std::memcpy(values.data(), data, 4 * count);
     return values;
   case DataType::Double:
     for (int64_t i = 0; i < count; ++i)
