@@ -129,8 +129,9 @@ public:
       if (mode == "block") {
         const int64_t dim = type.getDimSize(site.reductionAxis);
         if (dim % blockSize != 0) {
-          user->emitWarning("weight of shape ")
-              << shapeText(type.getShape()) << " left in float: block size "
+          user->emitWarning("weight of ")
+              << describeLocation(user->getLoc()) << " (shape "
+              << shapeText(type.getShape()) << ") left in float: block size "
               << blockSize.getValue() << " does not divide dimension "
               << site.reductionAxis << " of size " << dim;
           ++numSkipped;

@@ -71,7 +71,7 @@ func.func @gemm_conv(%a: tensor<1x4xf32>, %img: tensor<1x1x4x4xf32>) -> (tensor<
 
 // A block size that does not divide K leaves the weight in float, with a
 // warning naming the op.
-// WARN: warning: weight of shape 3x2 left in float: block size 2 does not divide dimension 0 of size 3
+// WARN: warning: weight of qg-quantize-weights.mlir:{{[0-9]+}}:{{[0-9]+}} (shape 3x2) left in float: block size 2 does not divide dimension 0 of size 3
 // BLOCK-LABEL: func @block_does_not_divide
 // BLOCK: qg.constant dense<{{.*}}> : tensor<3x2xf32>
 // BLOCK-NOT: qg.dequantize
