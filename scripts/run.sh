@@ -10,7 +10,7 @@ bash scripts/setup.sh
 bash scripts/build.sh
 echo
 echo "== Importing the Fashion-MNIST CNN and running it on the 10,000 test images"
-python3 test/models/fashion_mnist.py --qcc build/bin/qcc --qrun build/bin/qrun \
+.venv/bin/python3 test/models/fashion_mnist.py --qcc build/bin/qcc --qrun build/bin/qrun \
   --model examples/fashion_mnist_cnn.onnx
 
 OUT=build/examples

