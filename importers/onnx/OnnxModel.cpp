@@ -37,21 +37,6 @@ int64_t rawByteSize(DataType type, int64_t count) {
   return isFourBit(type) ? (count + 1) / 2 : count * elementByteSize(type);
 }
 
-float halfToFloat(uint16_t bits) {
-  const uint32_t sign = (bits >> 15) & 1, exponent = (bits >> 10) & 0x1F,
-                 mantissa = bits & 0x3FF;
-  float magnitude;
-  if (exponent == 0)
-    magnitude = std::ldexp(static_cast<float>(mantissa), -24);
-  else if (exponent == 31)
-    magnitude = mantissa ? std::numeric_limits<float>::quiet_NaN()
-                         : std::numeric_limits<float>::infinity();
-  else
-    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400),
-                           static_cast<int>(exponent) - 25);
-  return sign ? -magnitude : magnitude;
-}
-
 template <typename T> T readLE(const uint8_t *data) {
   T value;
   std::memcpy(&value, data, sizeof(T));
@@ -478,12 +463,7 @@ int64_t elementByteSize(DataType type) {
   }
 }
 
-int64_t Tensor::elementCount() const {
-  int64_t count = 1;
-  for (int64_t dim : dims)
-    count *= dim;
-  return count;
-}
+int64_t Tensor::elementCount() const { return rt::elementCount(dims); }
 
 std::vector<int64_t> Tensor::toInts() const {
   const int64_t count = elementCount();
@@ -536,7 +516,7 @@ std::vector<float> Tensor::toFloats() const {
     return values;
   case DataType::Float16:
     for (int64_t i = 0; i < count; ++i)
-      values[i] = halfToFloat(readLE<uint16_t>(data + 2 * i));
+      values[i] = rt::decodeHalf(readLE<uint16_t>(data + 2 * i));
     return values;
   case DataType::BFloat16:
     for (int64_t i = 0; i < count; ++i) {

@@ -1,5 +1,6 @@
 // .npy reading and writing with full validation of untrusted headers.
 #include "runtime/io/Npy.h"
+#include "runtime/numerics/Numerics.h"
 
 #include <cstring>
 #include <fstream>
@@ -15,66 +16,15 @@ struct KindInfo {
   int64_t size;
 };
 constexpr KindInfo kKinds[] = {
-    {ElementKind::F64, "<f8", 8},  {ElementKind::F32, "<f4", 4},
-    {ElementKind::F16, "<f2", 2},  {ElementKind::I64, "<i8", 8},
-    {ElementKind::I32, "<i4", 4},  {ElementKind::I16, "<i2", 2},
-    {ElementKind::I8, "|i1", 1},   {ElementKind::U64, "<u8", 8},
-    {ElementKind::U32, "<u4", 4},  {ElementKind::U16, "<u2", 2},
-    {ElementKind::U8, "|u1", 1},   {ElementKind::Bool, "|b1", 1},
+    {ElementKind::F64, "<f8", 8}, {ElementKind::F32, "<f4", 4},
+    {ElementKind::F16, "<f2", 2}, {ElementKind::I64, "<i8", 8},
+    {ElementKind::I32, "<i4", 4}, {ElementKind::I16, "<i2", 2},
+    {ElementKind::I8, "|i1", 1},  {ElementKind::U64, "<u8", 8},
+    {ElementKind::U32, "<u4", 4}, {ElementKind::U16, "<u2", 2},
+    {ElementKind::U8, "|u1", 1},  {ElementKind::Bool, "|b1", 1},
 };
 
 constexpr int64_t kMaxElements = int64_t{1} << 34;
-
-float halfToFloat(uint16_t bits) {
-  const uint32_t sign = bits >> 15, exponent = (bits >> 10) & 0x1F,
-                 mantissa = bits & 0x3FF;
-  float magnitude;
-  if (exponent == 0)
-    magnitude = static_cast<float>(mantissa) * (1.0f / 16777216.0f);
-  else if (exponent == 31)
-    magnitude = mantissa ? std::numeric_limits<float>::quiet_NaN()
-                         : std::numeric_limits<float>::infinity();
-  else
-    magnitude = static_cast<float>(mantissa | 0x400) *
-                static_cast<float>(1 << exponent) / 33554432.0f;
-  return sign ? -magnitude : magnitude;
-}
-
-uint16_t floatToHalf(float value) {
-  // Round to nearest even through the exact float arithmetic of a scaled
-  // conversion; handles subnormals, overflow to Inf and NaN.
-  uint32_t bits;
-  std::memcpy(&bits, &value, 4);
-  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
-  const uint32_t abs = bits & 0x7FFFFFFF;
-  if (abs > 0x7F800000)
-    return sign | 0x7E00;
-  if (abs >= 0x477FF000) // rounds to >= 65520: Inf
-    return sign | 0x7C00;
-  float magnitude;
-  std::memcpy(&magnitude, &abs, 4);
-  if (abs < 0x38800000) { // below the smallest normal half: subnormal steps
-    const float steps = magnitude * 16777216.0f;
-    float rounded = static_cast<float>(static_cast<int64_t>(steps));
-    const float fraction = steps - rounded;
-    if (fraction > 0.5f ||
-        (fraction == 0.5f && static_cast<int64_t>(rounded) % 2 == 1))
-      rounded += 1.0f;
-    return sign | static_cast<uint16_t>(rounded);
-  }
-  uint32_t mantissa = abs & 0x7FFFFF;
-  int exponent = static_cast<int>(abs >> 23) - 127 + 15;
-  const uint32_t remainder = mantissa & 0x1FFF;
-  mantissa >>= 13;
-  if (remainder > 0x1000 || (remainder == 0x1000 && (mantissa & 1)))
-    ++mantissa;
-  if (mantissa == 0x400) {
-    mantissa = 0;
-    ++exponent;
-  }
-  return sign | static_cast<uint16_t>(exponent << 10) |
-         static_cast<uint16_t>(mantissa);
-}
 
 bool fail(std::string &error, const std::string &message) {
   error = message;
@@ -110,7 +60,7 @@ bool headerField(const std::string &header, const std::string &key,
   } else {
     end = header.find_first_of(",}", at);
     value = header.substr(at, end == std::string::npos ? std::string::npos
-                                                        : end - at);
+                                                       : end - at);
   }
   return true;
 }
@@ -130,12 +80,7 @@ int64_t elementSize(ElementKind kind) {
   return 0;
 }
 
-int64_t HostArray::elementCount() const {
-  int64_t count = 1;
-  for (int64_t dim : shape)
-    count *= dim;
-  return count;
-}
+int64_t HostArray::elementCount() const { return rt::elementCount(shape); }
 
 double HostArray::at(int64_t i) const {
   const uint8_t *p = bytes.data() + i * elementSize(kind);
@@ -144,18 +89,30 @@ double HostArray::at(int64_t i) const {
     return value;
   };
   switch (kind) {
-  case ElementKind::F64: return load(double{});
-  case ElementKind::F32: return load(float{});
-  case ElementKind::F16: return halfToFloat(load(uint16_t{}));
-  case ElementKind::I64: return static_cast<double>(load(int64_t{}));
-  case ElementKind::I32: return load(int32_t{});
-  case ElementKind::I16: return load(int16_t{});
-  case ElementKind::I8: return load(int8_t{});
-  case ElementKind::U64: return static_cast<double>(load(uint64_t{}));
-  case ElementKind::U32: return load(uint32_t{});
-  case ElementKind::U16: return load(uint16_t{});
-  case ElementKind::U8: return load(uint8_t{});
-  case ElementKind::Bool: return load(uint8_t{}) != 0;
+  case ElementKind::F64:
+    return load(double{});
+  case ElementKind::F32:
+    return load(float{});
+  case ElementKind::F16:
+    return rt::decodeHalf(load(uint16_t{}));
+  case ElementKind::I64:
+    return static_cast<double>(load(int64_t{}));
+  case ElementKind::I32:
+    return load(int32_t{});
+  case ElementKind::I16:
+    return load(int16_t{});
+  case ElementKind::I8:
+    return load(int8_t{});
+  case ElementKind::U64:
+    return static_cast<double>(load(uint64_t{}));
+  case ElementKind::U32:
+    return load(uint32_t{});
+  case ElementKind::U16:
+    return load(uint16_t{});
+  case ElementKind::U8:
+    return load(uint8_t{});
+  case ElementKind::Bool:
+    return load(uint8_t{}) != 0;
   }
   return 0;
 }
@@ -164,18 +121,42 @@ void HostArray::set(int64_t i, double value) {
   uint8_t *p = bytes.data() + i * elementSize(kind);
   auto store = [p](auto v) { std::memcpy(p, &v, sizeof(v)); };
   switch (kind) {
-  case ElementKind::F64: store(value); break;
-  case ElementKind::F32: store(static_cast<float>(value)); break;
-  case ElementKind::F16: store(floatToHalf(static_cast<float>(value))); break;
-  case ElementKind::I64: store(static_cast<int64_t>(value)); break;
-  case ElementKind::I32: store(static_cast<int32_t>(value)); break;
-  case ElementKind::I16: store(static_cast<int16_t>(value)); break;
-  case ElementKind::I8: store(static_cast<int8_t>(value)); break;
-  case ElementKind::U64: store(static_cast<uint64_t>(value)); break;
-  case ElementKind::U32: store(static_cast<uint32_t>(value)); break;
-  case ElementKind::U16: store(static_cast<uint16_t>(value)); break;
-  case ElementKind::U8: store(static_cast<uint8_t>(value)); break;
-  case ElementKind::Bool: store(static_cast<uint8_t>(value != 0)); break;
+  case ElementKind::F64:
+    store(value);
+    break;
+  case ElementKind::F32:
+    store(static_cast<float>(value));
+    break;
+  case ElementKind::F16:
+    store(rt::encodeHalf(static_cast<float>(value)));
+    break;
+  case ElementKind::I64:
+    store(static_cast<int64_t>(value));
+    break;
+  case ElementKind::I32:
+    store(static_cast<int32_t>(value));
+    break;
+  case ElementKind::I16:
+    store(static_cast<int16_t>(value));
+    break;
+  case ElementKind::I8:
+    store(static_cast<int8_t>(value));
+    break;
+  case ElementKind::U64:
+    store(static_cast<uint64_t>(value));
+    break;
+  case ElementKind::U32:
+    store(static_cast<uint32_t>(value));
+    break;
+  case ElementKind::U16:
+    store(static_cast<uint16_t>(value));
+    break;
+  case ElementKind::U8:
+    store(static_cast<uint8_t>(value));
+    break;
+  case ElementKind::Bool:
+    store(static_cast<uint8_t>(value != 0));
+    break;
   }
 }
 
@@ -199,8 +180,8 @@ bool parseNpy(std::string_view data, const std::string &origin,
                       << (8 * i);
     offset = 12;
   } else {
-    return fail(error, origin + ": unsupported .npy version " +
-                           std::to_string(major));
+    return fail(error,
+                origin + ": unsupported .npy version " + std::to_string(major));
   }
   if (headerLength > data.size() - offset)
     return fail(error, origin + ": truncated .npy header");

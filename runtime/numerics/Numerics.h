@@ -63,6 +63,11 @@ float decodeFloat8(uint8_t code, Format format);
 /// Encode f32 to FP8 with round-half-to-even and saturation to the finite
 /// range (E4M3FN +-448, E5M2 +-57344); +-Inf saturate, NaN stays NaN.
 uint8_t encodeFloat8(float x, Format format);
+/// IEEE half precision (f16) bits to f32 and back (round half to even,
+/// overflow to infinity).
+float decodeHalf(uint16_t bits);
+uint16_t encodeHalf(float value);
+
 /// Largest finite value of an FP8 format.
 float float8Max(Format format);
 

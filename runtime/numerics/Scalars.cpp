@@ -221,6 +221,61 @@ uint8_t encodeFloat8(float x, Format format) {
 }
 
 //===----------------------------------------------------------------------===//
+// Half precision
+//===----------------------------------------------------------------------===//
+
+float decodeHalf(uint16_t bits) {
+  const uint32_t sign = bits >> 15, exponent = (bits >> 10) & 0x1F,
+                 mantissa = bits & 0x3FF;
+  float magnitude;
+  if (exponent == 0)
+    magnitude = static_cast<float>(mantissa) * (1.0f / 16777216.0f);
+  else if (exponent == 31)
+    magnitude = mantissa ? std::numeric_limits<float>::quiet_NaN()
+                         : std::numeric_limits<float>::infinity();
+  else
+    magnitude = static_cast<float>(mantissa | 0x400) *
+                static_cast<float>(1 << exponent) / 33554432.0f;
+  return sign ? -magnitude : magnitude;
+}
+
+uint16_t encodeHalf(float value) {
+  // Round to nearest even through the exact float arithmetic of a scaled
+  // conversion; handles subnormals, overflow to Inf and NaN.
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
+  const uint32_t abs = bits & 0x7FFFFFFF;
+  if (abs > 0x7F800000)
+    return sign | 0x7E00;
+  if (abs >= 0x477FF000) // rounds to >= 65520: Inf
+    return sign | 0x7C00;
+  float magnitude;
+  std::memcpy(&magnitude, &abs, 4);
+  if (abs < 0x38800000) { // below the smallest normal half: subnormal steps
+    const float steps = magnitude * 16777216.0f;
+    float rounded = static_cast<float>(static_cast<int64_t>(steps));
+    const float fraction = steps - rounded;
+    if (fraction > 0.5f ||
+        (fraction == 0.5f && static_cast<int64_t>(rounded) % 2 == 1))
+      rounded += 1.0f;
+    return sign | static_cast<uint16_t>(rounded);
+  }
+  uint32_t mantissa = abs & 0x7FFFFF;
+  int exponent = static_cast<int>(abs >> 23) - 127 + 15;
+  const uint32_t remainder = mantissa & 0x1FFF;
+  mantissa >>= 13;
+  if (remainder > 0x1000 || (remainder == 0x1000 && (mantissa & 1)))
+    ++mantissa;
+  if (mantissa == 0x400) {
+    mantissa = 0;
+    ++exponent;
+  }
+  return sign | static_cast<uint16_t>(exponent << 10) |
+         static_cast<uint16_t>(mantissa);
+}
+
+//===----------------------------------------------------------------------===//
 // NF4
 //===----------------------------------------------------------------------===//
 

@@ -435,6 +435,36 @@ TEST(Metrics, CompareTensors) {
   EXPECT_TRUE(std::isinf(compareTensors(ref, ref).sqnrDb));
 }
 
+TEST(Half, EveryCodeMatchesItsBitLayoutAndReencodes) {
+  for (uint32_t code = 0; code < 65536; ++code) {
+    const int sign = code >> 15, exponent = (code >> 10) & 0x1F,
+              mantissa = code & 0x3FF;
+    double expected;
+    if (exponent == 31)
+      expected = mantissa ? NAN : INFINITY;
+    else if (exponent == 0)
+      expected = mantissa * std::pow(2.0, -24);
+    else
+      expected = (1.0 + mantissa / 1024.0) * std::pow(2.0, exponent - 15);
+    if (sign)
+      expected = -expected;
+    const float decoded = decodeHalf(static_cast<uint16_t>(code));
+    if (std::isnan(expected)) {
+      ASSERT_TRUE(std::isnan(decoded)) << code;
+      continue;
+    }
+    ASSERT_EQ(static_cast<double>(decoded), expected) << code;
+    ASSERT_EQ(encodeHalf(decoded), code) << code;
+  }
+  // Ties between neighbours go to the even code; overflow goes to infinity.
+  EXPECT_EQ(encodeHalf(1.0f + 1.0f / 2048.0f),
+            0x3C00); // between 0x3C00 and 0x3C01
+  EXPECT_EQ(encodeHalf(1.0f + 3.0f / 2048.0f),
+            0x3C02); // between 0x3C01 and 0x3C02
+  EXPECT_EQ(encodeHalf(65520.0f), 0x7C00);
+  EXPECT_EQ(encodeHalf(65519.0f), 0x7BFF);
+}
+
 TEST(Formats, NamesRoundTrip) {
   for (Format format : kAllFormats)
     EXPECT_EQ(parseFormat(formatName(format)), format);
