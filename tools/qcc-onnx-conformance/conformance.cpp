@@ -129,6 +129,24 @@ std::string compare(const onnx::Tensor &expected, const ref::Tensor &actual,
   return "";
 }
 
+/// Loads a data set's `prefix`* tensors in order, read as the types `infos`
+/// declare for them.
+bool loadTensors(const fs::path &set, const std::string &prefix,
+                 const std::vector<onnx::ValueInfo> &infos,
+                 std::vector<onnx::Tensor> &tensors, std::string &error) {
+  for (const fs::path &file : sortedEntries(set, prefix)) {
+    onnx::Result<onnx::Tensor> t = onnx::loadTensor(file.string());
+    if (!t) {
+      error = t.error().message;
+      return false;
+    }
+    if (tensors.size() < infos.size())
+      reinterpretBFloat16(*t, infos[tensors.size()].type);
+    tensors.push_back(std::move(*t));
+  }
+  return true;
+}
+
 Result runTest(const fs::path &dir) {
   onnx::Result<onnx::Model> model =
       onnx::loadModel((dir / "model.onnx").string());
@@ -157,22 +175,10 @@ Result runTest(const fs::path &dir) {
     return {Outcome::Failed, "no test_data_set_* folder"};
   for (const fs::path &set : dataSets) {
     std::vector<onnx::Tensor> inputs, outputs;
-    for (const fs::path &file : sortedEntries(set, "input_")) {
-      onnx::Result<onnx::Tensor> t = onnx::loadTensor(file.string());
-      if (!t)
-        return {Outcome::Failed, t.error().message};
-      if (inputs.size() < model->graph.inputs.size())
-        reinterpretBFloat16(*t, model->graph.inputs[inputs.size()].type);
-      inputs.push_back(std::move(*t));
-    }
-    for (const fs::path &file : sortedEntries(set, "output_")) {
-      onnx::Result<onnx::Tensor> t = onnx::loadTensor(file.string());
-      if (!t)
-        return {Outcome::Failed, t.error().message};
-      if (outputs.size() < model->graph.outputs.size())
-        reinterpretBFloat16(*t, model->graph.outputs[outputs.size()].type);
-      outputs.push_back(std::move(*t));
-    }
+    std::string error;
+    if (!loadTensors(set, "input_", model->graph.inputs, inputs, error) ||
+        !loadTensors(set, "output_", model->graph.outputs, outputs, error))
+      return {Outcome::Failed, error};
     if (inputs.size() != model->graph.inputs.size())
       return {Outcome::Failed, "test data has " +
                                    std::to_string(inputs.size()) +
