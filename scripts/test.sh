@@ -12,7 +12,8 @@ echo "== unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 # The numeric core and runtime have no MLIR dependency, so the sanitizer
 # build leaves the compiler out and stays small.
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-  -DQCC_BUILD_COMPILER=OFF -DQCC_ENABLE_SANITIZERS=ON > /dev/null
+  -DQCC_BUILD_COMPILER=OFF -DQCC_ENABLE_SANITIZERS=ON \
+  -DPython3_EXECUTABLE="$(pwd)/.venv/bin/python3" > /dev/null
 cmake --build build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure --timeout 900
