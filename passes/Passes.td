@@ -29,6 +29,15 @@ def QGQuantizeWeights : Pass<"qg-quantize-weights", "mlir::ModuleOp"> {
     %y = qg.matmul %x, %w : ...
     ```
 
+    `algorithm=gptq` (needs `stats` with Gram matrices) spreads each
+    input feature's rounding error over the features not yet quantized,
+    weighted by the inverse Hessian of the calibration activations.
+    `algorithm=awq` searches per-input-channel scales that protect the
+    channels with large activations; the scales are folded into a preceding
+    `qg.layer_norm` when it feeds only the scaled layers, and applied by a
+    `qg.mul` on the activation otherwise. Both apply to 2-D matmul and gemm
+    weights; convolutions fall back to RTN with a remark.
+
     With `report`, a table of each weight's error (MSE, SQNR, largest
     absolute error) and size is written to standard error.
   }];
@@ -42,7 +51,22 @@ def QGQuantizeWeights : Pass<"qg-quantize-weights", "mlir::ModuleOp"> {
     Option<"symmetric", "symmetric", "bool", /*default=*/"true",
            "Symmetric ranges (zero point mid-range); false fits [min, max] with a zero point">,
     Option<"report", "report", "bool", /*default=*/"false",
-           "Print each weight's quantization error and size to stderr">
+           "Print each weight's quantization error and size to stderr">,
+    Option<"algorithm", "algorithm", "std::string", /*default=*/"\"rtn\"",
+           "rtn, gptq or awq (gptq and awq need stats with Gram matrices)">,
+    Option<"stats", "stats", "std::string", /*default=*/"\"\"",
+           "Calibration statistics file written by qg-calibrate">,
+    Option<"dampening", "dampening", "double", /*default=*/"0.01",
+           "GPTQ: fraction of the mean Hessian diagonal added to it">,
+    Option<"gptqBlock", "gptq-block", "int64_t", /*default=*/"128",
+           "GPTQ: input features updated together (lazy batch)">,
+    Option<"actOrder", "act-order", "bool", /*default=*/"false",
+           "GPTQ: quantize input features by decreasing Hessian diagonal">,
+    Option<"awqGrid", "awq-grid", "int64_t", /*default=*/"20",
+           "AWQ: grid points for the scale exponent in [0, 1)">,
+    ListOption<"layers", "layers", "std::string",
+               "Only the layers with these names (their ONNX node names); "
+               "default all">
   ];
   let statistics = [
     Statistic<"numQuantized", "num-quantized", "Weights quantized">,
@@ -82,6 +106,175 @@ def QGExportQuantTypes : Pass<"qg-export-quant-types", "mlir::ModuleOp"> {
     NF4 and FP8 have no upstream counterpart and are reported as errors.
   }];
   let dependentDialects = ["::mlir::quant::QuantDialect"];
+}
+
+def QGFoldBatchNorm : Pass<"qg-fold-batch-norm", "mlir::ModuleOp"> {
+  let summary = "Fold inference batch norm into the conv or gemm before it";
+  let description = [{
+    `batch_norm(conv2d(x, W, b))` with constant parameters becomes
+    `conv2d(x, W', b')` with `W'[o] = W[o] * f[o]`, `f = scale /
+    sqrt(variance + epsilon)` and `b' = (b - mean) * f + bias`; the same
+    for a gemm whose output channels are the batch norm's channels. The
+    conv or gemm must have no other user.
+
+    ```mlir
+    // Before
+    %y = qg.conv2d %x, %w : ...
+    %z = qg.batch_norm %y, %g, %b, %m, %v : ...
+    // After
+    %z = qg.conv2d %x, %w2, %b2 : ...
+    ```
+  }];
+  let statistics = [
+    Statistic<"numFolded", "num-folded", "Batch norms folded">
+  ];
+}
+
+def QGFoldConstants : Pass<"qg-fold-constants", "mlir::ModuleOp"> {
+  let summary = "Evaluate qg ops whose operands are all constants";
+  let description = [{
+    Runs each qg op whose operands are all `qg.constant`s through the
+    reference interpreter and replaces it with a constant, so that folding
+    agrees with execution exactly. Results larger than `max-elements` are
+    left alone; f32 results above `inline-limit` go into dense_resource
+    blobs.
+
+    ```mlir
+    // Before
+    %a = qg.constant dense<2.0> : tensor<2xf32>
+    %b = qg.mul %a, %a : tensor<2xf32>, tensor<2xf32> -> tensor<2xf32>
+    // After
+    %b = qg.constant dense<4.0> : tensor<2xf32>
+    ```
+  }];
+  let options = [
+    Option<"maxElements", "max-elements", "int64_t", /*default=*/"16777216",
+           "Largest result folded">,
+    Option<"inlineLimit", "inline-limit", "int64_t", /*default=*/"64",
+           "f32 results with more elements go into dense_resource blobs">
+  ];
+  let statistics = [
+    Statistic<"numFolded", "num-folded", "Ops folded into constants">
+  ];
+}
+
+def QGCalibrate : Pass<"qg-calibrate", "mlir::ModuleOp"> {
+  let summary = "Run the float graph on calibration samples and save statistics";
+  let description = [{
+    Puts a `qg.observe` on the activation input of every layer (matmul,
+    gemm or conv with a constant weight), runs the function in the reference
+    interpreter on each sample of `data`, and streams every observed value
+    into a fixed-size histogram and per-channel statistics (and, with
+    `gram`, the Gram matrix sum x x^T that GPTQ and AWQ need). Memory does
+    not grow with the number of samples; samples are read in sorted file
+    order, so runs are deterministic. The statistics are written to `save`
+    and the observers removed: the IR is unchanged.
+
+    `data` is a file, a directory or a comma-separated list of .npy, .npz
+    (arrays named after the inputs) or ONNX .pb files, or ONNX
+    test_data_set_* directories; a file may hold a batch along the first
+    axis. Progress (samples and samples per second) goes to stderr.
+
+    ```mlir
+    // While running
+    %o = qg.observe %x {key = "fc1"} : tensor<1x64xf32>
+    %y = qg.matmul %o, %w : ...
+    ```
+  }];
+  let options = [
+    Option<"data", "data", "std::string", /*default=*/"\"\"",
+           "Calibration samples: files or directories, comma-separated">,
+    Option<"save", "save", "std::string", /*default=*/"\"\"",
+           "Statistics file to write">,
+    Option<"maxSamples", "max-samples", "int64_t", /*default=*/"0",
+           "Stop after this many samples (0: all)">,
+    Option<"gram", "gram", "bool", /*default=*/"false",
+           "Also accumulate Gram matrices (for GPTQ and AWQ)">,
+    Option<"bins", "bins", "int64_t", /*default=*/"2048",
+           "Histogram bins per tensor">,
+    Option<"progress", "progress", "bool", /*default=*/"true",
+           "Show progress on stderr">
+  ];
+  let statistics = [
+    Statistic<"numSamples", "num-samples", "Samples run">,
+    Statistic<"numObserved", "num-observed", "Tensors observed">
+  ];
+  let dependentDialects = ["::qcc::qg::QGDialect"];
+}
+
+def QGQuantizeActivations : Pass<"qg-quantize-activations", "mlir::ModuleOp"> {
+  let summary = "Put Q/DQ pairs on the activation inputs of layers";
+  let description = [{
+    For each layer (matmul, gemm or conv with a constant weight), quantizes
+    its activation input and dequantizes it again, so that fusion can turn
+    the layer into an integer kernel. `mode=static` takes each tensor's
+    range from the calibration statistics with the chosen `method`;
+    `mode=dynamic` measures the range at run time (`qg.dynamic_quantize`, u8
+    per tensor, as ONNX DynamicQuantizeLinear). A tensor feeding several
+    layers gets one pair; a tensor that is already the output of a
+    dequantize is left alone, so no requantize chains appear. Softmax,
+    layer norm and every other op stay in float.
+
+    ```mlir
+    // Before
+    %y = qg.matmul %x, %w : ...
+    // After (static, u8)
+    %q = qg.quantize %x : tensor<1x64xf32> -> tensor<1x64x!qg.quant<u8, scale = 0.02, zero_point = 128>>
+    %d = qg.dequantize %q : ... -> tensor<1x64xf32>
+    %y = qg.matmul %d, %w : ...
+    ```
+  }];
+  let options = [
+    Option<"stats", "stats", "std::string", /*default=*/"\"\"",
+           "Calibration statistics file (static mode)">,
+    Option<"mode", "mode", "std::string", /*default=*/"\"static\"",
+           "static or dynamic">,
+    Option<"method", "method", "std::string", /*default=*/"\"minmax\"",
+           "Range method: minmax, percentile, entropy or mse">,
+    Option<"percentile", "percentile", "double", /*default=*/"99.99",
+           "Percentile kept by method=percentile">,
+    Option<"format", "format", "std::string", /*default=*/"\"u8\"",
+           "Activation format: u8 or i8">,
+    Option<"symmetric", "symmetric", "bool", /*default=*/"false",
+           "Symmetric ranges (zero point mid-range)">
+  ];
+  let statistics = [
+    Statistic<"numQuantized", "num-quantized", "Activation tensors quantized">
+  ];
+  let dependentDialects = ["::qcc::qg::QGDialect"];
+}
+
+def QGSmoothQuant : Pass<"qg-smooth-quant", "mlir::ModuleOp"> {
+  let summary = "Migrate activation outliers into the weights (SmoothQuant)";
+  let description = [{
+    For the layers that read one activation tensor, computes per-input-
+    channel scales `s = max|x|^alpha / max|W|^(1 - alpha)` from the
+    calibration statistics, multiplies the weights' input rows by `s` and
+    divides the activation by `s`: folded into a preceding `qg.layer_norm`
+    that feeds only these layers, or applied by a `qg.mul` otherwise. The
+    float function computes the same values; what changes is how easily
+    activations and weights quantize to 8 bits. Recalibrate afterwards.
+
+    ```mlir
+    // Before
+    %n = qg.layer_norm %x, %g, %b : ...
+    %y = qg.matmul %n, %w : ...
+    // After
+    %n = qg.layer_norm %x, %g_div_s, %b_div_s : ...
+    %y = qg.matmul %n, %w_times_s : ...
+    ```
+  }];
+  let options = [
+    Option<"stats", "stats", "std::string", /*default=*/"\"\"",
+           "Calibration statistics file">,
+    Option<"alpha", "alpha", "double", /*default=*/"0.5",
+           "Migration strength in [0, 1]">
+  ];
+  let statistics = [
+    Statistic<"numSmoothed", "num-smoothed", "Activation tensors smoothed">,
+    Statistic<"numFoldedIntoNorm", "num-folded", "Scales folded into layer norms">
+  ];
+  let dependentDialects = ["::qcc::qg::QGDialect"];
 }
 
 #endif // QCC_PASSES_TD

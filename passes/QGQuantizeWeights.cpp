@@ -1,11 +1,13 @@
-// qg-quantize-weights: round-to-nearest quantization of constant weights.
+// qg-quantize-weights: quantization of constant weights by RTN, GPTQ or AWQ.
 #include "dialects/qg/QGElements.h"
 #include "dialects/qg/QGOps.h"
 #include "passes/Passes.h"
+#include "passes/QuantSites.h"
+#include "passes/algorithms/Calibration.h"
+#include "passes/algorithms/WeightAlgorithms.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/Support/Format.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace qcc::qg {
@@ -19,62 +21,38 @@ using namespace qcc::qg;
 
 namespace {
 
-/// Where an op keeps its weight, and which of the weight's axes indexes
-/// output channels and which is reduced.
-struct WeightSite {
-  OpOperand *operand;
-  int64_t channelAxis; // -1 when the weight has no channel axis (1-D)
-  int64_t reductionAxis;
-};
-
-std::optional<WeightSite> findWeight(Operation *op) {
-  if (auto matmul = dyn_cast<MatMulOp>(op)) {
-    const int64_t rank =
-        cast<RankedTensorType>(matmul.getRhs().getType()).getRank();
-    if (rank == 1)
-      return WeightSite{&op->getOpOperand(1), -1, 0};
-    return WeightSite{&op->getOpOperand(1), rank - 1, rank - 2};
-  }
-  if (auto gemm = dyn_cast<GemmOp>(op))
-    return gemm.getTransB() ? WeightSite{&op->getOpOperand(1), 0, 1}
-                            : WeightSite{&op->getOpOperand(1), 1, 0};
-  if (isa<Conv2DOp>(op))
-    return WeightSite{&op->getOpOperand(1), 0, 1};
-  return std::nullopt;
-}
-
-std::string describeLocation(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  if (auto fused = dyn_cast<FusedLoc>(loc)) {
-    std::string text;
-    for (Location inner : fused.getLocations())
-      text += (text.empty() ? "" : "+") + describeLocation(inner);
-    return text;
-  }
-  if (auto file = dyn_cast<FileLineColLoc>(loc))
-    return (llvm::sys::path::filename(file.getFilename().getValue()) + ":" +
-            Twine(file.getLine()) + ":" + Twine(file.getColumn()))
-        .str();
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  loc.print(os);
-  return text;
-}
-
-std::string shapeText(ArrayRef<int64_t> shape) {
-  std::string text;
-  for (auto [i, dim] : llvm::enumerate(shape))
-    text += (i ? "x" : "") + std::to_string(dim);
-  return text.empty() ? "scalar" : text;
-}
-
 struct ReportRow {
-  std::string weight, op, shape;
+  std::string weight, op, shape, algorithm;
   int64_t scales;
   rt::ErrorStats error;
   int64_t bytesBefore, bytesAfter;
+  /// Layer output error on the calibration activations (sum |x dW|^2) of
+  /// the chosen algorithm and of RTN, when a Gram matrix is known.
+  std::optional<double> outputError, rtnOutputError;
 };
+
+/// Rearranges K x N quantization results into the layout of a weight stored
+/// N x K (gemm trans_b): codes and per-block scale tables are transposed,
+/// and the granularity axis moves.
+void transposeQuantized(QuantizedWeight &w, int64_t k, int64_t n) {
+  auto transposeTable = [](auto &table, int64_t rows, int64_t cols) {
+    auto copy = table;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        table[c * rows + r] = copy[r * cols + c];
+  };
+  transposeTable(w.codes, k, n);
+  transposeTable(w.dequantized, k, n);
+  rt::Granularity &g = w.params.granularity;
+  if (g.isPerBlock()) {
+    const int64_t blocks = (k + g.blockSize - 1) / g.blockSize;
+    transposeTable(w.params.scales, blocks, n);
+    if (!w.params.zeroPoints.empty())
+      transposeTable(w.params.zeroPoints, blocks, n);
+  }
+  if (g.axis >= 0)
+    g.axis = 1 - g.axis;
+}
 
 class QuantizeWeightsPass
     : public qcc::qg::impl::QGQuantizeWeightsBase<QuantizeWeightsPass> {
@@ -106,6 +84,36 @@ public:
       return signalPassFailure();
     }
 
+    const std::string &algo = algorithm.getValue();
+    if (algo != "rtn" && algo != "gptq" && algo != "awq") {
+      module.emitError("qg-quantize-weights: unknown algorithm '")
+          << algo << "'; expected rtn, gptq or awq";
+      return signalPassFailure();
+    }
+    if (algo != "rtn" && stats.empty()) {
+      module.emitError("qg-quantize-weights: algorithm=")
+          << algo << " needs stats=<file> from qg-calibrate with gram=true";
+      return signalPassFailure();
+    }
+    if (!stats.empty()) {
+      std::string error;
+      if (!loadStats(stats, calibration, error)) {
+        module.emitError("qg-quantize-weights: ") << error;
+        return signalPassFailure();
+      }
+    }
+    spec.format = *storage;
+    spec.groupSize = mode == "block" ? blockSize.getValue()
+                     : mode == "channel" ? 0
+                                         : -1;
+    spec.symmetric = symmetric;
+    if (func::FuncOp function = findEntryFunction(module, "qg-quantize-weights"))
+      keys.emplace(function);
+    else if (!stats.empty())
+      return signalPassFailure();
+    if (algo == "awq" && failed(applyAWQScales(module)))
+      return signalPassFailure();
+
     SmallVector<WeightSite> sites;
     module.walk([&](Operation *op) {
       if (std::optional<WeightSite> site = findWeight(op))
@@ -122,6 +130,9 @@ public:
       if (!isa<FloatType>(type.getElementType()) || !type.hasStaticShape())
         continue;
       Operation *user = site.operand->getOwner();
+      if (!layers.empty() &&
+          !llvm::is_contained(layers, describeLocation(user->getLoc())))
+        continue;
 
       rt::Granularity g;
       if (mode == "channel" && site.channelAxis >= 0)
@@ -148,8 +159,63 @@ public:
 
       rt::QuantParams params = rt::computeRTNParams(*values, type.getShape(),
                                                     *storage, g, symmetric);
-      SmallVector<int32_t> codes(values->size());
+      std::vector<int32_t> codes(values->size());
       rt::quantizeTensor(*values, type.getShape(), params, codes);
+
+      // The layer's output error through its Gram matrix, and GPTQ.
+      // AWQ layers were measured when their scales were chosen, and their
+      // input statistics no longer describe the scaled activation.
+      const bool awqLayer = user->hasAttr("qg.awq_alpha");
+      std::string usedAlgorithm = awqLayer ? "awq" : "rtn";
+      std::optional<double> outputErr, rtnOutputErr;
+      std::optional<MatrixView> view = matrixView(user);
+      const TensorStats *inputStats = awqLayer ? nullptr : statsFor(user);
+      if (view && inputStats && !inputStats->gram.empty() &&
+          inputStats->channels() == view->k) {
+        std::vector<float> kxn = toKxN(*values, *view);
+        std::vector<float> approx(values->size());
+        rt::dequantizeTensor(codes, type.getShape(), params, approx);
+        rtnOutputErr = outputError(kxn, toKxN(approx, *view), view->k, view->n,
+                                   inputStats->gram);
+        outputErr = rtnOutputErr;
+        if (algo == "gptq") {
+          QuantizedWeight result;
+          std::string error;
+          GptqOptions options;
+          options.dampening = dampening;
+          options.blockSize = gptqBlock;
+          options.activationOrder = actOrder;
+          if (!quantizeGPTQ(kxn, view->k, view->n, inputStats->gram, spec,
+                            options, result, error)) {
+            user->emitError("qg-quantize-weights: GPTQ failed for ")
+                << describeLocation(user->getLoc()) << ": " << error;
+            return signalPassFailure();
+          }
+          outputErr = outputError(kxn, result.dequantized, view->k, view->n,
+                                  inputStats->gram);
+          if (view->transposed)
+            transposeQuantized(result, view->k, view->n);
+          params = std::move(result.params);
+          codes = std::move(result.codes);
+          usedAlgorithm = "gptq";
+        }
+      } else if (algo == "gptq" && !awqLayer) {
+        user->emitRemark("GPTQ needs a 2-D matmul or gemm weight and the Gram "
+                         "matrix of its input; ")
+            << describeLocation(user->getLoc()) << " uses RTN";
+      }
+      Builder attrs(&getContext());
+      user->setAttr("qg.weight_algorithm", attrs.getStringAttr(usedAlgorithm));
+      if (awqLayer) {
+        if (auto e = user->getAttrOfType<FloatAttr>("qg.output_error"))
+          outputErr = e.getValueAsDouble();
+        if (auto e = user->getAttrOfType<FloatAttr>("qg.rtn_output_error"))
+          rtnOutputErr = e.getValueAsDouble();
+      } else if (outputErr) {
+        user->setAttr("qg.output_error", attrs.getF64FloatAttr(*outputErr));
+        user->setAttr("qg.rtn_output_error",
+                      attrs.getF64FloatAttr(*rtnOutputErr));
+      }
       auto quantType = QuantType::get(&getContext(), params, type.getShape());
 
       OpBuilder builder(user);
@@ -177,8 +243,9 @@ public:
       bytesAfter += after;
       rows.push_back({describeLocation(user->getLoc()),
                       user->getName().getStringRef().str(),
-                      shapeText(type.getShape()), scaleCount,
-                      rt::compareTensors(*values, approx), before, after});
+                      shapeText(type.getShape()), usedAlgorithm, scaleCount,
+                      rt::compareTensors(*values, approx), before, after,
+                      outputErr, rtnOutputErr});
     }
     for (ConstantOp constant : replaced)
       if (constant->use_empty())
@@ -189,6 +256,107 @@ public:
   }
 
 private:
+  /// Calibration statistics of the activation a layer reads, if any.
+  const TensorStats *statsFor(Operation *layer) {
+    std::optional<ActivationSite> site = findActivation(layer);
+    if (!site || !site->rowsAlongLastDim || !keys)
+      return nullptr;
+    Value x = site->operand->get();
+    // AWQ's inserted scaling reads the calibrated tensor.
+    if (auto mul = x.getDefiningOp<MulOp>();
+        mul && describeLocation(mul.getLoc()).ends_with("/input_scale"))
+      x = mul.getLhs();
+    auto it = calibration.tensors.find(keys->key(x));
+    return it == calibration.tensors.end() ? nullptr : &it->second;
+  }
+
+  /// AWQ: per activation, one set of input-channel scales for all layers
+  /// that read it, searched on their weights side by side; the weights'
+  /// rows are multiplied by the scales and the activation divided by them.
+  LogicalResult applyAWQScales(ModuleOp module) {
+    llvm::MapVector<Value, SmallVector<Operation *>> groups;
+    module.walk([&](Operation *op) {
+      if (!layers.empty() &&
+          !llvm::is_contained(layers, describeLocation(op->getLoc())))
+        return;
+      if (isLayer(op) && matrixView(op) &&
+          op->getOperand(1).getDefiningOp<ConstantOp>() &&
+          findActivation(op)->rowsAlongLastDim)
+        groups[findActivation(op)->operand->get()].push_back(op);
+    });
+    for (auto &[x, layers] : groups) {
+      const TensorStats *inputStats = statsFor(layers.front());
+      const int64_t k = matrixView(layers.front())->k;
+      if (!inputStats || inputStats->gram.empty() ||
+          inputStats->channels() != k) {
+        layers.front()->emitRemark("AWQ needs the Gram matrix of the input "
+                                   "of ")
+            << describeLocation(layers.front()->getLoc()) << "; it uses RTN";
+        continue;
+      }
+      if (spec.groupSize > 0 && k % spec.groupSize != 0)
+        continue; // Left in float by the quantization loop, with a warning.
+      std::vector<float> stacked;
+      int64_t width = 0;
+      for (Operation *layer : layers) {
+        MatrixView view = *matrixView(layer);
+        FailureOr<SmallVector<float>> values = readFloats(
+            layer->getOperand(1).getDefiningOp<ConstantOp>().getValue());
+        if (view.k != k || failed(values))
+          return layer->emitError("qg-quantize-weights: unreadable weight");
+        std::vector<float> kxn = toKxN(*values, view);
+        std::vector<float> merged(static_cast<size_t>(k * (width + view.n)));
+        for (int64_t r = 0; r < k; ++r) {
+          std::copy_n(stacked.begin() + r * width, width,
+                      merged.begin() + r * (width + view.n));
+          std::copy_n(kxn.begin() + r * view.n, view.n,
+                      merged.begin() + r * (width + view.n) + width);
+        }
+        stacked = std::move(merged);
+        width += view.n;
+      }
+      AwqResult result =
+          searchAWQ(stacked, k, width, inputStats->gram,
+                    inputStats->channelMeanAbs(), spec, awqGrid);
+      if (result.alpha == 0)
+        continue; // Plain RTN is best: nothing to scale.
+      // Each layer's own output error, with and without the scales.
+      Builder attrs(&getContext());
+      for (Operation *layer : layers) {
+        MatrixView view = *matrixView(layer);
+        std::vector<float> w = toKxN(
+            *readFloats(
+                layer->getOperand(1).getDefiningOp<ConstantOp>().getValue()),
+            view);
+        QuantizedWeight plain = quantizeRTN(w, k, view.n, spec);
+        std::vector<float> scaled(w);
+        for (int64_t r = 0; r < k; ++r)
+          for (int64_t c = 0; c < view.n; ++c)
+            scaled[r * view.n + c] *= result.scales[r];
+        QuantizedWeight awq = quantizeRTN(scaled, k, view.n, spec);
+        for (int64_t r = 0; r < k; ++r)
+          for (int64_t c = 0; c < view.n; ++c)
+            awq.dequantized[r * view.n + c] /= result.scales[r];
+        layer->setAttr("qg.rtn_output_error",
+                       attrs.getF64FloatAttr(outputError(
+                           w, plain.dequantized, k, view.n, inputStats->gram)));
+        layer->setAttr("qg.output_error",
+                       attrs.getF64FloatAttr(outputError(
+                           w, awq.dequantized, k, view.n, inputStats->gram)));
+        layer->setAttr("qg.awq_alpha", attrs.getF64FloatAttr(result.alpha));
+      }
+      for (Operation *layer : layers)
+        if (failed(scaleWeightRows(layer, result.scales)))
+          return layer->emitError("qg-quantize-weights: cannot rescale");
+      divideActivation(x, layers, result.scales, keys->key(x));
+    }
+    return success();
+  }
+
+  CalibrationStats calibration;
+  std::optional<TensorKeys> keys;
+  WeightSpec spec;
+
   void printReport(ArrayRef<ReportRow> rows) {
     llvm::raw_ostream &os = llvm::errs();
     os << "qg-quantize-weights: format=" << format.getValue()
@@ -201,7 +369,8 @@ private:
        << llvm::right_justify("MSE", 12) << llvm::right_justify("SQNR dB", 10)
        << llvm::right_justify("max |err|", 12)
        << llvm::right_justify("f32 bytes", 12)
-       << llvm::right_justify("bytes", 10) << "\n";
+       << llvm::right_justify("bytes", 10) << "  algorithm  out err / RTN"
+       << "\n";
     int64_t totalBefore = 0, totalAfter = 0;
     for (const ReportRow &row : rows) {
       os << llvm::left_justify(row.weight, 21) << " "
@@ -210,7 +379,13 @@ private:
          << llvm::format("%12.3e%10.2f%12.3e", row.error.mse, row.error.sqnrDb,
                          row.error.maxAbsError)
          << llvm::right_justify(std::to_string(row.bytesBefore), 12)
-         << llvm::right_justify(std::to_string(row.bytesAfter), 10) << "\n";
+         << llvm::right_justify(std::to_string(row.bytesAfter), 10) << "  "
+         << llvm::left_justify(row.algorithm, 9);
+      // The layer output error relative to RTN's: below 1 means the
+      // algorithm helped this layer.
+      if (row.outputError && row.rtnOutputError && *row.rtnOutputError > 0)
+        os << llvm::format("  %.3f", *row.outputError / *row.rtnOutputError);
+      os << "\n";
       totalBefore += row.bytesBefore;
       totalAfter += row.bytesAfter;
     }

@@ -11,6 +11,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 void qcc::registerDialects(mlir::DialectRegistry &registry) {
@@ -21,8 +23,20 @@ void qcc::registerDialects(mlir::DialectRegistry &registry) {
                   mlir::vector::VectorDialect>();
 }
 
+void qcc::buildPreparePipeline(mlir::OpPassManager &pm) {
+  pm.addPass(qcc::qg::createQGFoldBatchNorm());
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(qcc::qg::createQGFoldConstants());
+  pm.addPass(mlir::createCanonicalizerPass());
+}
+
 void qcc::registerPasses() {
   qcc::qg::registerQGPasses();
+  mlir::PassPipelineRegistration<>(
+      "qg-prepare",
+      "Prepare a float graph for quantization: fold batch norms into convs "
+      "and gemms, fold constants, canonicalize",
+      buildPreparePipeline);
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();

@@ -5,12 +5,16 @@
 
 namespace mlir {
 class DialectRegistry;
+class OpPassManager;
 } // namespace mlir
 
 namespace qcc {
 
 /// qg plus the upstream dialects qcc lowers through.
 void registerDialects(mlir::DialectRegistry &registry);
+
+/// qg-prepare: fold batch norms, fold constants, canonicalize.
+void buildPreparePipeline(mlir::OpPassManager &pm);
 
 /// Every qg pass, plus the upstream generic transforms (canonicalize, cse).
 void registerPasses();

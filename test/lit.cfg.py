@@ -1,5 +1,6 @@
 # lit configuration for qcc's IR tests.
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -17,3 +18,5 @@ llvm_config.add_tool_substitutions(["qopt"], [config.qcc_tools_dir])
 llvm_config.add_tool_substitutions(["qcc", "qrun"], [config.qcc_tools_dir])
 # ONNX node tests from Debian's libonnx-testdata (installed by scripts/setup.sh).
 config.substitutions.append(("%onnx_node", "/usr/share/libonnx-testdata/data/node"))
+# Test inputs are generated with the Python that runs lit (standard library only).
+config.substitutions.append(("%python", sys.executable))

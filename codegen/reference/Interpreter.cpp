@@ -4,6 +4,7 @@
 #include "codegen/reference/Kernels.h"
 #include "dialects/qg/QGElements.h"
 
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/APFloat.h"
 
 #include <cmath>
@@ -377,6 +378,9 @@ FailureOr<std::vector<Tensor>> evaluate(Operation *op,
     result = evalQuantOp(op, operands);
   } else if (isa<DynamicQuantizeOp>(op)) {
     return evalDynamicQuantize(op, operands);
+  } else if (isa<ObserveOp>(op)) {
+    // The value passes through; run() hands it to the observer.
+    return std::vector<Tensor>{operands[0]};
   } else if (isa<SoftmaxOp, LayerNormOp, BatchNormOp>(op)) {
     result = evalNormalization(op, operands);
   } else if (isa<MatMulOp, GemmOp, Conv2DOp, MaxPoolOp, AvgPoolOp,
@@ -395,8 +399,39 @@ FailureOr<std::vector<Tensor>> evaluate(Operation *op,
   return std::vector<Tensor>{std::move(*result)};
 }
 
+ElementsAttr toAttribute(const Tensor &value, int64_t inlineLimit,
+                         StringRef resourceName) {
+  auto type = RankedTensorType::get(value.shape, value.elementType);
+  if (value.elementType.isF32() && value.size() > inlineLimit) {
+    std::vector<float> floats(value.data.begin(), value.data.end());
+    ArrayRef<char> bytes(reinterpret_cast<const char *>(floats.data()),
+                         floats.size() * sizeof(float));
+    return DenseResourceElementsAttr::get(
+        type, resourceName,
+        HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes));
+  }
+  if (auto floatType = dyn_cast<FloatType>(value.elementType)) {
+    SmallVector<APFloat> floats;
+    for (double v : value.data) {
+      APFloat f(v);
+      bool losesInfo;
+      f.convert(floatType.getFloatSemantics(), APFloat::rmNearestTiesToEven,
+                &losesInfo);
+      floats.push_back(f);
+    }
+    return DenseElementsAttr::get(type, floats);
+  }
+  auto intType = cast<IntegerType>(value.elementType);
+  SmallVector<APInt> ints;
+  for (double v : value.data)
+    ints.emplace_back(intType.getWidth(), static_cast<int64_t>(v),
+                      /*isSigned=*/!intType.isUnsigned());
+  return DenseElementsAttr::get(type, ints);
+}
+
 FailureOr<std::vector<Tensor>> run(func::FuncOp function,
-                                   ArrayRef<Tensor> inputs) {
+                                   ArrayRef<Tensor> inputs,
+                                   const RunOptions &options) {
   FunctionType type = function.getFunctionType();
   if (inputs.size() != type.getNumInputs())
     return function.emitError("expected ")
@@ -427,6 +462,8 @@ FailureOr<std::vector<Tensor>> run(func::FuncOp function,
     FailureOr<std::vector<Tensor>> results = evaluate(&op, operands);
     if (failed(results))
       return failure();
+    if (options.afterOp)
+      options.afterOp(&op, *results);
     for (auto [value, tensor] : llvm::zip(op.getResults(), *results))
       values[value] = std::move(tensor);
     // Free values whose last use was this op.

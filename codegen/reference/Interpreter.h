@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
+#include <functional>
 #include <vector>
 
 namespace qcc::ref {
@@ -24,10 +25,19 @@ struct Tensor {
   int64_t size() const { return static_cast<int64_t>(data.size()); }
 };
 
+/// Hooks into a run. Calibration uses afterOp to see the values of
+/// qg.observe ops; the quantization report uses it to compare each layer's
+/// output between the float and the quantized graph.
+struct RunOptions {
+  /// Called after each op of the function body with its result values.
+  std::function<void(mlir::Operation *, llvm::ArrayRef<Tensor>)> afterOp;
+};
+
 /// Runs `function` on `inputs`, which must match its argument types. Errors
 /// are reported as diagnostics at the op that failed.
 mlir::FailureOr<std::vector<Tensor>> run(mlir::func::FuncOp function,
-                                         llvm::ArrayRef<Tensor> inputs);
+                                         llvm::ArrayRef<Tensor> inputs,
+                                         const RunOptions &options = {});
 
 /// Evaluates one qg op on the given operand values (constant folding in the
 /// importer uses this too).
@@ -38,6 +48,12 @@ mlir::FailureOr<std::vector<Tensor>> evaluate(mlir::Operation *op,
 /// `type` has a !qg.quant element type).
 mlir::FailureOr<Tensor> fromAttribute(mlir::ElementsAttr value,
                                       mlir::RankedTensorType type);
+
+/// A constant attribute holding `value` (float or integer element type). f32
+/// tensors with more than `inlineLimit` elements go into a dense_resource
+/// blob named after `resourceName` (made unique by the context).
+mlir::ElementsAttr toAttribute(const Tensor &value, int64_t inlineLimit,
+                               llvm::StringRef resourceName);
 
 /// Rounds `value` to what `type` can hold: float types round to nearest
 /// even, integers truncate toward zero and saturate, i1 is `value != 0`.

@@ -2,8 +2,10 @@
 // data movement. Sums accumulate in double and round once to the result type.
 #include "codegen/reference/Kernels.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 using namespace mlir;
 using namespace qcc::qg;
@@ -127,13 +129,20 @@ Tensor matmul(const Tensor &lhs, const Tensor &rhs, Tensor result) {
     const double *pa = lhs.data.data() + aMap(t) * m * k;
     const double *pb = rhs.data.data() + bMap(t) * k * n;
     double *pc = result.data.data() + t * m * n;
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) {
-        double sum = 0;
-        for (int64_t p = 0; p < k; ++p)
-          sum += pa[i * k + p] * pb[p * n + j];
-        pc[i * n + j] = roundToType(result.elementType, sum);
+    // Row by row with one accumulator per output column: each sum still
+    // adds its k products in order p = 0..k-1, but B is read along rows.
+    std::vector<double> sums(n);
+    for (int64_t i = 0; i < m; ++i) {
+      std::fill(sums.begin(), sums.end(), 0.0);
+      for (int64_t p = 0; p < k; ++p) {
+        const double ap = pa[i * k + p];
+        const double *row = pb + p * n;
+        for (int64_t j = 0; j < n; ++j)
+          sums[j] += ap * row[j];
       }
+      for (int64_t j = 0; j < n; ++j)
+        pc[i * n + j] = roundToType(result.elementType, sums[j]);
+    }
   }
   return result;
 }

@@ -143,6 +143,26 @@ def QG_DynamicQuantizeOp : QG_Op<"dynamic_quantize", [Pure]> {
   let hasVerifier = 1;
 }
 
+def QG_ObserveOp : QG_Op<"observe", [MemoryEffects<[MemWrite]>,
+                                      AllTypesMatch<["input", "result"]>]> {
+  let summary = "Identity that reports its value to the calibration observer";
+  let description = [{
+    Returns its input unchanged. `qg-calibrate` places one on each tensor whose
+    statistics quantization needs and runs the graph on calibration samples;
+    the interpreter hands each observed value, with its `key`, to the
+    statistics collectors. The op has a write effect so that no cleanup pass
+    deletes it while calibration is pending; `qg-calibrate` removes them when
+    it is done.
+
+    ```mlir
+    %y = qg.observe %x {key = "/fc1/MatMul:in0"} : tensor<1x64xf32>
+    ```
+  }];
+  let arguments = (ins QG_FloatTensor:$input, StrAttr:$key);
+  let results = (outs QG_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
 //===----------------------------------------------------------------------===//
 // Elementwise
 //===----------------------------------------------------------------------===//

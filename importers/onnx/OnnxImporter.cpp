@@ -142,34 +142,10 @@ void Importer::defineKnown(size_t index, ref::Tensor value) {
 }
 
 Value Importer::constant(const ref::Tensor &value) {
-  auto type = RankedTensorType::get(value.shape, value.elementType);
-  ElementsAttr attr;
-  if (value.elementType.isF32() && value.size() > options.inlineLimit) {
-    std::vector<float> floats(value.data.begin(), value.data.end());
-    ArrayRef<char> bytes(reinterpret_cast<const char *>(floats.data()),
-                         floats.size() * sizeof(float));
-    attr = DenseResourceElementsAttr::get(
-        type, "onnx_" + std::to_string(resourceCounter++),
-        HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes));
-  } else if (auto floatType = dyn_cast<FloatType>(value.elementType)) {
-    SmallVector<APFloat> floats;
-    for (double v : value.data) {
-      APFloat f(v);
-      bool losesInfo;
-      f.convert(floatType.getFloatSemantics(), APFloat::rmNearestTiesToEven,
-                &losesInfo);
-      floats.push_back(f);
-    }
-    attr = DenseElementsAttr::get(type, floats);
-  } else {
-    auto intType = cast<IntegerType>(value.elementType);
-    SmallVector<APInt> ints;
-    for (double v : value.data)
-      ints.emplace_back(intType.getWidth(), static_cast<int64_t>(v),
-                        /*isSigned=*/!intType.isUnsigned());
-    attr = DenseElementsAttr::get(type, ints);
-  }
-  return ConstantOp::create(builder, loc, type, attr);
+  ElementsAttr attr = ref::toAttribute(
+      value, options.inlineLimit, "onnx_" + std::to_string(resourceCounter++));
+  return ConstantOp::create(builder, loc, cast<RankedTensorType>(attr.getType()),
+                            attr);
 }
 
 Value Importer::scalarConstant(Type elementType, double value,

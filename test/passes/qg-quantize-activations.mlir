@@ -1,0 +1,35 @@
+// Activation Q/DQ placement: dynamic mode (no statistics needed), and the
+// tensors that are left alone.
+// RUN: qopt %s -split-input-file --qg-quantize-activations="mode=dynamic" | FileCheck %s
+// RUN: not qopt %s --qg-quantize-activations="mode=dynamic format=i8" 2>&1 | FileCheck %s --check-prefix=DYNI8
+// RUN: not qopt %s --qg-quantize-activations="method=kl" 2>&1 | FileCheck %s --check-prefix=METHOD
+
+// DYNI8: mode=dynamic quantizes to u8 (ONNX DynamicQuantizeLinear); format=i8 is not available
+// METHOD: unknown method 'kl'; expected minmax, percentile, entropy or mse
+
+// Dynamic: (cast(q) - cast(zp)) * scale in front of the layer only.
+// CHECK-LABEL: func @dynamic
+// CHECK: %[[Q:.*]], %[[S:.*]], %[[Z:.*]] = qg.dynamic_quantize %arg0
+// CHECK: %[[C:.*]] = qg.cast %[[Q]]
+// CHECK: %[[ZF:.*]] = qg.cast %[[Z]]
+// CHECK: %[[SUB:.*]] = qg.sub %[[C]], %[[ZF]]
+// CHECK: %[[X:.*]] = qg.mul %[[SUB]], %[[S]]
+// CHECK: qg.matmul %[[X]]
+// CHECK: qg.softmax
+// CHECK-NOT: qg.dynamic_quantize
+func.func @dynamic(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
+  %w = qg.constant dense<1.0> : tensor<4x2xf32>
+  %y = qg.matmul %x, %w : tensor<1x4xf32>, tensor<4x2xf32> -> tensor<1x2xf32>
+  %z = qg.softmax %y : tensor<1x2xf32>
+  return %z : tensor<1x2xf32>
+}
+
+// -----
+
+// A matmul of two activations (attention scores) is not a layer.
+// CHECK-LABEL: func @two_activations
+// CHECK-NOT: qg.dynamic_quantize
+func.func @two_activations(%x: tensor<2x4xf32>, %y: tensor<4x2xf32>) -> tensor<2x2xf32> {
+  %z = qg.matmul %x, %y : tensor<2x4xf32>, tensor<4x2xf32> -> tensor<2x2xf32>
+  return %z : tensor<2x2xf32>
+}
