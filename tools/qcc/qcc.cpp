@@ -1,6 +1,7 @@
 // qcc: the compiler driver. `qcc import` turns an ONNX model into qg IR.
 #include "importers/onnx/OnnxImporter.h"
 #include "passes/Registration.h"
+#include "tools/qcc/Commands.h"
 #include "tools/common/ToolSupport.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
@@ -89,11 +90,17 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "qcc: a compiler for quantized neural networks\n\n"
-      "  qcc import MODEL.onnx -o MODEL.mlir   import an ONNX model into qg IR\n\n"
-      "Run 'qcc <command> --help' for a command's options. Quantization "
-      "(qcc quantize) and compilation (qcc compile) are not implemented yet.\n");
+      "  qcc import MODEL.onnx -o MODEL.mlir   import an ONNX model into qg IR\n"
+      "  qcc quantize MODEL.onnx --calib DIR --scheme int8 -o OUT.onnx|OUT.mlir\n"
+      "                                       calibrate and quantize it\n\n"
+      "Run 'qcc <command> --help' for a command's options. Compilation (qcc "
+      "compile) is not implemented yet.\n");
   if (importCommand)
     return runImport();
+  if (qcc::quantizeCommand) {
+    qcc::registerPasses();
+    return qcc::runQuantize();
+  }
   errs() << "error: no command given; run 'qcc --help'\n";
   return 2;
 }
