@@ -2,6 +2,7 @@
 // reference interpreter); compiled packages come with the CPU backend.
 #include "codegen/reference/Interpreter.h"
 #include "dialects/qg/QGDialect.h"
+#include "importers/data/SampleReader.h"
 #include "importers/onnx/OnnxImporter.h"
 #include "passes/Registration.h"
 #include "runtime/io/Npy.h"
@@ -32,6 +33,13 @@ cl::list<std::string> inputs(
 cl::opt<std::string> outputDir("output-dir",
                                cl::desc("Write each output to DIR/<name>.npy"),
                                cl::value_desc("dir"));
+cl::opt<bool> stacked(
+    "stacked",
+    cl::desc("The input file holds many samples along its first axis (e.g. "
+             "10000x1x28x28 for a 1x1x28x28 input, or .npz/.pb/directories as "
+             "qcc quantize --calib reads them): run each and concatenate the "
+             "outputs along their first axis"),
+    cl::init(false));
 cl::opt<std::string> functionName("function",
                                   cl::desc("Function to run (default: the first)"),
                                   cl::init(""));
@@ -91,6 +99,9 @@ bool loadInput(const std::string &file, mlir::RankedTensorType type,
 }
 } // namespace
 
+int writeOutputs(mlir::func::FuncOp function,
+                 const std::vector<ref::Tensor> &results);
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::ParseCommandLineOptions(
@@ -144,6 +155,41 @@ int main(int argc, char **argv) {
       errs() << "error: the model has no input named '" << name << "'\n";
       return 2;
     }
+  if (stacked) {
+    if (files.size() != 1) {
+      errs() << "error: --stacked needs a model with one input\n";
+      return 2;
+    }
+    data::SampleReader reader;
+    std::string error;
+    if (!reader.open(files.begin()->second, function, error)) {
+      errs() << "error: " << error << "\n";
+      return 1;
+    }
+    std::vector<ref::Tensor> sample, stackedResults;
+    while (reader.next(sample, error)) {
+      mlir::FailureOr<std::vector<ref::Tensor>> out = ref::run(function, sample);
+      if (failed(out))
+        return 1;
+      if (stackedResults.empty()) {
+        stackedResults = std::move(*out);
+        continue;
+      }
+      for (size_t o = 0; o < out->size(); ++o) {
+        ref::Tensor &all = stackedResults[o];
+        if (all.shape.empty())
+          all.shape.push_back(1);
+        all.shape[0] += (*out)[o].shape.empty() ? 1 : (*out)[o].shape[0];
+        all.data.insert(all.data.end(), (*out)[o].data.begin(),
+                        (*out)[o].data.end());
+      }
+    }
+    if (!error.empty()) {
+      errs() << "error: " << error << "\n";
+      return 1;
+    }
+    return writeOutputs(function, stackedResults);
+  }
   std::vector<ref::Tensor> values;
   for (unsigned i = 0; i < function.getNumArguments(); ++i) {
     const std::string name = argumentName(function, i, false);
@@ -161,12 +207,17 @@ int main(int argc, char **argv) {
   mlir::FailureOr<std::vector<ref::Tensor>> results = ref::run(function, values);
   if (failed(results))
     return 1;
+  return writeOutputs(function, *results);
+}
+
+int writeOutputs(mlir::func::FuncOp function,
+                 const std::vector<ref::Tensor> &results) {
   if (!outputDir.empty())
     if (std::error_code ec = sys::fs::create_directories(outputDir)) {
       errs() << "error: " << outputDir << ": " << ec.message() << "\n";
       return 1;
     }
-  for (auto [i, tensor] : llvm::enumerate(*results)) {
+  for (auto [i, tensor] : llvm::enumerate(results)) {
     const std::string name = argumentName(function, i, true);
     rt::HostArray array;
     array.kind = kindFor(tensor.elementType);
