@@ -714,6 +714,9 @@ std::string reportToJson(const QuantReport &report) {
     json.member("bytes", jsonInteger(layer.bytes));
     json.member("sqnr_db", jsonNumber(layer.sqnrDb));
     json.member("mse", jsonNumber(layer.mse));
+    json.member("weight_output_error", jsonNumber(layer.weightOutputError));
+    json.member("rtn_weight_output_error",
+                jsonNumber(layer.rtnWeightOutputError));
     json.endObject();
   }
   json.endArray();

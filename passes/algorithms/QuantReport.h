@@ -27,6 +27,12 @@ struct LayerReport {
   /// the whole quantized model upstream (absent when not measured).
   std::optional<double> sqnrDb;
   std::optional<double> mse;
+  /// Output error of this layer alone on the calibration activations
+  /// (sum |x (W - What)|^2) for the chosen weight algorithm and for RTN at
+  /// the same format: how much GPTQ or AWQ helped (absent without Gram
+  /// statistics).
+  std::optional<double> weightOutputError;
+  std::optional<double> rtnWeightOutputError;
 };
 
 struct FrontierPoint {

@@ -921,6 +921,10 @@ int qcc::runQuantize() {
       layer.bytes = constantBytes(weight);
       if (auto algo = op->getAttrOfType<mlir::StringAttr>("qg.weight_algorithm"))
         layer.algorithm = algo.str();
+      if (auto e = op->getAttrOfType<mlir::FloatAttr>("qg.output_error"))
+        layer.weightOutputError = e.getValueAsDouble();
+      if (auto e = op->getAttrOfType<mlir::FloatAttr>("qg.rtn_output_error"))
+        layer.rtnWeightOutputError = e.getValueAsDouble();
       if (config.method == "smoothquant")
         layer.algorithm = "smoothquant+" + layer.algorithm;
     } else {
