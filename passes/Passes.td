@@ -213,7 +213,9 @@ def QGQuantizeActivations : Pass<"qg-quantize-activations", "mlir::ModuleOp"> {
     per tensor, as ONNX DynamicQuantizeLinear). A tensor feeding several
     layers gets one pair; a tensor that is already the output of a
     dequantize is left alone, so no requantize chains appear. Softmax,
-    layer norm and every other op stay in float.
+    layer norm and every other op stay in float unless named in `also`
+    (their float inputs then get Q/DQ pairs too). `per-row` gives dynamic
+    quantization one range per row.
 
     ```mlir
     // Before
@@ -236,7 +238,12 @@ def QGQuantizeActivations : Pass<"qg-quantize-activations", "mlir::ModuleOp"> {
     Option<"format", "format", "std::string", /*default=*/"\"u8\"",
            "Activation format: u8 or i8">,
     Option<"symmetric", "symmetric", "bool", /*default=*/"false",
-           "Symmetric ranges (zero point mid-range)">
+           "Symmetric ranges (zero point mid-range)">,
+    Option<"perRow", "per-row", "bool", /*default=*/"false",
+           "mode=dynamic: one range per row (last dimension) instead of per tensor">,
+    ListOption<"floatOps", "also", "std::string",
+               "Also quantize the inputs of these ops that stay float by "
+               "default, by op name (e.g. softmax,layer_norm)">
   ];
   let statistics = [
     Statistic<"numQuantized", "num-quantized", "Activation tensors quantized">

@@ -44,6 +44,11 @@ public:
           << format.getValue() << "'";
       return signalPassFailure();
     }
+    if (perRow && !dynamic) {
+      module.emitError("qg-quantize-activations: per-row applies to "
+                       "mode=dynamic (static ranges are per tensor)");
+      return signalPassFailure();
+    }
     if (dynamic && *storage != rt::Format::U8) {
       module.emitError("qg-quantize-activations: mode=dynamic quantizes to u8 "
                        "(ONNX DynamicQuantizeLinear); format=")
@@ -70,8 +75,17 @@ public:
     TensorKeys keys(function);
     SmallVector<OpOperand *> operands;
     function.walk([&](Operation *op) {
-      if (isLayer(op))
+      if (isLayer(op)) {
         operands.push_back(findActivation(op)->operand);
+        return;
+      }
+      // Ops asked for by name: every float operand that is not a constant.
+      StringRef name = op->getName().getStringRef();
+      if (!name.consume_front("qg.") || !llvm::is_contained(floatOps, name))
+        return;
+      for (OpOperand &operand : op->getOpOperands())
+        if (!operand.get().getDefiningOp<ConstantOp>())
+          operands.push_back(&operand);
     });
 
     RangeOptions rangeOptions;
@@ -127,10 +141,19 @@ private:
     auto type = cast<RankedTensorType>(x.getType());
     Type u8 = IntegerType::get(&getContext(), 8, IntegerType::Unsigned);
     Type f32 = builder.getF32Type();
-    auto scalar = [](Type element) { return RankedTensorType::get({}, element); };
+    // Per tensor: rank-0 scale and zero point; per row: the input's shape
+    // with a last dimension of 1, which broadcasts against the codes.
+    SmallVector<int64_t> paramShape;
+    if (perRow && type.getRank() > 0) {
+      paramShape.assign(type.getShape().begin(), type.getShape().end());
+      paramShape.back() = 1;
+    }
+    auto scalar = [&](Type element) {
+      return RankedTensorType::get(paramShape, element);
+    };
     auto dq = DynamicQuantizeOp::create(
         builder, loc, RankedTensorType::get(type.getShape(), u8), scalar(f32),
-        scalar(u8), x);
+        scalar(u8), x, builder.getBoolAttr(perRow && type.getRank() > 0));
     auto floatCodes = CastOp::create(builder, loc, type, dq.getOutput());
     auto floatZero = CastOp::create(builder, loc, scalar(type.getElementType()),
                                     dq.getZeroPoint());

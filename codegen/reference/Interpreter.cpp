@@ -199,21 +199,27 @@ FailureOr<Tensor> evalQuantOp(Operation *op, ArrayRef<Tensor> operands) {
 FailureOr<std::vector<Tensor>> evalDynamicQuantize(Operation *op,
                                                    ArrayRef<Tensor> operands) {
   const Tensor &x = operands[0];
-  float lo = 0.0f, hi = 0.0f;
-  for (double v : x.data) {
-    lo = std::min(lo, static_cast<float>(v));
-    hi = std::max(hi, static_cast<float>(v));
-  }
-  rt::ScaleAndZeroPoint sz =
-      rt::chooseScaleAndZeroPoint(lo, hi, rt::Format::U8, /*symmetric=*/false);
   std::vector<Tensor> results = {zeros(op->getResult(0).getType()),
                                  zeros(op->getResult(1).getType()),
                                  zeros(op->getResult(2).getType())};
-  for (int64_t i = 0; i < x.size(); ++i)
-    results[0].data[i] = rt::quantizeInteger(
-        static_cast<float>(x.data[i]), sz.scale, sz.zeroPoint, rt::Format::U8);
-  results[1].data[0] = sz.scale;
-  results[2].data[0] = sz.zeroPoint;
+  // One range for the whole tensor, or one per row of the last dimension.
+  const int64_t width = cast<DynamicQuantizeOp>(op).getPerRow() && !x.shape.empty()
+                            ? x.shape.back()
+                            : x.size();
+  for (int64_t row = 0; width > 0 && row * width < x.size(); ++row) {
+    float lo = 0.0f, hi = 0.0f;
+    for (int64_t i = row * width; i < (row + 1) * width; ++i) {
+      lo = std::min(lo, static_cast<float>(x.data[i]));
+      hi = std::max(hi, static_cast<float>(x.data[i]));
+    }
+    rt::ScaleAndZeroPoint sz = rt::chooseScaleAndZeroPoint(
+        lo, hi, rt::Format::U8, /*symmetric=*/false);
+    for (int64_t i = row * width; i < (row + 1) * width; ++i)
+      results[0].data[i] = rt::quantizeInteger(
+          static_cast<float>(x.data[i]), sz.scale, sz.zeroPoint, rt::Format::U8);
+    results[1].data[row] = sz.scale;
+    results[2].data[row] = sz.zeroPoint;
+  }
   return results;
 }
 

@@ -203,8 +203,21 @@ LogicalResult DynamicQuantizeOp::verify() {
   if (failed(
           verifySameShape(*this, getInput().getType(), getOutput().getType())))
     return failure();
-  if (cast<RankedTensorType>(getScale().getType()).getRank() != 0 ||
-      cast<RankedTensorType>(getZeroPoint().getType()).getRank() != 0)
-    return emitOpError("scale and zero point are scalars (rank-0 tensors)");
+  auto scaleType = cast<RankedTensorType>(getScale().getType());
+  auto zeroType = cast<RankedTensorType>(getZeroPoint().getType());
+  if (!getPerRow()) {
+    if (scaleType.getRank() != 0 || zeroType.getRank() != 0)
+      return emitOpError("scale and zero point are scalars (rank-0 tensors)");
+    return success();
+  }
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  if (inputType.getRank() == 0)
+    return emitOpError("per_row needs an input of rank 1 or more");
+  SmallVector<int64_t> rows(inputType.getShape());
+  rows.back() = 1;
+  if (scaleType.getShape() != ArrayRef<int64_t>(rows) ||
+      zeroType.getShape() != ArrayRef<int64_t>(rows))
+    return emitOpError("per_row scale and zero point must have shape ")
+           << formatShape(rows) << " (the input's with a last dimension of 1)";
   return success();
 }

@@ -132,8 +132,13 @@ def QG_DynamicQuantizeOp : QG_Op<"dynamic_quantize", [Pure]> {
     `zero_point = saturate(round_half_to_even(-min(0, min x) / scale))`,
     then quantizes `x` with them. Returns the codes, the scale and the zero
     point; an all-zero input gets the smallest positive scale instead of 0.
+
+    With `per_row`, each row (the last dimension) gets its own range: the
+    scale and zero point then have the input's shape with a last dimension
+    of 1, so they broadcast against the codes. ONNX has no per-row form.
   }];
-  let arguments = (ins QG_FloatTensor:$input);
+  let arguments = (ins QG_FloatTensor:$input,
+                       DefaultValuedAttr<BoolAttr, "false">:$per_row);
   let results = (outs RankedTensorOf<[UI8]>:$output,
                       RankedTensorOf<[F32]>:$scale,
                       RankedTensorOf<[UI8]>:$zero_point);

@@ -80,8 +80,9 @@ cl::opt<double> maxError(
     cl::init(-1), cl::sub(quantizeCommand), cl::cat(category));
 cl::opt<std::string> activations(
     "activations",
-    cl::desc("int8/w8a8 activation ranges: static (from calibration) or "
-             "dynamic (measured at run time, u8 per tensor)"),
+    cl::desc("int8/w8a8 activation ranges: static (from calibration), "
+             "dynamic (measured at run time, u8 per tensor) or dynamic-row "
+             "(u8, one range per row; no ONNX form, so .mlir output only)"),
     cl::init("static"), cl::sub(quantizeCommand), cl::cat(category));
 cl::opt<std::string> calibMethod(
     "calib-method",
@@ -259,8 +260,8 @@ std::string activationText(mlir::Operation *layer) {
   if (auto mul = x.getDefiningOp<qg::MulOp>())
     if (auto sub = mul.getLhs().getDefiningOp<qg::SubOp>())
       if (auto cast = sub.getLhs().getDefiningOp<qg::CastOp>())
-        if (cast.getInput().getDefiningOp<qg::DynamicQuantizeOp>())
-          return "u8 dynamic";
+        if (auto dq = cast.getInput().getDefiningOp<qg::DynamicQuantizeOp>())
+          return dq.getPerRow() ? "u8 dynamic/row" : "u8 dynamic";
   return "f32";
 }
 
@@ -641,6 +642,11 @@ LogicalResult buildQdqPlan(mlir::func::FuncOp function, onnx::QdqPlan &plan) {
                                     params->zeroPoint(0)});
         x = quantize.getInput();
       }
+    } else if (activationText(op) == "u8 dynamic/row") {
+      op->emitError("per-row dynamic activations have no ONNX form; write "
+                    "the result as .mlir, or use --activations=dynamic");
+      ok = false;
+      return;
     } else if (activationText(op) == "u8 dynamic") {
       plan.dynamicActivations.push_back({{node, 0}});
       auto sub = x.getDefiningOp<qg::MulOp>().getLhs().getDefiningOp<qg::SubOp>();
@@ -697,9 +703,10 @@ int qcc::runQuantize() {
     return fail("--group-size must be positive");
   if (groupSize > 0)
     config.blockSize = groupSize;
-  if (activations != "static" && activations != "dynamic")
-    return fail("--activations must be static or dynamic");
-  if (activations == "dynamic" && config.staticActivations) {
+  if (activations != "static" && activations != "dynamic" &&
+      activations != "dynamic-row")
+    return fail("--activations must be static, dynamic or dynamic-row");
+  if (activations != "static" && config.staticActivations) {
     config.staticActivations = false;
     config.dynamicActivations = true;
     if (config.method == "smoothquant")
@@ -847,7 +854,8 @@ int qcc::runQuantize() {
         " method=" + calibMethod.getValue() +
         " percentile=" + std::to_string(percentile) +
         " format=" + config.activationFormat +
-        (config.activationSymmetric ? " symmetric=true" : "") + "}";
+        (config.activationSymmetric ? " symmetric=true" : "") +
+        (activations == "dynamic-row" ? " per-row=true" : "") + "}";
     if (failed(runPipeline(*module, pipeline)))
       return 1;
   }

@@ -836,3 +836,12 @@ func.func @f(%x: tensor<1x3x8x8xf32>) {
   %y = qg.max_pool %x {kernel_shape = array<i64: 0, 2>} : tensor<1x3x8x8xf32> -> tensor<1x3x7x7xf32>
   return
 }
+
+// -----
+
+// Per-row dynamic quantization keeps one scale per row.
+func.func @dynamic_per_row_shape(%x: tensor<3x4xf32>) {
+  // expected-error@+1 {{per_row scale and zero point must have shape [3, 1] (the input's with a last dimension of 1)}}
+  %q, %s, %z = qg.dynamic_quantize %x {per_row = true} : tensor<3x4xf32> -> tensor<3x4xui8>, tensor<f32>, tensor<ui8>
+  return
+}
