@@ -1,9 +1,8 @@
 // qg-fold-batch-norm: fold inference batch norm into the conv or gemm before
 // it, so quantization sees the weights the model really multiplies by.
-#include "codegen/reference/Interpreter.h"
-#include "dialects/qg/QGElements.h"
 #include "dialects/qg/QGOps.h"
 #include "passes/Passes.h"
+#include "passes/QuantSites.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -19,27 +18,6 @@ using namespace qcc;
 using namespace qcc::qg;
 
 namespace {
-
-std::optional<SmallVector<float>> constantValues(Value value) {
-  auto constant = value.getDefiningOp<ConstantOp>();
-  if (!constant || !isa<FloatType>(constant.getType().getElementType()))
-    return std::nullopt;
-  FailureOr<SmallVector<float>> values = readFloats(constant.getValue());
-  if (failed(values))
-    return std::nullopt;
-  return *values;
-}
-
-Value makeConstant(OpBuilder &builder, Location loc, ArrayRef<int64_t> shape,
-                   ArrayRef<float> values) {
-  ref::Tensor tensor;
-  tensor.elementType = builder.getF32Type();
-  tensor.shape.assign(shape.begin(), shape.end());
-  tensor.data.assign(values.begin(), values.end());
-  ElementsAttr attr = ref::toAttribute(tensor, 64, "folded");
-  return ConstantOp::create(builder, loc,
-                            cast<RankedTensorType>(attr.getType()), attr);
-}
 
 class FoldBatchNormPass
     : public qcc::qg::impl::QGFoldBatchNormBase<FoldBatchNormPass> {
@@ -60,11 +38,11 @@ private:
     if (!producer || !producer->hasOneUse() ||
         !isa<Conv2DOp, GemmOp>(producer))
       return failure();
-    auto scale = constantValues(norm.getScale());
-    auto bias = constantValues(norm.getBias());
-    auto mean = constantValues(norm.getMean());
-    auto variance = constantValues(norm.getVariance());
-    auto weight = constantValues(producer->getOperand(1));
+    auto scale = floatConstant(norm.getScale());
+    auto bias = floatConstant(norm.getBias());
+    auto mean = floatConstant(norm.getMean());
+    auto variance = floatConstant(norm.getVariance());
+    auto weight = floatConstant(producer->getOperand(1));
     if (!scale || !bias || !mean || !variance || !weight)
       return failure();
     auto weightType = cast<RankedTensorType>(producer->getOperand(1).getType());
@@ -92,7 +70,7 @@ private:
         return failure();
       std::optional<SmallVector<float>> oldBias;
       if (conv.getBias()) {
-        oldBias = constantValues(conv.getBias());
+        oldBias = floatConstant(conv.getBias());
         if (!oldBias)
           return failure();
       }
@@ -104,9 +82,9 @@ private:
         newBias[c] = static_cast<float>(
             (oldBias ? (*oldBias)[c] : 0.0) * factor[c] + shift[c]);
       }
-      Value w = makeConstant(builder, conv.getWeight().getLoc(),
+      Value w = createFloatConstant(builder, conv.getWeight().getLoc(),
                              weightType.getShape(), newWeight);
-      Value b = makeConstant(builder, loc, {channels}, newBias);
+      Value b = createFloatConstant(builder, loc, {channels}, newBias);
       auto folded = Conv2DOp::create(
           builder, loc, conv.getType(), conv.getInput(), w, b,
           conv.getStridesAttr(), conv.getPadsAttr(), conv.getDilationsAttr(),
@@ -125,7 +103,7 @@ private:
       const double beta = gemm.getBeta().convertToFloat();
       std::optional<SmallVector<float>> c;
       if (gemm.getC()) {
-        c = constantValues(gemm.getC());
+        c = floatConstant(gemm.getC());
         auto cType = cast<RankedTensorType>(gemm.getC().getType());
         // Only a per-channel C ([N] or [1, N]) folds into a per-channel bias.
         if (!c || cType.getNumElements() != channels)
@@ -140,9 +118,9 @@ private:
         newBias[nn] = static_cast<float>((c ? beta * (*c)[nn] : 0.0) *
                                              factor[nn] +
                                          shift[nn]);
-      Value w = makeConstant(builder, gemm.getB().getLoc(),
+      Value w = createFloatConstant(builder, gemm.getB().getLoc(),
                              weightType.getShape(), newWeight);
-      Value b = makeConstant(builder, loc, {channels}, newBias);
+      Value b = createFloatConstant(builder, loc, {channels}, newBias);
       auto folded = GemmOp::create(
           builder, loc, gemm.getType(), gemm.getA(), w, b,
           builder.getF32FloatAttr(1.0f), builder.getF32FloatAttr(1.0f),

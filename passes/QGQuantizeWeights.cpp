@@ -274,55 +274,31 @@ private:
   /// that read it, searched on their weights side by side; the weights'
   /// rows are multiplied by the scales and the activation divided by them.
   LogicalResult applyAWQScales(ModuleOp module) {
-    llvm::MapVector<Value, SmallVector<Operation *>> groups;
-    module.walk([&](Operation *op) {
-      if (!layers.empty() &&
-          !llvm::is_contained(layers, describeLocation(op->getLoc())))
-        return;
-      if (isLayer(op) && matrixView(op) &&
-          op->getOperand(1).getDefiningOp<ConstantOp>() &&
-          findActivation(op)->rowsAlongLastDim)
-        groups[findActivation(op)->operand->get()].push_back(op);
-    });
-    for (auto &[x, layers] : groups) {
-      const TensorStats *inputStats = statsFor(layers.front());
-      const int64_t k = matrixView(layers.front())->k;
+    auto groups = groupLayersByActivation(module, this->layers);
+    for (auto &[x, group] : groups) {
+      const TensorStats *inputStats = statsFor(group.front());
+      const int64_t k = matrixView(group.front())->k;
       if (!inputStats || inputStats->gram.empty() ||
           inputStats->channels() != k) {
-        layers.front()->emitRemark("AWQ needs the Gram matrix of the input "
+        group.front()->emitRemark("AWQ needs the Gram matrix of the input "
                                    "of ")
-            << describeLocation(layers.front()->getLoc()) << "; it uses RTN";
+            << describeLocation(group.front()->getLoc()) << "; it uses RTN";
         continue;
       }
       if (spec.groupSize > 0 && k % spec.groupSize != 0)
         continue; // Left in float by the quantization loop, with a warning.
-      std::vector<float> stacked;
       int64_t width = 0;
-      for (Operation *layer : layers) {
-        MatrixView view = *matrixView(layer);
-        FailureOr<SmallVector<float>> values = readFloats(
-            layer->getOperand(1).getDefiningOp<ConstantOp>().getValue());
-        if (view.k != k || failed(values))
-          return layer->emitError("qg-quantize-weights: unreadable weight");
-        std::vector<float> kxn = toKxN(*values, view);
-        std::vector<float> merged(static_cast<size_t>(k * (width + view.n)));
-        for (int64_t r = 0; r < k; ++r) {
-          std::copy_n(stacked.begin() + r * width, width,
-                      merged.begin() + r * (width + view.n));
-          std::copy_n(kxn.begin() + r * view.n, view.n,
-                      merged.begin() + r * (width + view.n) + width);
-        }
-        stacked = std::move(merged);
-        width += view.n;
-      }
+      FailureOr<std::vector<float>> stacked = stackWeights(group, k, width);
+      if (failed(stacked))
+        return group.front()->emitError("qg-quantize-weights: unreadable weight");
       AwqResult result =
-          searchAWQ(stacked, k, width, inputStats->gram,
+          searchAWQ(*stacked, k, width, inputStats->gram,
                     inputStats->channelMeanAbs(), spec, awqGrid);
       if (result.alpha == 0)
         continue; // Plain RTN is best: nothing to scale.
       // Each layer's own output error, with and without the scales.
       Builder attrs(&getContext());
-      for (Operation *layer : layers) {
+      for (Operation *layer : group) {
         MatrixView view = *matrixView(layer);
         std::vector<float> w = toKxN(
             *readFloats(
@@ -345,10 +321,10 @@ private:
                            w, awq.dequantized, k, view.n, inputStats->gram)));
         layer->setAttr("qg.awq_alpha", attrs.getF64FloatAttr(result.alpha));
       }
-      for (Operation *layer : layers)
+      for (Operation *layer : group)
         if (failed(scaleWeightRows(layer, result.scales)))
           return layer->emitError("qg-quantize-weights: cannot rescale");
-      divideActivation(x, layers, result.scales, keys->key(x));
+      divideActivation(x, group, result.scales, keys->key(x));
     }
     return success();
   }

@@ -1,6 +1,5 @@
 // qg-smooth-quant: move activation outliers into the weights (SmoothQuant)
 // so that W8A8 quantizes both well; the float function is unchanged.
-#include "dialects/qg/QGElements.h"
 #include "dialects/qg/QGOps.h"
 #include "passes/Passes.h"
 #include "passes/QuantSites.h"
@@ -44,14 +43,7 @@ public:
     // Layers grouped by the activation they read: one set of scales per
     // activation, so that every reader sees the same x / s.
     TensorKeys keys(function);
-    llvm::MapVector<Value, SmallVector<Operation *>> groups;
-    function.walk([&](Operation *op) {
-      if (isLayer(op) && matrixView(op) &&
-          op->getOperand(1).getDefiningOp<ConstantOp>() &&
-          findActivation(op)->rowsAlongLastDim)
-        groups[findActivation(op)->operand->get()].push_back(op);
-    });
-
+    auto groups = groupLayersByActivation(function);
     for (auto &[x, layers] : groups) {
       const std::string key = keys.key(x);
       auto it = calibration.tensors.find(key);
@@ -65,33 +57,12 @@ public:
       const int64_t k = matrixView(layers.front())->k;
       if (static_cast<int64_t>(it->second.channelAbsMax.size()) != k)
         continue;
-      std::vector<float> rowMax(static_cast<size_t>(k), 0.0f);
-      std::vector<float> stacked;
       int64_t width = 0;
-      bool usable = true;
-      for (Operation *layer : layers) {
-        MatrixView view = *matrixView(layer);
-        auto constant = layer->getOperand(1).getDefiningOp<ConstantOp>();
-        FailureOr<SmallVector<float>> values = readFloats(constant.getValue());
-        if (view.k != k || failed(values)) {
-          usable = false;
-          break;
-        }
-        std::vector<float> kxn = toKxN(*values, view);
-        std::vector<float> merged(static_cast<size_t>(k * (width + view.n)));
-        for (int64_t r = 0; r < k; ++r) {
-          std::copy_n(stacked.begin() + r * width, width,
-                      merged.begin() + r * (width + view.n));
-          std::copy_n(kxn.begin() + r * view.n, view.n,
-                      merged.begin() + r * (width + view.n) + width);
-        }
-        stacked = std::move(merged);
-        width += view.n;
-      }
-      if (!usable)
+      FailureOr<std::vector<float>> stacked = stackWeights(layers, k, width);
+      if (failed(stacked))
         continue;
       std::vector<float> scales = smoothQuantScales(
-          it->second.channelAbsMax, stacked, k, width, alpha);
+          it->second.channelAbsMax, *stacked, k, width, alpha);
       for (Operation *layer : layers)
         if (failed(scaleWeightRows(layer, scales))) {
           layer->emitError("qg-smooth-quant: cannot rescale the weight");

@@ -127,7 +127,7 @@ Value createFloatConstant(OpBuilder &builder, Location loc,
                             cast<RankedTensorType>(attr.getType()), attr);
 }
 
-static std::optional<SmallVector<float>> floatConstant(Value value) {
+std::optional<SmallVector<float>> floatConstant(Value value) {
   auto constant = value.getDefiningOp<ConstantOp>();
   if (!constant || !constant.getType().getElementType().isF32())
     return std::nullopt;
@@ -135,6 +135,45 @@ static std::optional<SmallVector<float>> floatConstant(Value value) {
   if (failed(values))
     return std::nullopt;
   return *values;
+}
+
+llvm::MapVector<Value, SmallVector<Operation *>>
+groupLayersByActivation(Operation *root, ArrayRef<std::string> onlyLayers) {
+  llvm::MapVector<Value, SmallVector<Operation *>> groups;
+  root->walk([&](Operation *op) {
+    if (!onlyLayers.empty() &&
+        !llvm::is_contained(onlyLayers, describeLocation(op->getLoc())))
+      return;
+    if (isLayer(op) && matrixView(op) &&
+        op->getOperand(1).getDefiningOp<ConstantOp>() &&
+        findActivation(op)->rowsAlongLastDim)
+      groups[findActivation(op)->operand->get()].push_back(op);
+  });
+  return groups;
+}
+
+FailureOr<std::vector<float>> stackWeights(ArrayRef<Operation *> layers,
+                                           int64_t k, int64_t &width) {
+  std::vector<float> stacked;
+  width = 0;
+  for (Operation *layer : layers) {
+    std::optional<MatrixView> view = matrixView(layer);
+    std::optional<SmallVector<float>> values =
+        floatConstant(layer->getOperand(1));
+    if (!view || view->k != k || !values)
+      return failure();
+    std::vector<float> kxn = toKxN(*values, *view);
+    std::vector<float> merged(static_cast<size_t>(k * (width + view->n)));
+    for (int64_t r = 0; r < k; ++r) {
+      std::copy_n(stacked.begin() + r * width, width,
+                  merged.begin() + r * (width + view->n));
+      std::copy_n(kxn.begin() + r * view->n, view->n,
+                  merged.begin() + r * (width + view->n) + width);
+    }
+    stacked = std::move(merged);
+    width += view->n;
+  }
+  return stacked;
 }
 
 bool divideActivation(Value x, ArrayRef<Operation *> layers,

@@ -8,6 +8,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/MapVector.h"
 
 #include <optional>
 #include <string>
@@ -73,6 +74,24 @@ private:
 /// folded.
 bool divideActivation(mlir::Value x, llvm::ArrayRef<mlir::Operation *> layers,
                       llvm::ArrayRef<float> scales, llvm::StringRef key);
+
+/// The layers with a constant 2-D weight and a row-shaped activation
+/// (matmul, gemm), grouped by the activation they read, in program order:
+/// AWQ and SmoothQuant choose one set of scales per activation. With
+/// `onlyLayers` non-empty, only layers whose location names are listed.
+llvm::MapVector<mlir::Value, llvm::SmallVector<mlir::Operation *>>
+groupLayersByActivation(mlir::Operation *root,
+                        llvm::ArrayRef<std::string> onlyLayers = {});
+
+/// The constant weights of `layers` (all with reduction size k) side by
+/// side as one K x (sum of N) matrix; `width` gets the sum of N. Fails if a
+/// weight is not a readable f32 constant of that k.
+mlir::FailureOr<std::vector<float>>
+stackWeights(llvm::ArrayRef<mlir::Operation *> layers, int64_t k,
+             int64_t &width);
+
+/// Values of an f32 qg.constant, or nullopt.
+std::optional<llvm::SmallVector<float>> floatConstant(mlir::Value value);
 
 /// Multiplies the input rows (reduction index k) of a layer's float constant
 /// weight by `scales[k]`, replacing the constant.
