@@ -142,6 +142,16 @@ cl::opt<bool> noMatMulNBits(
     cl::desc("ONNX output: write 4-bit MatMul weights as blocked "
              "DequantizeLinear instead of com.microsoft MatMulNBits"),
     cl::init(false), cl::sub(quantizeCommand), cl::cat(category));
+cl::opt<bool> asymmetricWeights(
+    "asymmetric-weights",
+    cl::desc("Integer weights get a zero point and their own [min, max] "
+             "range instead of a symmetric one (not for nf4)"),
+    cl::init(false), cl::sub(quantizeCommand), cl::cat(category));
+cl::list<std::string> alsoQuantize(
+    "also-quantize",
+    cl::desc("Also put activation Q/DQ on the inputs of these ops, which stay "
+             "float by default (e.g. --also-quantize=softmax,layer_norm)"),
+    cl::CommaSeparated, cl::sub(quantizeCommand), cl::cat(category));
 cl::opt<bool> quiet("quiet", cl::desc("No progress output"), cl::init(false),
                     cl::sub(quantizeCommand), cl::cat(category));
 
@@ -697,6 +707,13 @@ int qcc::runQuantize() {
   if (config.method == "smoothquant" && !config.staticActivations)
     return fail("--method=smoothquant balances weights against quantized "
                 "activations; use it with --scheme=int8 or w8a8");
+  if (asymmetricWeights && config.weightFormat == "nf4")
+    return fail("--asymmetric-weights: nf4 scales by the block absmax and has "
+                "no zero point");
+  if (!alsoQuantize.empty() && !config.staticActivations &&
+      !config.dynamicActivations)
+    return fail("--also-quantize needs quantized activations (--scheme=int8 "
+                "or w8a8)");
   if (config.mixed && config.method != "rtn")
     return fail("--scheme=mixed uses RTN for its candidates; drop --method");
   if (groupSize < 0)
@@ -842,6 +859,7 @@ int qcc::runQuantize() {
         " algorithm=" +
         (config.method == "smoothquant" ? std::string("rtn") : config.method) +
         (needsStats ? " stats=" + quoted(statsPath) : std::string()) +
+        (asymmetricWeights ? " symmetric=false" : "") +
         (actOrder ? " act-order=true" : "") + "}";
     if (failed(runPipeline(*module, weights)))
       return 1;
@@ -855,7 +873,10 @@ int qcc::runQuantize() {
         " percentile=" + std::to_string(percentile) +
         " format=" + config.activationFormat +
         (config.activationSymmetric ? " symmetric=true" : "") +
-        (activations == "dynamic-row" ? " per-row=true" : "") + "}";
+        (activations == "dynamic-row" ? " per-row=true" : "") +
+        (alsoQuantize.empty() ? std::string()
+                              : " also=" + llvm::join(alsoQuantize, ",")) +
+        "}";
     if (failed(runPipeline(*module, pipeline)))
       return 1;
   }
