@@ -255,11 +255,11 @@ private:
         out += '\t';
         break;
       case 'u': {
-        uint32_t code;
+        uint32_t code = 0;
         if (!parseHex4(code))
           return false;
         if (code >= 0xD800 && code < 0xDC00) {
-          uint32_t low;
+          uint32_t low = 0;
           if (text.substr(at, 2) != "\\u")
             return failAt("lone high surrogate");
           at += 2;
