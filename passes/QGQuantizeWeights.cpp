@@ -233,10 +233,8 @@ public:
       rt::dequantizeTensor(codes, type.getShape(), params, approx);
       const int64_t count = type.getNumElements();
       const int64_t scaleCount = static_cast<int64_t>(params.scales.size());
-      const int64_t bits = rt::formatBits(*storage);
-      int64_t after = (count * bits + 7) / 8 + 4 * scaleCount;
-      if (!params.zeroPoints.empty())
-        after += (scaleCount * bits + 7) / 8;
+      const int64_t after = rt::quantizedBytes(count, *storage, scaleCount,
+                                               !params.zeroPoints.empty());
       const int64_t before = 4 * count;
       ++numQuantized;
       bytesBefore += before;
@@ -263,9 +261,8 @@ private:
       return nullptr;
     Value x = site->operand->get();
     // AWQ's inserted scaling reads the calibrated tensor.
-    if (auto mul = x.getDefiningOp<MulOp>();
-        mul && describeLocation(mul.getLoc()).ends_with("/input_scale"))
-      x = mul.getLhs();
+    if (MulOp scale = inputScaleProducing(x))
+      x = scale.getLhs();
     auto it = calibration.tensors.find(keys->key(x));
     return it == calibration.tensors.end() ? nullptr : &it->second;
   }

@@ -176,6 +176,24 @@ FailureOr<std::vector<float>> stackWeights(ArrayRef<Operation *> layers,
   return stacked;
 }
 
+/// Names the qg.mul that divideActivation inserts, so later passes and the
+/// exporter can tell it from the model's own multiplications.
+static constexpr llvm::StringLiteral kInputScaleSuffix = "/input_scale";
+
+MulOp inputScaleProducing(Value x) {
+  auto mul = x.getDefiningOp<MulOp>();
+  if (!mul || !describeLocation(mul.getLoc()).ends_with(kInputScaleSuffix))
+    return nullptr;
+  return mul;
+}
+
+DynamicQuantizeOp dynamicQuantizeProducing(Value x) {
+  auto mul = x.getDefiningOp<MulOp>();
+  auto sub = mul ? mul.getLhs().getDefiningOp<SubOp>() : nullptr;
+  auto cast = sub ? sub.getLhs().getDefiningOp<CastOp>() : nullptr;
+  return cast ? cast.getInput().getDefiningOp<DynamicQuantizeOp>() : nullptr;
+}
+
 bool divideActivation(Value x, ArrayRef<Operation *> layers,
                       ArrayRef<float> scales, StringRef key) {
   const int64_t k = static_cast<int64_t>(scales.size());
@@ -218,7 +236,7 @@ bool divideActivation(Value x, ArrayRef<Operation *> layers,
   std::vector<float> inverse(k);
   for (int64_t c = 0; c < k; ++c)
     inverse[c] = 1.0f / scales[c];
-  Location loc = NameLoc::get(builder.getStringAttr(key + "/input_scale"),
+  Location loc = NameLoc::get(builder.getStringAttr(key + kInputScaleSuffix),
                               x.getLoc());
   Value factors = createFloatConstant(builder, loc, {k}, inverse);
   Value scaled = MulOp::create(builder, loc, type, x, factors);

@@ -93,6 +93,15 @@ stackWeights(llvm::ArrayRef<mlir::Operation *> layers, int64_t k,
 /// Values of an f32 qg.constant, or nullopt.
 std::optional<llvm::SmallVector<float>> floatConstant(mlir::Value value);
 
+/// The qg.mul by 1/scales that divideActivation inserted, if it produces
+/// `x`; its lhs is the activation before scaling.
+MulOp inputScaleProducing(mlir::Value x);
+
+/// The qg.dynamic_quantize behind `x` when `x` is the dequantized result of
+/// dynamic activation quantization ((cast(q) - cast(zp)) * scale, as
+/// qg-quantize-activations builds it).
+DynamicQuantizeOp dynamicQuantizeProducing(mlir::Value x);
+
 /// Multiplies the input rows (reduction index k) of a layer's float constant
 /// weight by `scales[k]`, replacing the constant.
 mlir::LogicalResult scaleWeightRows(mlir::Operation *layer,

@@ -63,15 +63,12 @@ CALIBRATION = [
     "Compilers optimize loops by unrolling and vectorizing them.",
 ]
 
-EVALUATION = [
-    "A man is eating food.",
-    "A man is riding a white horse on an enclosed ground.",
-    "Quantized neural networks trade precision for speed and size.",
-    "The new movie is awesome!",
-    "Compilers turn programs into efficient machine code.",
-    "It is raining heavily in the mountains tonight.",
-    "Two dogs play in the snow.",
-    "How do I bake sourdough bread at home?",
+# The sentences of the FP32 MiniLM test, then eight more.
+_spec = importlib.util.spec_from_file_location(
+    "minilm_test", os.path.join(ROOT, "test", "models", "minilm.py"))
+_minilm_test = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_minilm_test)
+EVALUATION = _minilm_test.SENTENCES + [
     "The weather forecast predicts sunshine for the weekend.",
     "She finished the marathon in under four hours.",
     "The bank raised interest rates again.",

@@ -59,59 +59,71 @@ size_t utf8SequenceLength(std::string_view text, size_t at) {
   return length;
 }
 
+/// Copies valid multi-byte UTF-8 sequences of `text` through, replaces each
+/// byte that starts no valid sequence with `invalid`, and hands every ASCII
+/// character to `escapeAscii`, which appends its escaped form. JSON and HTML
+/// escaping differ only in those two.
+template <typename EscapeAscii>
+std::string escapeUtf8(std::string_view text, std::string_view invalid,
+                       EscapeAscii escapeAscii) {
+  std::string out;
+  for (size_t at = 0; at < text.size();) {
+    const size_t length = utf8SequenceLength(text, at);
+    if (length == 0) {
+      out += invalid;
+      ++at;
+    } else if (length > 1) {
+      out.append(text.substr(at, length));
+      at += length;
+    } else {
+      escapeAscii(text[at++], out);
+    }
+  }
+  return out;
+}
+
 //===----------------------------------------------------------------------===//
 // JSON
 //===----------------------------------------------------------------------===//
 
-std::string jsonString(std::string_view text) {
-  std::string out = "\"";
-  for (size_t at = 0; at < text.size();) {
-    const size_t length = utf8SequenceLength(text, at);
-    if (length == 0) {
-      out += "\\ufffd";
-      ++at;
-      continue;
-    }
-    if (length > 1) {
-      out.append(text.substr(at, length));
-      at += length;
-      continue;
-    }
-    const char c = text[at++];
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\b':
-      out += "\\b";
-      break;
-    case '\f':
-      out += "\\f";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    default:
-      if (static_cast<unsigned char>(c) < 0x20) {
-        char escaped[8];
-        std::snprintf(escaped, sizeof(escaped), "\\u%04x",
-                      static_cast<unsigned>(c));
-        out += escaped;
-      } else {
-        out += c;
-      }
+/// Appends the JSON form of one ASCII character.
+void escapeJsonAscii(char c, std::string &out) {
+  switch (c) {
+  case '"':
+    out += "\\\"";
+    break;
+  case '\\':
+    out += "\\\\";
+    break;
+  case '\b':
+    out += "\\b";
+    break;
+  case '\f':
+    out += "\\f";
+    break;
+  case '\n':
+    out += "\\n";
+    break;
+  case '\r':
+    out += "\\r";
+    break;
+  case '\t':
+    out += "\\t";
+    break;
+  default:
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof(escaped), "\\u%04x",
+                    static_cast<unsigned>(c));
+      out += escaped;
+    } else {
+      out += c;
     }
   }
-  return out + "\"";
+}
+
+std::string jsonString(std::string_view text) {
+  return "\"" + escapeUtf8(text, "\\ufffd", escapeJsonAscii) + "\"";
 }
 
 std::string jsonNumber(double value) {
@@ -194,53 +206,42 @@ private:
 // HTML helpers
 //===----------------------------------------------------------------------===//
 
+/// Appends the HTML form of one ASCII character.
+void escapeHtmlAscii(char c, std::string &out) {
+  switch (c) {
+  case '&':
+    out += "&amp;";
+    break;
+  case '<':
+    out += "&lt;";
+    break;
+  case '>':
+    out += "&gt;";
+    break;
+  case '"':
+    out += "&quot;";
+    break;
+  case '\'':
+    out += "&#39;";
+    break;
+  case '\t':
+  case '\n':
+  case '\r':
+    out += c;
+    break;
+  default:
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
+      out += "\xEF\xBF\xBD";
+    else
+      out += c;
+  }
+}
+
 /// Text safe in HTML content and in quoted attribute values, in HTML and
 /// inline SVG alike. Control characters other than whitespace and invalid
 /// UTF-8 become U+FFFD.
 std::string escapeHtml(std::string_view text) {
-  std::string out;
-  for (size_t at = 0; at < text.size();) {
-    const size_t length = utf8SequenceLength(text, at);
-    if (length == 0) {
-      out += "\xEF\xBF\xBD";
-      ++at;
-      continue;
-    }
-    if (length > 1) {
-      out.append(text.substr(at, length));
-      at += length;
-      continue;
-    }
-    const char c = text[at++];
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    case '\'':
-      out += "&#39;";
-      break;
-    case '\t':
-    case '\n':
-    case '\r':
-      out += c;
-      break;
-    default:
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
-        out += "\xEF\xBF\xBD";
-      else
-        out += c;
-    }
-  }
-  return out;
+  return escapeUtf8(text, "\xEF\xBF\xBD", escapeHtmlAscii);
 }
 
 /// The first `limit` characters (code points) of a name, with an ellipsis

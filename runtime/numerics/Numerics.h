@@ -172,6 +172,12 @@ QuantParams computeRTNParams(std::span<const float> values,
                              std::span<const int64_t> shape, Format format,
                              const Granularity &granularity, bool symmetric);
 
+/// Bytes a quantized tensor of `elementCount` codes takes when stored: the
+/// codes at the format's width (packed), one f32 per scale, and, when it has
+/// zero points, one per scale at the format's width.
+int64_t quantizedBytes(int64_t elementCount, Format format, int64_t scaleCount,
+                       bool hasZeroPoints);
+
 //===----------------------------------------------------------------------===//
 // 4-bit packing and double quantization.
 //===----------------------------------------------------------------------===//

@@ -238,4 +238,13 @@ ErrorStats compareTensors(std::span<const float> reference,
   return stats;
 }
 
+int64_t quantizedBytes(int64_t elementCount, Format format, int64_t scaleCount,
+                       bool hasZeroPoints) {
+  const int64_t bits = formatBits(format);
+  int64_t bytes = (elementCount * bits + 7) / 8 + 4 * scaleCount;
+  if (hasZeroPoints)
+    bytes += (scaleCount * bits + 7) / 8;
+  return bytes;
+}
+
 } // namespace qcc::rt

@@ -17,11 +17,15 @@ import onnxruntime as ort
 DATA = "/usr/share/datasets/fashion-mnist"
 
 
-def load_test_set(mean, std):
-    with gzip.open(f"{DATA}/t10k-images-idx3-ubyte.gz") as f:
+def load(kind, mean, std, count=None):
+    """The first `count` images of the "train" or "test" set, normalized as
+    the model expects, and their labels."""
+    prefix = "train" if kind == "train" else "t10k"
+    with gzip.open(f"{DATA}/{prefix}-images-idx3-ubyte.gz") as f:
         images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
-    with gzip.open(f"{DATA}/t10k-labels-idx1-ubyte.gz") as f:
+    with gzip.open(f"{DATA}/{prefix}-labels-idx1-ubyte.gz") as f:
         labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    images, labels = images[:count], labels[:count]
     return ((images.astype(np.float32) / 255.0 - mean) / std).astype(np.float32), labels
 
 
@@ -36,7 +40,7 @@ def main():
     args = parser.parse_args()
 
     info = json.load(open(args.model.replace(".onnx", ".json")))
-    images, labels = load_test_set(info["mean"], info["std"])
+    images, labels = load("test", info["mean"], info["std"])
     session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
     qcc_logits, ort_logits = [], []
     with tempfile.TemporaryDirectory() as tmp:

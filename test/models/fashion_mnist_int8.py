@@ -12,7 +12,6 @@ ONNX Runtime runs the QDQ graph as written (basic graph optimizations); its
 default fused int8 kernels are also measured and printed, not asserted.
 """
 import argparse
-import gzip
 import json
 import os
 import subprocess
@@ -22,18 +21,8 @@ import tempfile
 import numpy as np
 import onnxruntime as ort
 
-DATA = "/usr/share/datasets/fashion-mnist"
-
-
-def load(kind, mean, std, count=None):
-    prefix = "train" if kind == "train" else "t10k"
-    with gzip.open(f"{DATA}/{prefix}-images-idx3-ubyte.gz") as f:
-        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
-    with gzip.open(f"{DATA}/{prefix}-labels-idx1-ubyte.gz") as f:
-        labels = np.frombuffer(f.read(), np.uint8, offset=8)
-    images, labels = images[:count], labels[:count]
-    return ((images.astype(np.float32) / 255.0 - mean) / std).astype(np.float32), labels
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fashion_mnist import load  # noqa: E402  (the same data loading as the FP32 test)
 
 def ort_logits(model, images, level):
     options = ort.SessionOptions()

@@ -472,3 +472,12 @@ TEST(Formats, NamesRoundTrip) {
 }
 
 } // namespace
+
+// Stored size: 10 int4 codes pack into 5 bytes, 2 f32 scales take 8, and
+// 2 int4 zero points one more byte; 3 int8 codes with 1 scale take 3 + 4.
+TEST(QuantizedBytes, CodesScalesAndZeroPoints) {
+  EXPECT_EQ(quantizedBytes(10, Format::I4, 2, false), 5 + 8);
+  EXPECT_EQ(quantizedBytes(10, Format::U4, 2, true), 5 + 8 + 1);
+  EXPECT_EQ(quantizedBytes(3, Format::I8, 1, false), 3 + 4);
+  EXPECT_EQ(quantizedBytes(3, Format::U8, 1, true), 3 + 4 + 1);
+}

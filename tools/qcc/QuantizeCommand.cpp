@@ -210,14 +210,10 @@ std::string quoted(StringRef value) { return "\"" + value.str() + "\""; }
 int64_t constantBytes(qg::ConstantOp constant) {
   auto type = cast<mlir::RankedTensorType>(constant.getType());
   const int64_t count = type.getNumElements();
-  if (auto quant = dyn_cast<qg::QuantType>(type.getElementType())) {
-    const int64_t bits = rt::formatBits(quant.getFormat());
-    const int64_t scales = quant.getScales().getNumElements();
-    int64_t bytes = (count * bits + 7) / 8 + 4 * scales;
-    if (quant.getZeroPoints())
-      bytes += (quant.getZeroPoints().getNumElements() * bits + 7) / 8;
-    return bytes;
-  }
+  if (auto quant = dyn_cast<qg::QuantType>(type.getElementType()))
+    return rt::quantizedBytes(count, quant.getFormat(),
+                              quant.getScales().getNumElements(),
+                              static_cast<bool>(quant.getZeroPoints()));
   return (count * type.getElementTypeBitWidth() + 7) / 8;
 }
 
@@ -267,11 +263,8 @@ std::string activationText(mlir::Operation *layer) {
             .getElementType());
     return std::string(rt::formatName(quant.getFormat())) + " static";
   }
-  if (auto mul = x.getDefiningOp<qg::MulOp>())
-    if (auto sub = mul.getLhs().getDefiningOp<qg::SubOp>())
-      if (auto cast = sub.getLhs().getDefiningOp<qg::CastOp>())
-        if (auto dq = cast.getInput().getDefiningOp<qg::DynamicQuantizeOp>())
-          return dq.getPerRow() ? "u8 dynamic/row" : "u8 dynamic";
+  if (qg::DynamicQuantizeOp dq = qg::dynamicQuantizeProducing(x))
+    return dq.getPerRow() ? "u8 dynamic/row" : "u8 dynamic";
   return "f32";
 }
 
@@ -414,10 +407,6 @@ std::optional<int64_t> parseBudget(StringRef text, int64_t weightCount) {
   return static_cast<int64_t>(value * scale);
 }
 
-/// Bytes of a weight of `count` elements in `format` with `scales` scales.
-int64_t weightBytes(int64_t count, int64_t bits, int64_t scales) {
-  return (count * bits + 7) / 8 + 4 * scales;
-}
 
 } // namespace
 
@@ -462,11 +451,14 @@ LogicalResult assignPrecision(mlir::ModuleOp module, mlir::func::FuncOp function
 
   struct Candidate {
     std::string label, pipeline;
+    rt::Format format;
+    int64_t groupSize; // 0: one scale per output channel
   };
   const std::vector<Candidate> candidates = {
-      {"i8/channel", "format=i8 granularity=channel"},
+      {"i8/channel", "format=i8 granularity=channel", rt::Format::I8, 0},
       {"i4/g" + std::to_string(group),
-       "format=i4 granularity=block block-size=" + std::to_string(group)},
+       "format=i4 granularity=block block-size=" + std::to_string(group),
+       rt::Format::I4, group},
   };
   std::vector<qg::LayerCandidates> problem;
   int64_t step = 0;
@@ -477,8 +469,7 @@ LogicalResult assignPrecision(mlir::ModuleOp module, mlir::func::FuncOp function
     entry.candidates.push_back({"f32", 4 * layer.elements, 0.0});
     for (const Candidate &candidate : candidates) {
       progressLine("measuring layer sensitivity", ++step, steps);
-      const bool fourBit = candidate.label[1] == '4';
-      if (fourBit && layer.reduction % group != 0)
+      if (candidate.groupSize > 0 && layer.reduction % candidate.groupSize != 0)
         continue;
       mlir::OwningOpRef<mlir::ModuleOp> trial = module.clone();
       if (failed(runPipeline(*trial, "qg-quantize-weights{" +
@@ -495,11 +486,14 @@ LogicalResult assignPrecision(mlir::ModuleOp module, mlir::func::FuncOp function
         for (size_t o = 0; o < out->size(); ++o)
           error.add(reference[s][o].data, (*out)[o].data);
       }
-      const int64_t scales =
-          fourBit ? layer.elements / group : layer.outChannels;
+      const int64_t scales = candidate.groupSize > 0
+                                 ? layer.elements / candidate.groupSize
+                                 : layer.outChannels;
       entry.candidates.push_back(
           {candidate.label,
-           weightBytes(layer.elements, fourBit ? 4 : 8, scales), error.mse()});
+           rt::quantizedBytes(layer.elements, candidate.format, scales,
+                              /*hasZeroPoints=*/false),
+           error.mse()});
     }
     problem.push_back(std::move(entry));
   }
@@ -652,23 +646,18 @@ LogicalResult buildQdqPlan(mlir::func::FuncOp function, onnx::QdqPlan &plan) {
                                     params->zeroPoint(0)});
         x = quantize.getInput();
       }
-    } else if (activationText(op) == "u8 dynamic/row") {
-      op->emitError("per-row dynamic activations have no ONNX form; write "
-                    "the result as .mlir, or use --activations=dynamic");
-      ok = false;
-      return;
-    } else if (activationText(op) == "u8 dynamic") {
+    } else if (qg::DynamicQuantizeOp dq = qg::dynamicQuantizeProducing(x)) {
+      if (dq.getPerRow()) {
+        op->emitError("per-row dynamic activations have no ONNX form; write "
+                      "the result as .mlir, or use --activations=dynamic");
+        ok = false;
+        return;
+      }
       plan.dynamicActivations.push_back({{node, 0}});
-      auto sub = x.getDefiningOp<qg::MulOp>().getLhs().getDefiningOp<qg::SubOp>();
-      x = sub.getLhs()
-              .getDefiningOp<qg::CastOp>()
-              .getInput()
-              .getDefiningOp<qg::DynamicQuantizeOp>()
-              .getInput();
+      x = dq.getInput();
     }
-    if (auto mul = x.getDefiningOp<qg::MulOp>();
-        mul && qg::describeLocation(mul.getLoc()).ends_with("/input_scale")) {
-      auto factors = mul.getRhs().getDefiningOp<qg::ConstantOp>();
+    if (qg::MulOp scale = qg::inputScaleProducing(x)) {
+      auto factors = scale.getRhs().getDefiningOp<qg::ConstantOp>();
       mlir::FailureOr<SmallVector<float>> values =
           qg::readFloats(factors.getValue());
       if (succeeded(values))
