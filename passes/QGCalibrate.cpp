@@ -62,8 +62,8 @@ public:
       if (!isa<FloatType>(
               cast<RankedTensorType>(value.getType()).getElementType()))
         return;
-      const bool gramWanted = gram && site->rowsAlongLastDim &&
-                              matrixView(op).has_value();
+      const bool gramWanted =
+          gram && site->rowsAlongLastDim && matrixView(op).has_value();
       auto [it, inserted] =
           sites.insert({value, Observed{site->rowsAlongLastDim, gramWanted}});
       if (!inserted) {
@@ -144,8 +144,8 @@ public:
     if (!ok)
       return signalPassFailure();
     if (stats.sampleCount == 0) {
-      module.emitError("qg-calibrate: '") << data.getValue()
-                                          << "' holds no samples";
+      module.emitError("qg-calibrate: '")
+          << data.getValue() << "' holds no samples";
       return signalPassFailure();
     }
     numSamples = stats.sampleCount;

@@ -35,8 +35,7 @@ public:
 private:
   LogicalResult fold(BatchNormOp norm) {
     Operation *producer = norm.getInput().getDefiningOp();
-    if (!producer || !producer->hasOneUse() ||
-        !isa<Conv2DOp, GemmOp>(producer))
+    if (!producer || !producer->hasOneUse() || !isa<Conv2DOp, GemmOp>(producer))
       return failure();
     auto scale = floatConstant(norm.getScale());
     auto bias = floatConstant(norm.getBias());
@@ -54,16 +53,16 @@ private:
     // Per-channel factor f and shift: y = x * f + shift.
     std::vector<double> factor(channels), shift(channels);
     for (int64_t c = 0; c < channels; ++c) {
-      factor[c] = (*scale)[c] /
-                  std::sqrt(static_cast<double>((*variance)[c]) +
-                            norm.getEpsilon().convertToFloat());
+      factor[c] = (*scale)[c] / std::sqrt(static_cast<double>((*variance)[c]) +
+                                          norm.getEpsilon().convertToFloat());
       shift[c] = (*bias)[c] - (*mean)[c] * factor[c];
     }
 
     SmallVector<float> newWeight(*weight);
     std::vector<float> newBias(channels);
     OpBuilder builder(norm);
-    Location loc = FusedLoc::get(&getContext(), {producer->getLoc(), norm.getLoc()});
+    Location loc =
+        FusedLoc::get(&getContext(), {producer->getLoc(), norm.getLoc()});
 
     if (auto conv = dyn_cast<Conv2DOp>(producer)) {
       if (weightType.getDimSize(0) != channels)
@@ -83,12 +82,12 @@ private:
             (oldBias ? (*oldBias)[c] : 0.0) * factor[c] + shift[c]);
       }
       Value w = createFloatConstant(builder, conv.getWeight().getLoc(),
-                             weightType.getShape(), newWeight);
+                                    weightType.getShape(), newWeight);
       Value b = createFloatConstant(builder, loc, {channels}, newBias);
-      auto folded = Conv2DOp::create(
-          builder, loc, conv.getType(), conv.getInput(), w, b,
-          conv.getStridesAttr(), conv.getPadsAttr(), conv.getDilationsAttr(),
-          conv.getGroupAttr());
+      auto folded =
+          Conv2DOp::create(builder, loc, conv.getType(), conv.getInput(), w, b,
+                           conv.getStridesAttr(), conv.getPadsAttr(),
+                           conv.getDilationsAttr(), conv.getGroupAttr());
       norm.replaceAllUsesWith(folded.getResult());
     } else {
       auto gemm = cast<GemmOp>(producer);
@@ -115,16 +114,15 @@ private:
           w = static_cast<float>(w * factor[nn] * alpha);
         }
       for (int64_t nn = 0; nn < n; ++nn)
-        newBias[nn] = static_cast<float>((c ? beta * (*c)[nn] : 0.0) *
-                                             factor[nn] +
-                                         shift[nn]);
+        newBias[nn] = static_cast<float>(
+            (c ? beta * (*c)[nn] : 0.0) * factor[nn] + shift[nn]);
       Value w = createFloatConstant(builder, gemm.getB().getLoc(),
-                             weightType.getShape(), newWeight);
+                                    weightType.getShape(), newWeight);
       Value b = createFloatConstant(builder, loc, {channels}, newBias);
-      auto folded = GemmOp::create(
-          builder, loc, gemm.getType(), gemm.getA(), w, b,
-          builder.getF32FloatAttr(1.0f), builder.getF32FloatAttr(1.0f),
-          gemm.getTransAAttr(), gemm.getTransBAttr());
+      auto folded = GemmOp::create(builder, loc, gemm.getType(), gemm.getA(), w,
+                                   b, builder.getF32FloatAttr(1.0f),
+                                   builder.getF32FloatAttr(1.0f),
+                                   gemm.getTransAAttr(), gemm.getTransBAttr());
       norm.replaceAllUsesWith(folded.getResult());
     }
     norm.erase();

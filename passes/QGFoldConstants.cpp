@@ -71,10 +71,12 @@ private:
       return failure();
     OpBuilder builder(op);
     for (auto [value, tensor] : llvm::zip(op->getResults(), *results)) {
-      tensor.elementType = cast<RankedTensorType>(value.getType()).getElementType();
+      tensor.elementType =
+          cast<RankedTensorType>(value.getType()).getElementType();
       ElementsAttr attr = ref::toAttribute(tensor, inlineLimit, "folded");
-      value.replaceAllUsesWith(ConstantOp::create(
-          builder, op->getLoc(), cast<RankedTensorType>(value.getType()), attr));
+      value.replaceAllUsesWith(
+          ConstantOp::create(builder, op->getLoc(),
+                             cast<RankedTensorType>(value.getType()), attr));
     }
     op->erase();
     return success();

@@ -35,12 +35,15 @@ public:
     std::optional<RangeMethod> rangeMethod = parseRangeMethod(method);
     if (!rangeMethod) {
       module.emitError("qg-quantize-activations: unknown method '")
-          << method.getValue() << "'; expected minmax, percentile, entropy or mse";
+          << method.getValue()
+          << "'; expected minmax, percentile, entropy or mse";
       return signalPassFailure();
     }
     std::optional<rt::Format> storage = rt::parseFormat(format);
-    if (!storage || (*storage != rt::Format::U8 && *storage != rt::Format::I8)) {
-      module.emitError("qg-quantize-activations: format must be u8 or i8, got '")
+    if (!storage ||
+        (*storage != rt::Format::U8 && *storage != rt::Format::I8)) {
+      module.emitError(
+          "qg-quantize-activations: format must be u8 or i8, got '")
           << format.getValue() << "'";
       return signalPassFailure();
     }
@@ -68,7 +71,8 @@ public:
         return signalPassFailure();
       }
     }
-    func::FuncOp function = findEntryFunction(module, "qg-quantize-activations");
+    func::FuncOp function =
+        findEntryFunction(module, "qg-quantize-activations");
     if (!function)
       return signalPassFailure();
 
@@ -123,8 +127,8 @@ public:
         Range range = chooseRange(it->second.histogram, rangeOptions);
         rt::ScaleAndZeroPoint params = rt::chooseScaleAndZeroPoint(
             range.min, range.max, *storage, symmetric);
-        auto quantType =
-            QuantType::get(&getContext(), *storage, params.scale, params.zeroPoint);
+        auto quantType = QuantType::get(&getContext(), *storage, params.scale,
+                                        params.zeroPoint);
         Value q = QuantizeOp::create(
             builder, loc, RankedTensorType::get(type.getShape(), quantType), x);
         dequantized = DequantizeOp::create(builder, loc, type, q);
@@ -159,7 +163,8 @@ private:
                                     dq.getZeroPoint());
     Value scale = dq.getScale();
     if (type.getElementType() != f32)
-      scale = CastOp::create(builder, loc, scalar(type.getElementType()), scale);
+      scale =
+          CastOp::create(builder, loc, scalar(type.getElementType()), scale);
     auto centered = SubOp::create(builder, loc, type, floatCodes, floatZero);
     return MulOp::create(builder, loc, type, centered, scale);
   }

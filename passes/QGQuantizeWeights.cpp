@@ -103,11 +103,12 @@ public:
       }
     }
     spec.format = *storage;
-    spec.groupSize = mode == "block" ? blockSize.getValue()
+    spec.groupSize = mode == "block"     ? blockSize.getValue()
                      : mode == "channel" ? 0
                                          : -1;
     spec.symmetric = symmetric;
-    if (func::FuncOp function = findEntryFunction(module, "qg-quantize-weights"))
+    if (func::FuncOp function =
+            findEntryFunction(module, "qg-quantize-weights"))
       keys.emplace(function);
     else if (!stats.empty())
       return signalPassFailure();
@@ -278,7 +279,7 @@ private:
       if (!inputStats || inputStats->gram.empty() ||
           inputStats->channels() != k) {
         group.front()->emitRemark("AWQ needs the Gram matrix of the input "
-                                   "of ")
+                                  "of ")
             << describeLocation(group.front()->getLoc()) << "; it uses RTN";
         continue;
       }
@@ -287,10 +288,10 @@ private:
       int64_t width = 0;
       FailureOr<std::vector<float>> stacked = stackWeights(group, k, width);
       if (failed(stacked))
-        return group.front()->emitError("qg-quantize-weights: unreadable weight");
-      AwqResult result =
-          searchAWQ(*stacked, k, width, inputStats->gram,
-                    inputStats->channelMeanAbs(), spec, awqGrid);
+        return group.front()->emitError(
+            "qg-quantize-weights: unreadable weight");
+      AwqResult result = searchAWQ(*stacked, k, width, inputStats->gram,
+                                   inputStats->channelMeanAbs(), spec, awqGrid);
       if (result.alpha == 0)
         continue; // Plain RTN is best: nothing to scale.
       // Each layer's own output error, with and without the scales.

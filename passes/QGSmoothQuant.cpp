@@ -61,8 +61,8 @@ public:
       FailureOr<std::vector<float>> stacked = stackWeights(layers, k, width);
       if (failed(stacked))
         continue;
-      std::vector<float> scales = smoothQuantScales(
-          it->second.channelAbsMax, *stacked, k, width, alpha);
+      std::vector<float> scales = smoothQuantScales(it->second.channelAbsMax,
+                                                    *stacked, k, width, alpha);
       for (Operation *layer : layers)
         if (failed(scaleWeightRows(layer, scales))) {
           layer->emitError("qg-smooth-quant: cannot rescale the weight");

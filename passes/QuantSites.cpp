@@ -112,9 +112,7 @@ TensorKeys::TensorKeys(func::FuncOp function) {
   });
 }
 
-std::string TensorKeys::key(Value value) const {
-  return keys.lookup(value);
-}
+std::string TensorKeys::key(Value value) const { return keys.lookup(value); }
 
 Value createFloatConstant(OpBuilder &builder, Location loc,
                           ArrayRef<int64_t> shape, ArrayRef<float> values) {
@@ -213,7 +211,8 @@ bool divideActivation(Value x, ArrayRef<Operation *> layers,
       beta = floatConstant(norm.getBias());
     if (onlyLayers && axis == rank - 1 && gamma &&
         static_cast<int64_t>(gamma->size()) == k &&
-        (!norm.getBias() || (beta && static_cast<int64_t>(beta->size()) == k))) {
+        (!norm.getBias() ||
+         (beta && static_cast<int64_t>(beta->size()) == k))) {
       OpBuilder builder(norm);
       for (int64_t c = 0; c < k; ++c) {
         (*gamma)[c] /= scales[c];
@@ -236,8 +235,8 @@ bool divideActivation(Value x, ArrayRef<Operation *> layers,
   std::vector<float> inverse(k);
   for (int64_t c = 0; c < k; ++c)
     inverse[c] = 1.0f / scales[c];
-  Location loc = NameLoc::get(builder.getStringAttr(key + kInputScaleSuffix),
-                              x.getLoc());
+  Location loc =
+      NameLoc::get(builder.getStringAttr(key + kInputScaleSuffix), x.getLoc());
   Value factors = createFloatConstant(builder, loc, {k}, inverse);
   Value scaled = MulOp::create(builder, loc, type, x, factors);
   for (Operation *layer : layers)
@@ -257,10 +256,10 @@ LogicalResult scaleWeightRows(Operation *layer, ArrayRef<float> scales) {
       (*values)[at] *= scales[r];
     }
   OpBuilder builder(layer);
-  layer->setOperand(
-      1, createFloatConstant(builder, weight.getLoc(),
-                             cast<RankedTensorType>(weight.getType()).getShape(),
-                             *values));
+  layer->setOperand(1, createFloatConstant(
+                           builder, weight.getLoc(),
+                           cast<RankedTensorType>(weight.getType()).getShape(),
+                           *values));
   return success();
 }
 

@@ -203,9 +203,10 @@ FailureOr<std::vector<Tensor>> evalDynamicQuantize(Operation *op,
                                  zeros(op->getResult(1).getType()),
                                  zeros(op->getResult(2).getType())};
   // One range for the whole tensor, or one per row of the last dimension.
-  const int64_t width = cast<DynamicQuantizeOp>(op).getPerRow() && !x.shape.empty()
-                            ? x.shape.back()
-                            : x.size();
+  const int64_t width =
+      cast<DynamicQuantizeOp>(op).getPerRow() && !x.shape.empty()
+          ? x.shape.back()
+          : x.size();
   for (int64_t row = 0; width > 0 && row * width < x.size(); ++row) {
     float lo = 0.0f, hi = 0.0f;
     for (int64_t i = row * width; i < (row + 1) * width; ++i) {
@@ -215,8 +216,9 @@ FailureOr<std::vector<Tensor>> evalDynamicQuantize(Operation *op,
     rt::ScaleAndZeroPoint sz = rt::chooseScaleAndZeroPoint(
         lo, hi, rt::Format::U8, /*symmetric=*/false);
     for (int64_t i = row * width; i < (row + 1) * width; ++i)
-      results[0].data[i] = rt::quantizeInteger(
-          static_cast<float>(x.data[i]), sz.scale, sz.zeroPoint, rt::Format::U8);
+      results[0].data[i] =
+          rt::quantizeInteger(static_cast<float>(x.data[i]), sz.scale,
+                              sz.zeroPoint, rt::Format::U8);
     results[1].data[row] = sz.scale;
     results[2].data[row] = sz.zeroPoint;
   }
@@ -435,9 +437,8 @@ ElementsAttr toAttribute(const Tensor &value, int64_t inlineLimit,
   return DenseElementsAttr::get(type, ints);
 }
 
-FailureOr<std::vector<Tensor>> run(func::FuncOp function,
-                                   ArrayRef<Tensor> inputs,
-                                   const RunOptions &options) {
+FailureOr<std::vector<Tensor>>
+run(func::FuncOp function, ArrayRef<Tensor> inputs, const RunOptions &options) {
   FunctionType type = function.getFunctionType();
   if (inputs.size() != type.getNumInputs())
     return function.emitError("expected ")

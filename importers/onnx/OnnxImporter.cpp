@@ -144,8 +144,8 @@ void Importer::defineKnown(size_t index, ref::Tensor value) {
 Value Importer::constant(const ref::Tensor &value) {
   ElementsAttr attr = ref::toAttribute(
       value, options.inlineLimit, "onnx_" + std::to_string(resourceCounter++));
-  return ConstantOp::create(builder, loc, cast<RankedTensorType>(attr.getType()),
-                            attr);
+  return ConstantOp::create(builder, loc,
+                            cast<RankedTensorType>(attr.getType()), attr);
 }
 
 Value Importer::scalarConstant(Type elementType, double value,

@@ -33,20 +33,21 @@ struct Assignment {
 /// smallest choice exceeds it. Exact (dynamic programming over bytes,
 /// quantized to at most `resolution` steps of the budget; the returned bytes
 /// and error are exact sums, and the budget is never exceeded).
-std::optional<Assignment> assignUnderSize(
-    const std::vector<LayerCandidates> &layers, int64_t budgetBytes,
-    int64_t resolution = 20000);
+std::optional<Assignment>
+assignUnderSize(const std::vector<LayerCandidates> &layers, int64_t budgetBytes,
+                int64_t resolution = 20000);
 
 /// Fewest total bytes with total error <= maxError; nullopt if impossible.
-std::optional<Assignment> assignUnderError(
-    const std::vector<LayerCandidates> &layers, double maxError,
-    int64_t resolution = 20000);
+std::optional<Assignment>
+assignUnderError(const std::vector<LayerCandidates> &layers, double maxError,
+                 int64_t resolution = 20000);
 
 /// The Pareto frontier of (bytes, error) over all assignments, sorted by
 /// bytes ascending, each point with its assignment; at most `maxPoints`
 /// points, spread over the size range.
-std::vector<Assignment> sizeErrorFrontier(
-    const std::vector<LayerCandidates> &layers, int maxPoints = 64);
+std::vector<Assignment>
+sizeErrorFrontier(const std::vector<LayerCandidates> &layers,
+                  int maxPoints = 64);
 
 } // namespace qcc::qg
 

@@ -12,14 +12,14 @@
 namespace qcc::qg {
 
 struct LayerReport {
-  std::string name;                  ///< e.g. "/layer0/attn/q/MatMul"
-  std::vector<std::string> sources;  ///< ONNX node names (fused locations)
-  std::string op;                    ///< "qg.matmul"
-  std::string format;                ///< "i8", "i4", "nf4", "f32", ...
-  std::string granularity;           ///< "channel", "g128", "tensor"
-  std::string algorithm;             ///< "rtn", "gptq", "awq", "smoothquant"
-  std::string activations;           ///< "f32", "i8 static", "i8 dynamic"
-  double bits = 32;                  ///< stored bits per weight, scales included
+  std::string name;                 ///< e.g. "/layer0/attn/q/MatMul"
+  std::vector<std::string> sources; ///< ONNX node names (fused locations)
+  std::string op;                   ///< "qg.matmul"
+  std::string format;               ///< "i8", "i4", "nf4", "f32", ...
+  std::string granularity;          ///< "channel", "g128", "tensor"
+  std::string algorithm;            ///< "rtn", "gptq", "awq", "smoothquant"
+  std::string activations;          ///< "f32", "i8 static", "i8 dynamic"
+  double bits = 32;                 ///< stored bits per weight, scales included
   int64_t weightElements = 0;
   int64_t bytesFp32 = 0;
   int64_t bytes = 0;
@@ -42,16 +42,16 @@ struct FrontierPoint {
 };
 
 struct ModelMetric {
-  std::string name;  ///< e.g. "output SQNR (dB)", "top-1 agreement"
+  std::string name; ///< e.g. "output SQNR (dB)", "top-1 agreement"
   double value = 0;
 };
 
 struct QuantReport {
-  std::string model;     ///< input file
-  std::string scheme;    ///< "int8", "w8a8", "w4a16", "nf4", "mixed"
-  std::string method;    ///< weight algorithm
+  std::string model;       ///< input file
+  std::string scheme;      ///< "int8", "w8a8", "w4a16", "nf4", "mixed"
+  std::string method;      ///< weight algorithm
   std::string calibration; ///< e.g. "entropy, 500 samples"
-  int64_t bytesFp32 = 0;     ///< all float weights of the model
+  int64_t bytesFp32 = 0;   ///< all float weights of the model
   int64_t bytesQuantized = 0;
   std::vector<ModelMetric> metrics;
   std::vector<LayerReport> layers;

@@ -514,12 +514,12 @@ TEST(QuantReport, JsonHasTheDocumentedKeysInOrder) {
                              "bytes_fp32", "bytes_quantized", "compression",
                              "metrics", "layers", "frontier"}));
   ASSERT_EQ(json["layers"].items.size(), 3u);
-  EXPECT_EQ(json["layers"][0].keys(),
-            (std::vector<std::string>{"name", "sources", "op", "format",
-                                      "granularity", "algorithm", "activations",
-                                      "bits", "weight_elements", "bytes_fp32",
-                                      "bytes", "sqnr_db", "mse", "weight_output_error",
-                                      "rtn_weight_output_error"}));
+  EXPECT_EQ(
+      json["layers"][0].keys(),
+      (std::vector<std::string>{
+          "name", "sources", "op", "format", "granularity", "algorithm",
+          "activations", "bits", "weight_elements", "bytes_fp32", "bytes",
+          "sqnr_db", "mse", "weight_output_error", "rtn_weight_output_error"}));
   EXPECT_EQ(json["metrics"][0].keys(),
             (std::vector<std::string>{"name", "value"}));
   EXPECT_EQ(json["frontier"][0].keys(),

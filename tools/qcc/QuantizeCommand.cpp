@@ -102,11 +102,11 @@ cl::opt<int64_t> holdout(
     cl::desc("Samples at the end of --calib kept out of calibration and used "
              "to measure the report's errors (default: a fifth, at most 32)"),
     cl::init(-1), cl::sub(quantizeCommand), cl::cat(category));
-cl::opt<std::string> evalData(
-    "eval",
-    cl::desc("Measure the report's errors on these samples instead of "
-             "held-out calibration samples"),
-    cl::init(""), cl::sub(quantizeCommand), cl::cat(category));
+cl::opt<std::string>
+    evalData("eval",
+             cl::desc("Measure the report's errors on these samples instead of "
+                      "held-out calibration samples"),
+             cl::init(""), cl::sub(quantizeCommand), cl::cat(category));
 cl::opt<int64_t> sensitivitySamples(
     "sensitivity-samples",
     cl::desc("mixed: samples used to measure each layer's sensitivity"),
@@ -124,9 +124,10 @@ cl::opt<std::string> reportPath(
     cl::desc("Write the report as JSON here, and as HTML beside it (.html)"),
     cl::value_desc("file.json"), cl::init(""), cl::sub(quantizeCommand),
     cl::cat(category));
-cl::opt<std::string> saveStatsPath(
-    "save-stats", cl::desc("Keep the calibration statistics in this file"),
-    cl::init(""), cl::sub(quantizeCommand), cl::cat(category));
+cl::opt<std::string>
+    saveStatsPath("save-stats",
+                  cl::desc("Keep the calibration statistics in this file"),
+                  cl::init(""), cl::sub(quantizeCommand), cl::cat(category));
 cl::opt<std::string> loadStatsPath(
     "load-stats",
     cl::desc("Reuse statistics saved by --save-stats (or qg-calibrate) "
@@ -157,8 +158,8 @@ cl::opt<bool> quiet("quiet", cl::desc("No progress output"), cl::init(false),
 
 /// What a scheme means in pass options.
 struct SchemeConfig {
-  std::string weightFormat;       // i8, i4, nf4
-  std::string granularity;        // channel, block
+  std::string weightFormat; // i8, i4, nf4
+  std::string granularity;  // channel, block
   int64_t blockSize = 0;
   bool staticActivations = false; // Q/DQ from calibration
   bool dynamicActivations = false;
@@ -195,9 +196,9 @@ LogicalResult runPipeline(mlir::ModuleOp module, const std::string &pipeline) {
   mlir::PassManager pm(module.getContext());
   std::string error;
   raw_string_ostream errorStream(error);
-  if (failed(mlir::parsePassPipeline(pipeline, pm,
-                                     errorStream))) {
-    errs() << "error: internal pipeline '" << pipeline << "': " << error << "\n";
+  if (failed(mlir::parsePassPipeline(pipeline, pm, errorStream))) {
+    errs() << "error: internal pipeline '" << pipeline << "': " << error
+           << "\n";
     return failure();
   }
   return pm.run(module);
@@ -407,7 +408,6 @@ std::optional<int64_t> parseBudget(StringRef text, int64_t weightCount) {
   return static_cast<int64_t>(value * scale);
 }
 
-
 } // namespace
 
 namespace {
@@ -419,9 +419,10 @@ struct MixedResult {
 
 /// Measures each layer's sensitivity to each candidate format on a few
 /// samples and quantizes every layer to the assignment the budget allows.
-LogicalResult assignPrecision(mlir::ModuleOp module, mlir::func::FuncOp function,
-                              const std::vector<std::vector<ref::Tensor>> &samples,
-                              int64_t group, MixedResult &mixed) {
+LogicalResult
+assignPrecision(mlir::ModuleOp module, mlir::func::FuncOp function,
+                const std::vector<std::vector<ref::Tensor>> &samples,
+                int64_t group, MixedResult &mixed) {
   struct LayerInfo {
     std::string name;
     int64_t elements, outChannels, reduction;
@@ -472,9 +473,9 @@ LogicalResult assignPrecision(mlir::ModuleOp module, mlir::func::FuncOp function
       if (candidate.groupSize > 0 && layer.reduction % candidate.groupSize != 0)
         continue;
       mlir::OwningOpRef<mlir::ModuleOp> trial = module.clone();
-      if (failed(runPipeline(*trial, "qg-quantize-weights{" +
-                                         candidate.pipeline + " layers=" +
-                                         quoted(layer.name) + "}")))
+      if (failed(
+              runPipeline(*trial, "qg-quantize-weights{" + candidate.pipeline +
+                                      " layers=" + quoted(layer.name) + "}")))
         return mlir::failure();
       auto trialFunction = qg::findEntryFunction(*trial, "qcc quantize");
       ErrorAccumulator error;
@@ -541,9 +542,9 @@ LogicalResult assignPrecision(mlir::ModuleOp module, mlir::func::FuncOp function
     }
     if (names.empty())
       continue;
-    if (failed(runPipeline(module, "qg-quantize-weights{" +
-                                       candidates[c].pipeline + " layers=" +
-                                       llvm::join(names, ",") + "}")))
+    if (failed(runPipeline(module,
+                           "qg-quantize-weights{" + candidates[c].pipeline +
+                               " layers=" + llvm::join(names, ",") + "}")))
       return mlir::failure();
   }
   for (size_t l = 0; l < problem.size(); ++l)
@@ -576,10 +577,10 @@ LogicalResult buildQdqPlan(mlir::func::FuncOp function, onnx::QdqPlan &plan) {
         if (failed(values))
           continue;
         auto shape = constant.getType().getShape();
-        plan.floats.push_back({{names.front(), static_cast<int>(i)},
-                               std::vector<int64_t>(shape.begin(), shape.end()),
-                               std::vector<float>(values->begin(),
-                                                  values->end())});
+        plan.floats.push_back(
+            {{names.front(), static_cast<int>(i)},
+             std::vector<int64_t>(shape.begin(), shape.end()),
+             std::vector<float>(values->begin(), values->end())});
       }
       return;
     }
@@ -606,7 +607,8 @@ LogicalResult buildQdqPlan(mlir::func::FuncOp function, onnx::QdqPlan &plan) {
            *params,
            std::vector<int32_t>(codes->begin(), codes->end()),
            !noMatMulNBits});
-    } else if (names.size() > 1 || op->getOperand(1).getDefiningOp<qg::ConstantOp>()) {
+    } else if (names.size() > 1 ||
+               op->getOperand(1).getDefiningOp<qg::ConstantOp>()) {
       // A float weight that a folded batch norm or a scale search changed.
       if (auto constant = op->getOperand(1).getDefiningOp<qg::ConstantOp>()) {
         mlir::FailureOr<SmallVector<float>> values =
@@ -676,7 +678,8 @@ int qcc::runQuantize() {
   if (scheme == "int8") {
     config = {"i8", "channel", 0, true, false, "u8", false, "rtn", false};
   } else if (scheme == "w8a8") {
-    config = {"i8", "channel", 0, true, false, "i8", true, "smoothquant", false};
+    config = {"i8", "channel",     0,    true, false, "i8",
+              true, "smoothquant", false};
   } else if (scheme == "w4a16") {
     config = {"i4", "block", 128, false, false, "u8", false, "rtn", false};
   } else if (scheme == "nf4") {
@@ -730,11 +733,11 @@ int qcc::runQuantize() {
                          StringRef(saveStatsPath), StringRef(loadStatsPath)})
     if (path.contains('"') || path.contains('}'))
       return fail("paths may not contain '\"' or '}': " + path);
-  const bool needsGram =
-      config.method == "gptq" || config.method == "awq";
+  const bool needsGram = config.method == "gptq" || config.method == "awq";
   const bool needsStats =
       config.staticActivations || needsGram || config.method == "smoothquant";
-  if (calibData.empty() && (needsStats || config.mixed) && loadStatsPath.empty())
+  if (calibData.empty() && (needsStats || config.mixed) &&
+      loadStatsPath.empty())
     return fail("--scheme=" + scheme + " --method=" + config.method +
                 " needs calibration samples (--calib DIR)");
 
@@ -801,39 +804,39 @@ int qcc::runQuantize() {
       else if (!temps.make("qcc-stats", "bin", statsPath))
         return mlir::emitError(function.getLoc(), "cannot create a temp file");
     }
-    return runPipeline(
-        *module, "qg-calibrate{data=" + quoted(calibData) + " save=" +
-                     quoted(statsPath) + " max-samples=" +
-                     std::to_string(calibrated) +
-                     (gram ? " gram=true" : "") +
-                     (quiet ? " progress=false" : "") + "}");
+    return runPipeline(*module,
+                       "qg-calibrate{data=" + quoted(calibData) +
+                           " save=" + quoted(statsPath) +
+                           " max-samples=" + std::to_string(calibrated) +
+                           (gram ? " gram=true" : "") +
+                           (quiet ? " progress=false" : "") + "}");
   };
   if (needsStats && loadStatsPath.empty() && failed(calibrate(needsGram)))
     return 1;
 
   MixedResult mixed;
   if (config.method == "smoothquant") {
-    if (failed(runPipeline(*module, "qg-smooth-quant{stats=" +
-                                        quoted(statsPath) + " alpha=" +
-                                        std::to_string(alpha) + "}")))
+    if (failed(
+            runPipeline(*module, "qg-smooth-quant{stats=" + quoted(statsPath) +
+                                     " alpha=" + std::to_string(alpha) + "}")))
       return 1;
     // Ranges change once activations are divided by the scales.
     std::string smoothed;
     if (!temps.make("qcc-stats-smoothed", "bin", smoothed))
       return fail("cannot create a temporary file");
     statsPath = smoothed;
-    if (failed(runPipeline(*module, "qg-calibrate{data=" + quoted(calibData) +
-                                        " save=" + quoted(statsPath) +
-                                        " max-samples=" +
-                                        std::to_string(calibrated) +
-                                        (quiet ? " progress=false" : "") + "}")))
+    if (failed(runPipeline(*module,
+                           "qg-calibrate{data=" + quoted(calibData) +
+                               " save=" + quoted(statsPath) +
+                               " max-samples=" + std::to_string(calibrated) +
+                               (quiet ? " progress=false" : "") + "}")))
       return 1;
   }
   if (config.mixed) {
     std::vector<std::vector<ref::Tensor>> samples;
     if (!readSamples(calibData, function, 0,
-                     std::min<int64_t>(sensitivitySamples, calibrated),
-                     samples, error))
+                     std::min<int64_t>(sensitivitySamples, calibrated), samples,
+                     error))
       return fail(error);
     if (failed(assignPrecision(*module, function, samples, config.blockSize,
                                mixed)))
@@ -929,7 +932,8 @@ int qcc::runQuantize() {
     layer.name = qg::describeLocation(op->getLoc());
     collectNodeNames(op->getLoc(), layer.sources);
     layer.op = op->getName().getStringRef().str();
-    auto weightType = cast<mlir::RankedTensorType>(site->operand->get().getType());
+    auto weightType =
+        cast<mlir::RankedTensorType>(site->operand->get().getType());
     layer.weightElements = weightType.getNumElements();
     layer.bytesFp32 = 4 * layer.weightElements;
     if (qg::ConstantOp weight = quantizedWeight(op)) {
@@ -937,7 +941,8 @@ int qcc::runQuantize() {
       layer.format = rt::formatName(quant.getFormat());
       layer.granularity = granularityText(quant);
       layer.bytes = constantBytes(weight);
-      if (auto algo = op->getAttrOfType<mlir::StringAttr>("qg.weight_algorithm"))
+      if (auto algo =
+              op->getAttrOfType<mlir::StringAttr>("qg.weight_algorithm"))
         layer.algorithm = algo.str();
       if (auto e = op->getAttrOfType<mlir::FloatAttr>("qg.output_error"))
         layer.weightOutputError = e.getValueAsDouble();
@@ -951,9 +956,8 @@ int qcc::runQuantize() {
       layer.algorithm = "-";
       layer.bytes = layer.bytesFp32;
     }
-    layer.bits = layer.weightElements
-                     ? 8.0 * layer.bytes / layer.weightElements
-                     : 0;
+    layer.bits =
+        layer.weightElements ? 8.0 * layer.bytes / layer.weightElements : 0;
     layer.activations = activationText(op);
     auto it = layerErrors.find(layer.name);
     if (it != layerErrors.end() && it->second.count) {
@@ -973,7 +977,8 @@ int qcc::runQuantize() {
          << right_justify("SQNR dB", 9) << "\n";
   for (const qg::LayerReport &layer : report.layers) {
     outs() << left_justify(layer.name, 27) << " "
-           << left_justify(layer.format, 8) << left_justify(layer.granularity, 9)
+           << left_justify(layer.format, 8)
+           << left_justify(layer.granularity, 9)
            << left_justify(layer.algorithm, 18)
            << left_justify(layer.activations, 12)
            << right_justify(std::to_string(layer.bytes), 10);
@@ -983,10 +988,10 @@ int qcc::runQuantize() {
   }
   outs() << "weights: " << report.bytesFp32 << " -> " << report.bytesQuantized
          << " bytes ("
-         << format("%.2fx smaller", report.bytesQuantized
-                                        ? double(report.bytesFp32) /
-                                              report.bytesQuantized
-                                        : 0.0)
+         << format("%.2fx smaller",
+                   report.bytesQuantized
+                       ? double(report.bytesFp32) / report.bytesQuantized
+                       : 0.0)
          << ")\n";
   for (const qg::ModelMetric &metric : report.metrics)
     outs() << metric.name << ": " << format("%.6g", metric.value) << "\n";
@@ -994,8 +999,8 @@ int qcc::runQuantize() {
   // Outputs: the model, then the report.
   if (toOnnx) {
     onnx::QdqPlan plan;
-    plan.producerNote = "qcc quantize --scheme=" + scheme +
-                        " --method=" + report.method;
+    plan.producerNote =
+        "qcc quantize --scheme=" + scheme + " --method=" + report.method;
     if (failed(buildQdqPlan(function, plan)))
       return 1;
     if (!onnx::exportQdqModel(modelPath, plan, outputPath, error))
@@ -1003,8 +1008,7 @@ int qcc::runQuantize() {
   } else if (!tools::writeOutputAtomically(
                  outputPath,
                  [&](raw_ostream &os) {
-                   module->print(os,
-                                 mlir::OpPrintingFlags().enableDebugInfo());
+                   module->print(os, mlir::OpPrintingFlags().enableDebugInfo());
                    return true;
                  },
                  error)) {

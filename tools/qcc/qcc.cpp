@@ -1,28 +1,30 @@
 // qcc: the compiler driver. `qcc import` turns an ONNX model into qg IR.
 #include "importers/onnx/OnnxImporter.h"
 #include "passes/Registration.h"
-#include "tools/qcc/Commands.h"
 #include "tools/common/ToolSupport.h"
+#include "tools/qcc/Commands.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/DialectRegistry.h"
-#include "mlir/IR/OperationSupport.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OperationSupport.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 
 using namespace llvm;
 
 namespace {
-cl::SubCommand importCommand("import", "Import an ONNX model into the qg dialect");
+cl::SubCommand importCommand("import",
+                             "Import an ONNX model into the qg dialect");
 cl::opt<std::string> importModelPath(cl::Positional, cl::desc("<model.onnx>"),
                                      cl::Required, cl::sub(importCommand));
-cl::opt<std::string> importOutput("o", cl::desc("Output file; - for standard output"),
-                                  cl::value_desc("file"), cl::init("-"),
-                                  cl::sub(importCommand));
-cl::opt<std::string> emitFormat(
-    "emit", cl::desc("Output format: mlir (text, default) or bytecode"),
-    cl::init("mlir"), cl::sub(importCommand));
+cl::opt<std::string>
+    importOutput("o", cl::desc("Output file; - for standard output"),
+                 cl::value_desc("file"), cl::init("-"), cl::sub(importCommand));
+cl::opt<std::string>
+    emitFormat("emit",
+               cl::desc("Output format: mlir (text, default) or bytecode"),
+               cl::init("mlir"), cl::sub(importCommand));
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Fix an input's shape, e.g. --input-shape input=1x3x224x224 "
@@ -90,8 +92,10 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "qcc: a compiler for quantized neural networks\n\n"
-      "  qcc import MODEL.onnx -o MODEL.mlir   import an ONNX model into qg IR\n"
-      "  qcc quantize MODEL.onnx --calib DIR --scheme int8 -o OUT.onnx|OUT.mlir\n"
+      "  qcc import MODEL.onnx -o MODEL.mlir   import an ONNX model into qg "
+      "IR\n"
+      "  qcc quantize MODEL.onnx --calib DIR --scheme int8 -o "
+      "OUT.onnx|OUT.mlir\n"
       "                                       calibrate and quantize it\n\n"
       "Run 'qcc <command> --help' for a command's options. Compilation (qcc "
       "compile) is not implemented yet.\n");

@@ -23,13 +23,16 @@ using namespace llvm;
 using namespace qcc;
 
 namespace {
-cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.mlir>"), cl::Required);
-cl::opt<bool> reference("reference",
-                        cl::desc("Run with the reference interpreter (exact, slow)"));
-cl::list<std::string> inputs(
-    "input", cl::desc("An input: NAME=FILE.npy or NAME=FILE.pb (ONNX "
-                      "TensorProto); repeat for each input"),
-    cl::value_desc("name=file"));
+cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.mlir>"),
+                               cl::Required);
+cl::opt<bool>
+    reference("reference",
+              cl::desc("Run with the reference interpreter (exact, slow)"));
+cl::list<std::string>
+    inputs("input",
+           cl::desc("An input: NAME=FILE.npy or NAME=FILE.pb (ONNX "
+                    "TensorProto); repeat for each input"),
+           cl::value_desc("name=file"));
 cl::opt<std::string> outputDir("output-dir",
                                cl::desc("Write each output to DIR/<name>.npy"),
                                cl::value_desc("dir"));
@@ -40,9 +43,9 @@ cl::opt<bool> stacked(
              "qcc quantize --calib reads them): run each and concatenate the "
              "outputs along their first axis"),
     cl::init(false));
-cl::opt<std::string> functionName("function",
-                                  cl::desc("Function to run (default: the first)"),
-                                  cl::init(""));
+cl::opt<std::string>
+    functionName("function", cl::desc("Function to run (default: the first)"),
+                 cl::init(""));
 
 std::string argumentName(mlir::func::FuncOp f, unsigned i, bool result) {
   auto name = result ? f.getResultAttrOfType<mlir::StringAttr>(i, "qg.name")
@@ -63,12 +66,17 @@ rt::ElementKind kindFor(mlir::Type type) {
   auto intType = llvm::cast<mlir::IntegerType>(type);
   const bool isUnsigned = intType.isUnsigned();
   switch (intType.getWidth()) {
-  case 1: return rt::ElementKind::Bool;
+  case 1:
+    return rt::ElementKind::Bool;
   case 4:
-  case 8: return isUnsigned ? rt::ElementKind::U8 : rt::ElementKind::I8;
-  case 16: return isUnsigned ? rt::ElementKind::U16 : rt::ElementKind::I16;
-  case 32: return isUnsigned ? rt::ElementKind::U32 : rt::ElementKind::I32;
-  default: return isUnsigned ? rt::ElementKind::U64 : rt::ElementKind::I64;
+  case 8:
+    return isUnsigned ? rt::ElementKind::U8 : rt::ElementKind::I8;
+  case 16:
+    return isUnsigned ? rt::ElementKind::U16 : rt::ElementKind::I16;
+  case 32:
+    return isUnsigned ? rt::ElementKind::U32 : rt::ElementKind::I32;
+  default:
+    return isUnsigned ? rt::ElementKind::U64 : rt::ElementKind::I64;
   }
 }
 
@@ -127,7 +135,8 @@ int main(int argc, char **argv) {
       function = f;
   if (!function) {
     errs() << "error: " << modelPath << ": no function"
-           << (functionName.empty() ? "" : " named '" + functionName + "'") << "\n";
+           << (functionName.empty() ? "" : " named '" + functionName + "'")
+           << "\n";
     return 1;
   }
 
@@ -168,7 +177,8 @@ int main(int argc, char **argv) {
     }
     std::vector<ref::Tensor> sample, stackedResults;
     while (reader.next(sample, error)) {
-      mlir::FailureOr<std::vector<ref::Tensor>> out = ref::run(function, sample);
+      mlir::FailureOr<std::vector<ref::Tensor>> out =
+          ref::run(function, sample);
       if (failed(out))
         return 1;
       if (stackedResults.empty()) {
@@ -194,7 +204,8 @@ int main(int argc, char **argv) {
   for (unsigned i = 0; i < function.getNumArguments(); ++i) {
     const std::string name = argumentName(function, i, false);
     auto it = files.find(name);
-    auto type = llvm::cast<mlir::RankedTensorType>(function.getArgument(i).getType());
+    auto type =
+        llvm::cast<mlir::RankedTensorType>(function.getArgument(i).getType());
     ref::Tensor tensor;
     std::string error;
     if (!loadInput(it->second, type, tensor, error)) {
@@ -204,7 +215,8 @@ int main(int argc, char **argv) {
     values.push_back(std::move(tensor));
   }
 
-  mlir::FailureOr<std::vector<ref::Tensor>> results = ref::run(function, values);
+  mlir::FailureOr<std::vector<ref::Tensor>> results =
+      ref::run(function, values);
   if (failed(results))
     return 1;
   return writeOutputs(function, *results);
