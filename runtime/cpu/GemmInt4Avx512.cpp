@@ -1,0 +1,91 @@
+// AVX-512 kernel of the weight-only 4-bit matmul. For each group, each weight
+// row gets a 16-entry table (levels - zero point) * scale in one register;
+// vpermps looks up 16 codes at once, using only the low 4 bits of each lane,
+// so a shifted chunk needs no masking. The kernel is memory-bound: per 16
+// weights (8 bytes) it spends one shift, one permute and one FMA.
+#include "runtime/cpu/GemmInt4Kernels.h"
+
+#include <immintrin.h>
+
+namespace qcc::rt::detail {
+namespace {
+
+/// Rows output columns at once, each against Batch rows of X: the decoded
+/// weights are reused Batch times, and Rows*Batch accumulators hide the FMA
+/// latency.
+template <int Rows, int Batch>
+void block(const Int4Args &a, int64_t n, int64_t m) {
+  const int64_t rowBytes = a.kPadded / 2;
+  const int64_t slices = a.kPadded / 16;
+  const __m512 levels = _mm512_loadu_ps(a.levels);
+  __m512 acc[Rows][Batch];
+  for (int r = 0; r < Rows; ++r)
+    for (int b = 0; b < Batch; ++b)
+      acc[r][b] = _mm512_setzero_ps();
+  const uint8_t *codes[Rows];
+  for (int r = 0; r < Rows; ++r)
+    codes[r] = a.codes + (n + r) * rowBytes;
+  const int64_t perGroup = a.groupSize / 16;
+  for (int64_t g = 0; g < a.groups; ++g) {
+    __m512 table[Rows];
+    for (int r = 0; r < Rows; ++r) {
+      int64_t at = (n + r) * a.groups + g;
+      __m512 t = levels;
+      if (a.zeroPoints)
+        t = _mm512_sub_ps(t, _mm512_set1_ps(a.zeroPoints[at]));
+      table[r] = _mm512_mul_ps(t, _mm512_set1_ps(a.scales[at]));
+    }
+    int64_t end = (g + 1) * perGroup < slices ? (g + 1) * perGroup : slices;
+    for (int64_t s = g * perGroup; s < end; ++s) {
+      const int64_t chunk = (s >> 3) * 64;
+      const __m128i shift = _mm_cvtsi32_si128(static_cast<int>(4 * (s & 7)));
+      __m512 x[Batch];
+      for (int b = 0; b < Batch; ++b)
+        x[b] = _mm512_load_ps(a.x + (m + b) * a.kPadded + 16 * s);
+      for (int r = 0; r < Rows; ++r) {
+        __m512i q =
+            _mm512_srl_epi32(_mm512_load_si512(codes[r] + chunk), shift);
+        __m512 w = _mm512_permutexvar_ps(q, table[r]);
+        for (int b = 0; b < Batch; ++b)
+          acc[r][b] = _mm512_fmadd_ps(w, x[b], acc[r][b]);
+      }
+    }
+  }
+  for (int r = 0; r < Rows; ++r)
+    for (int b = 0; b < Batch; ++b)
+      a.y[(m + b) * a.ldy + n + r] =
+          _mm512_reduce_add_ps(acc[r][b]) + (a.bias ? a.bias[n + r] : 0.f);
+}
+
+template <int Rows> void rowsForAllBatches(const Int4Args &a, int64_t n) {
+  int64_t m = 0;
+  for (; m + 4 <= a.m; m += 4)
+    block<Rows, 4>(a, n, m);
+  switch (a.m - m) {
+  case 3:
+    return block<Rows, 3>(a, n, m);
+  case 2:
+    return block<Rows, 2>(a, n, m);
+  case 1:
+    return block<Rows, 1>(a, n, m);
+  default:
+    return;
+  }
+}
+
+} // namespace
+
+void int4RowsAvx512(const Int4Args &a, int64_t n0, int64_t n1) {
+  int64_t n = n0;
+  if (a.m == 1) {
+    for (; n + 4 <= n1; n += 4)
+      block<4, 1>(a, n, 0);
+  } else {
+    for (; n + 2 <= n1; n += 2)
+      rowsForAllBatches<2>(a, n);
+  }
+  for (; n < n1; ++n)
+    rowsForAllBatches<1>(a, n);
+}
+
+} // namespace qcc::rt::detail

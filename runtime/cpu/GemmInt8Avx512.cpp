@@ -1,0 +1,116 @@
+// AVX-512 micro-kernels of the int8 GEMM. Built with -mavx512f/bw/vl/dq;
+// GemmInt8Vnni.cpp adds the vpdpbusd variant. Called only after CPUID says
+// the CPU has these instructions.
+//
+// Without VNNI the exact product path is vpmaddwd on i16: u8 activations and
+// s8 weights are widened, and each i32 lane gains a0*w0 + a1*w1 with no
+// intermediate rounding or saturation. (vpmaddubsw would do twice the work
+// per instruction but saturates pair sums above 32767, which u8 x s8 pairs
+// reach: 255*127*2 = 64770.)
+#include "runtime/cpu/GemmInt8Kernels.h"
+
+#include <immintrin.h>
+
+namespace qcc::rt::detail {
+namespace {
+
+template <int Rows>
+void tilePairs(const uint32_t *a, int64_t aStride, const int8_t *b,
+               int64_t kSteps, int32_t *acc) {
+  __m512i c[Rows][4];
+  for (int r = 0; r < Rows; ++r)
+    for (int v = 0; v < 4; ++v)
+      c[r][v] = _mm512_setzero_si512();
+  for (int64_t s = 0; s < kSteps; ++s) {
+    const int8_t *step = b + s * kInt8Panel * 2;
+    __m512i w[4];
+    for (int v = 0; v < 4; ++v)
+      w[v] = _mm512_cvtepi8_epi16(
+          _mm256_load_si256(reinterpret_cast<const __m256i *>(step + 32 * v)));
+    for (int r = 0; r < Rows; ++r) {
+      __m512i x = _mm512_set1_epi32(static_cast<int>(a[r * aStride + s]));
+      for (int v = 0; v < 4; ++v)
+        c[r][v] = _mm512_add_epi32(c[r][v], _mm512_madd_epi16(x, w[v]));
+    }
+  }
+  for (int r = 0; r < Rows; ++r)
+    for (int v = 0; v < 4; ++v)
+      _mm512_store_si512(acc + r * kInt8Panel + 16 * v, c[r][v]);
+}
+
+} // namespace
+
+void int8TileAvx512(const uint32_t *a, int64_t aStride, int rows,
+                    const int8_t *b, int64_t kSteps, int32_t *acc) {
+  switch (rows) {
+  case 6:
+    return tilePairs<6>(a, aStride, b, kSteps, acc);
+  case 5:
+    return tilePairs<5>(a, aStride, b, kSteps, acc);
+  case 4:
+    return tilePairs<4>(a, aStride, b, kSteps, acc);
+  case 3:
+    return tilePairs<3>(a, aStride, b, kSteps, acc);
+  case 2:
+    return tilePairs<2>(a, aStride, b, kSteps, acc);
+  default:
+    return tilePairs<1>(a, aStride, b, kSteps, acc);
+  }
+}
+
+void int8EpilogueAvx512(const int32_t *acc, int rows, int cols, int64_t row0,
+                        int64_t col0, const Int8EpilogueArgs &e) {
+  for (int r = 0; r < rows; ++r) {
+    int64_t row = row0 + r;
+    __m512i rowSum = _mm512_set1_epi32(e.zeroPoints ? e.rowSums[row] : 0);
+    for (int c = 0; c < cols; c += 16) {
+      __mmask16 mask = cols - c >= 16
+                           ? static_cast<__mmask16>(0xffff)
+                           : static_cast<__mmask16>((1u << (cols - c)) - 1);
+      int64_t col = col0 + c;
+      __m512i x = _mm512_load_si512(acc + r * kInt8Panel + c);
+      x = _mm512_add_epi32(x,
+                           _mm512_maskz_loadu_epi32(mask, e.columnTerm + col));
+      if (e.zeroPoints)
+        x = _mm512_sub_epi32(
+            x, _mm512_mullo_epi32(
+                   _mm512_maskz_loadu_epi32(mask, e.zeroPoints + col), rowSum));
+      int64_t at = row * e.ldc + col;
+      if (e.output == 0) {
+        _mm512_mask_storeu_epi32(static_cast<int32_t *>(e.out) + at, mask, x);
+        continue;
+      }
+      __m512 scale = e.perColumnScale
+                         ? _mm512_maskz_loadu_ps(mask, e.scale + col)
+                         : _mm512_set1_ps(e.scale[0]);
+      __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
+      if (e.output == 1) {
+        __m512 xf = _mm512_cvtepi32_ps(x);
+        __m512 y =
+            e.bias ? _mm512_fmadd_ps(xf, scale,
+                                     _mm512_maskz_loadu_ps(mask, e.bias + col))
+                   : _mm512_mul_ps(xf, scale);
+        y = _mm512_min_ps(_mm512_max_ps(y, lo), hi);
+        _mm512_mask_storeu_ps(static_cast<float *>(e.out) + at, mask, y);
+        continue;
+      }
+      if (e.biasInt)
+        x = _mm512_add_epi32(x,
+                             _mm512_maskz_loadu_epi32(mask, e.biasInt + col));
+      __m512 q =
+          _mm512_roundscale_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(x), scale),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      q = _mm512_add_ps(q, _mm512_set1_ps(e.outputZeroPoint));
+      q = _mm512_min_ps(_mm512_max_ps(q, lo), hi);
+      __m512i qi = _mm512_cvttps_epi32(q);
+      if (e.output == 2)
+        _mm512_mask_cvtusepi32_storeu_epi8(static_cast<uint8_t *>(e.out) + at,
+                                           mask, qi);
+      else
+        _mm512_mask_cvtsepi32_storeu_epi8(static_cast<int8_t *>(e.out) + at,
+                                          mask, qi);
+    }
+  }
+}
+
+} // namespace qcc::rt::detail

@@ -1,0 +1,379 @@
+// The runtime's CPU kernels against definitions written independently of
+// them: the int8 GEMM bit for bit against plain loops over the unpacked
+// matrices, the 4-bit matmul against weights dequantized by the numeric core
+// and summed in double, CPU detection against /proc/cpuinfo.
+#include "runtime/cpu/CpuFeatures.h"
+#include "runtime/cpu/GemmInt4.h"
+#include "runtime/cpu/GemmInt8.h"
+#include "runtime/cpu/ThreadPool.h"
+#include "runtime/numerics/Numerics.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+using namespace qcc::rt;
+
+namespace {
+
+std::vector<Isa> allIsas() {
+  return {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni};
+}
+
+TEST(CpuFeatures, NamesRoundTrip) {
+  for (Isa isa : allIsas())
+    EXPECT_EQ(parseIsa(isaName(isa)), isa);
+  EXPECT_FALSE(parseIsa("avx1024").has_value());
+}
+
+TEST(CpuFeatures, DetectionAgreesWithProcCpuinfo) {
+  std::ifstream in("/proc/cpuinfo");
+  if (!in)
+    GTEST_SKIP() << "no /proc/cpuinfo on this system";
+  std::string line;
+  std::set<std::string> flags;
+  while (std::getline(in, line))
+    if (line.rfind("flags", 0) == 0) {
+      std::istringstream words(line.substr(line.find(':') + 1));
+      for (std::string w; words >> w;)
+        flags.insert(w);
+      break;
+    }
+  auto has = [&](const char *f) { return flags.count(f) > 0; };
+  Isa expected = Isa::Scalar;
+  if (has("avx2") && has("fma"))
+    expected = Isa::Avx2;
+  if (expected == Isa::Avx2 && has("avx512f") && has("avx512bw") &&
+      has("avx512vl") && has("avx512dq"))
+    expected = has("avx512_vnni") ? Isa::Avx512Vnni : Isa::Avx512;
+  EXPECT_EQ(detectIsa(), expected) << "detected " << isaName(detectIsa());
+}
+
+TEST(ThreadPool, EveryTaskRunsOnceForAnyThreadCount) {
+  for (int threads : {1, 2, 3, 8}) {
+    ThreadPool pool(threads);
+    EXPECT_EQ(pool.threads(), threads);
+    for (int64_t tasks : {0, 1, 2, 7, 1000}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(tasks));
+      pool.parallelFor(tasks, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i)
+          hits[static_cast<size_t>(i)]++;
+      });
+      for (int64_t i = 0; i < tasks; ++i)
+        ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1)
+            << "task " << i << " of " << tasks << " on " << threads;
+    }
+  }
+}
+
+TEST(ThreadPool, CallsFromSeveralThreadsAreSerializedCorrectly) {
+  ThreadPool pool(2);
+  std::atomic<int64_t> total{0};
+  auto caller = [&] {
+    for (int rep = 0; rep < 200; ++rep)
+      pool.parallelFor(10, [&](int64_t b, int64_t e) { total += e - b; });
+  };
+  std::thread t1(caller), t2(caller);
+  t1.join();
+  t2.join();
+  EXPECT_EQ(total.load(), 2 * 200 * 10);
+}
+
+TEST(ThreadPool, SharesAreContiguousAndBalanced) {
+  int64_t next = 0;
+  for (int i = 0; i < 3; ++i) {
+    int64_t b, e;
+    shareRange(10, 3, i, b, e);
+    EXPECT_EQ(b, next);
+    EXPECT_GE(e - b, 3);
+    EXPECT_LE(e - b, 4);
+    next = e;
+  }
+  EXPECT_EQ(next, 10);
+}
+
+//===----------------------------------------------------------------------===//
+// int8 GEMM
+//===----------------------------------------------------------------------===//
+
+struct Int8Case {
+  int64_t m, k, n;
+  bool signedA, weightZeroPoints;
+  Int8Epilogue::Output output;
+  bool bias, relu;
+};
+
+size_t outputBytes(Int8Epilogue::Output o) {
+  return o == Int8Epilogue::Output::Uint8 || o == Int8Epilogue::Output::Int8
+             ? 1
+             : 4;
+}
+
+/// Runs one case through `isa` and the plain-loop definition; both results
+/// must be equal byte for byte.
+void checkInt8(const Int8Case &c, Isa isa, std::mt19937 &rng,
+               ThreadPool *pool = nullptr) {
+  using Output = Int8Epilogue::Output;
+  std::uniform_int_distribution<int> byte(0, 255), s8(-128, 127);
+  int64_t lda = c.k + 3;
+  std::vector<uint8_t> a(static_cast<size_t>(c.m * lda));
+  for (auto &v : a)
+    v = static_cast<uint8_t>(byte(rng));
+  std::vector<int8_t> b(static_cast<size_t>(c.k * c.n));
+  for (auto &v : b)
+    v = static_cast<int8_t>(s8(rng));
+  std::vector<int32_t> zb(static_cast<size_t>(c.n));
+  for (auto &v : zb)
+    v = c.weightZeroPoints ? s8(rng) : 0;
+  Int8Activations act{a.data(), c.m, lda, c.signedA ? s8(rng) : byte(rng),
+                      c.signedA};
+
+  std::vector<float> scale(static_cast<size_t>(c.n)), bias(scale.size());
+  std::vector<int32_t> biasInt(scale.size());
+  std::uniform_real_distribution<float> unit(0.5f, 2.f);
+  for (size_t i = 0; i < scale.size(); ++i) {
+    // Requantize multipliers put typical accumulators across the 8-bit range.
+    scale[i] = unit(rng) * (c.output == Output::Float32 ? 1e-3f : 2e-5f);
+    bias[i] = unit(rng) - 1.25f;
+    biasInt[i] = s8(rng) * 100;
+  }
+  Int8Epilogue e;
+  e.output = c.output;
+  e.scale = scale.data();
+  if (c.bias) {
+    e.bias = bias.data();
+    e.biasInt = biasInt.data();
+  }
+  e.outputZeroPoint = c.output == Output::Uint8 ? 128 : 3;
+  if (c.relu)
+    e.lo = c.output == Output::Float32 ? 0.f : float(e.outputZeroPoint);
+
+  int64_t ldc = c.n + 1;
+  size_t bytes = static_cast<size_t>(c.m * ldc) * outputBytes(c.output);
+  std::vector<uint8_t> want(bytes, 0xAB), got(bytes, 0xAB);
+  gemmInt8Reference(act, b.data(), c.k, c.n, zb.data(), e, want.data(), ldc);
+  PackedInt8Weights packed =
+      packInt8Weights(b.data(), c.k, c.n, zb.data(), isa);
+  ASSERT_EQ(gemmInt8(act, packed, e, got.data(), ldc, pool), "");
+  for (size_t i = 0; i < bytes; ++i)
+    ASSERT_EQ(got[i], want[i])
+        << "byte " << i << " m=" << c.m << " k=" << c.k << " n=" << c.n
+        << " output=" << int(c.output) << " isa=" << isaName(isa);
+}
+
+class Int8Gemm : public ::testing::TestWithParam<Isa> {
+protected:
+  void SetUp() override {
+    if (!isaSupported(GetParam()))
+      GTEST_SKIP() << "this CPU lacks " << isaName(GetParam()) << " (it has "
+                   << isaName(detectIsa()) << ")";
+  }
+};
+
+TEST_P(Int8Gemm, EqualsThePlainLoopDefinitionForEveryEpilogue) {
+  using Output = Int8Epilogue::Output;
+  std::mt19937 rng(1234);
+  for (Output out :
+       {Output::Int32, Output::Float32, Output::Uint8, Output::Int8})
+    for (auto [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},
+                           {5, 3, 63},
+                           {6, 64, 64},
+                           {7, 17, 65},
+                           {13, 130, 130},
+                           {2, 257, 200}})
+      for (bool signedA : {false, true})
+        for (bool zp : {false, true})
+          for (bool extras : {false, true})
+            checkInt8({m, k, n, signedA, zp, out, extras, extras}, GetParam(),
+                      rng);
+}
+
+TEST_P(Int8Gemm, ThreadedCallsGiveTheSameBytes) {
+  using Output = Int8Epilogue::Output;
+  std::mt19937 rng(99);
+  ThreadPool pool(2);
+  for (Output out : {Output::Int32, Output::Uint8})
+    checkInt8({37, 300, 260, false, true, out, true, true}, GetParam(), rng,
+              &pool);
+}
+
+TEST_P(Int8Gemm, ExtremeValuesAtTheLargestDepthDoNotOverflowOrSaturate) {
+  // 255 x -128 and 255 x 127 everywhere: pair sums that a saturating i16
+  // product (vpmaddubsw) would clip, and the largest |accumulator| the depth
+  // limit allows. Expected values are closed forms.
+  const int64_t k = 16384, n = 64;
+  for (int8_t w : {int8_t(-128), int8_t(127)}) {
+    std::vector<uint8_t> a(static_cast<size_t>(k), 255);
+    std::vector<int8_t> b(static_cast<size_t>(k * n), w);
+    Int8Activations act{a.data(), 1, k, 0, false};
+    PackedInt8Weights packed =
+        packInt8Weights(b.data(), k, n, nullptr, GetParam());
+    std::vector<int32_t> c(static_cast<size_t>(n));
+    ASSERT_EQ(gemmInt8(act, packed, Int8Epilogue{}, c.data(), n), "");
+    for (int32_t v : c)
+      ASSERT_EQ(v, 255 * int32_t(w) * int32_t(k));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, Int8Gemm,
+                         ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512,
+                                           Isa::Avx512Vnni),
+                         [](const auto &info) { return isaName(info.param); });
+
+TEST(Int8GemmErrors, ReportsInvalidCalls) {
+  std::vector<int8_t> b(16 * 4, 1);
+  std::vector<uint8_t> a(16, 1);
+  PackedInt8Weights packed =
+      packInt8Weights(b.data(), 16, 4, nullptr, Isa::Scalar);
+  std::vector<float> out(4);
+  Int8Epilogue e;
+  e.output = Int8Epilogue::Output::Float32; // no scale
+  EXPECT_NE(gemmInt8({a.data(), 1, 16, 0, false}, packed, e, out.data(), 4)
+                .find("needs a scale"),
+            std::string::npos);
+  EXPECT_NE(gemmInt8({a.data(), 1, 8, 0, false}, packed, Int8Epilogue{},
+                     out.data(), 4)
+                .find("strides"),
+            std::string::npos);
+  EXPECT_NE(gemmInt8({a.data(), 1, 16, 300, false}, packed, Int8Epilogue{},
+                     out.data(), 4)
+                .find("zero point"),
+            std::string::npos);
+  std::vector<int8_t> deep(16385, 1);
+  PackedInt8Weights tooDeep =
+      packInt8Weights(deep.data(), 16385, 1, nullptr, Isa::Scalar);
+  std::vector<uint8_t> row(16385, 1);
+  EXPECT_NE(gemmInt8({row.data(), 1, 16385, 0, false}, tooDeep, Int8Epilogue{},
+                     out.data(), 1)
+                .find("exceeds"),
+            std::string::npos);
+}
+
+//===----------------------------------------------------------------------===//
+// Weight-only 4-bit matmul
+//===----------------------------------------------------------------------===//
+
+enum class Int4Kind { Uint4WithZeroPoints, Int4, NF4 };
+
+void checkInt4(Int4Kind kind, int64_t m, int64_t n, int64_t k, int64_t group,
+               Isa isa, std::mt19937 &rng, ThreadPool *pool = nullptr) {
+  int64_t groups = (k + group - 1) / group;
+  std::uniform_int_distribution<int> nibble(0, 15);
+  std::uniform_real_distribution<float> pos(0.01f, 0.2f), sym(-1.f, 1.f);
+  std::vector<uint8_t> codes(static_cast<size_t>(n * k));
+  for (auto &c : codes)
+    c = static_cast<uint8_t>(nibble(rng));
+  std::vector<float> scales(static_cast<size_t>(n * groups));
+  std::vector<int8_t> zeros(scales.size());
+  for (size_t i = 0; i < scales.size(); ++i) {
+    scales[i] = pos(rng);
+    zeros[i] = static_cast<int8_t>(nibble(rng));
+  }
+  std::vector<float> x(static_cast<size_t>(m * (k + 1))), bias(n);
+  for (auto &v : x)
+    v = sym(rng);
+  for (auto &v : bias)
+    v = sym(rng);
+
+  // The dequantized weights, by the numeric core's definitions.
+  std::vector<float> w(codes.size());
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t kk = 0; kk < k; ++kk) {
+      size_t at = static_cast<size_t>(r * k + kk), g = r * groups + kk / group;
+      int code = codes[at];
+      switch (kind) {
+      case Int4Kind::Uint4WithZeroPoints:
+        w[at] = dequantizeInteger(code, scales[g], zeros[g]);
+        break;
+      case Int4Kind::Int4: // two's-complement nibble, no zero point
+        w[at] = dequantizeInteger(code < 8 ? code : code - 16, scales[g], 0);
+        break;
+      case Int4Kind::NF4:
+        w[at] = nf4Levels()[code] * scales[g];
+        break;
+      }
+    }
+  std::array<float, 16> levels = kind == Int4Kind::Uint4WithZeroPoints
+                                     ? uint4Levels()
+                                 : kind == Int4Kind::Int4 ? int4Levels()
+                                                          : nf4Levels();
+  std::string error;
+  PackedInt4Weights packed = packInt4Weights(
+      codes.data(), n, k, group, scales.data(),
+      kind == Int4Kind::Uint4WithZeroPoints ? zeros.data() : nullptr, levels,
+      isa, error);
+  ASSERT_EQ(error, "");
+  std::vector<float> y(static_cast<size_t>(m * (n + 2)), NAN);
+  ASSERT_EQ(gemmWeightInt4(x.data(), m, k + 1, packed, bias.data(), y.data(),
+                           n + 2, pool),
+            "");
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t c = 0; c < n; ++c) {
+      double sum = bias[c], magnitude = std::fabs(bias[c]);
+      for (int64_t kk = 0; kk < k; ++kk) {
+        double p = double(x[r * (k + 1) + kk]) * w[c * k + kk];
+        sum += p;
+        magnitude += std::fabs(p);
+      }
+      ASSERT_NEAR(y[r * (n + 2) + c], sum, 2e-6 * magnitude + 1e-7)
+          << "m=" << r << " n=" << c << " (" << m << "x" << n << "x" << k
+          << " g" << group << ") isa=" << isaName(isa);
+    }
+}
+
+class Int4Gemm : public ::testing::TestWithParam<Isa> {
+protected:
+  void SetUp() override {
+    if (!isaSupported(GetParam()))
+      GTEST_SKIP() << "this CPU lacks " << isaName(GetParam());
+  }
+};
+
+TEST_P(Int4Gemm, MatchesDequantizedWeightsForEveryFormat) {
+  std::mt19937 rng(7);
+  for (Int4Kind kind :
+       {Int4Kind::Uint4WithZeroPoints, Int4Kind::Int4, Int4Kind::NF4})
+    for (auto [n, k, group] : {std::tuple<int64_t, int64_t, int64_t>{1, 16, 16},
+                               {5, 100, 32},
+                               {16, 128, 128},
+                               {33, 300, 64},
+                               {7, 200, 192},
+                               {9, 130, 16}})
+      for (int64_t m : {1, 2, 3, 4, 5, 9})
+        checkInt4(kind, m, n, k, group, GetParam(), rng);
+}
+
+TEST_P(Int4Gemm, ThreadedCallsMatchToo) {
+  std::mt19937 rng(8);
+  ThreadPool pool(2);
+  checkInt4(Int4Kind::Uint4WithZeroPoints, 1, 301, 512, 32, GetParam(), rng,
+            &pool);
+  checkInt4(Int4Kind::NF4, 3, 70, 256, 64, GetParam(), rng, &pool);
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, Int4Gemm,
+                         ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
+                         [](const auto &info) { return isaName(info.param); });
+
+TEST(Int4GemmErrors, RejectsBadGroupsAndCodes) {
+  std::vector<uint8_t> codes(32, 1);
+  std::vector<float> scales(2, 1.f);
+  std::string error;
+  packInt4Weights(codes.data(), 1, 32, 24, scales.data(), nullptr,
+                  uint4Levels(), Isa::Scalar, error);
+  EXPECT_NE(error.find("multiple of 16"), std::string::npos) << error;
+  codes[5] = 16;
+  error.clear();
+  packInt4Weights(codes.data(), 1, 32, 16, scales.data(), nullptr,
+                  uint4Levels(), Isa::Scalar, error);
+  EXPECT_NE(error.find("column 5"), std::string::npos) << error;
+}
+
+} // namespace
