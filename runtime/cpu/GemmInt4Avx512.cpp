@@ -7,6 +7,8 @@
 
 #include <immintrin.h>
 
+#include <utility>
+
 namespace qcc::rt::detail {
 namespace {
 
@@ -57,6 +59,97 @@ void block(const Int4Args &a, int64_t n, int64_t m) {
           _mm512_reduce_add_ps(acc[r][b]) + (a.bias ? a.bias[n + r] : 0.f);
 }
 
+/// The common group sizes, specialized: per chunk of 128 codes each row's
+/// chunk is loaded once and shifted by immediates (a shift by a register
+/// count costs SKX two uops on the busy port). Groups of 16..128 codes start
+/// at slices known at compile time (SlicesPerGroup 1, 2, 4, 8); larger
+/// multiples of 128 (SlicesPerGroup 0) start at chunk boundaries.
+template <int Rows, int SlicesPerGroup>
+void gemvChunks(const Int4Args &a, int64_t n) {
+  const int64_t rowBytes = a.kPadded / 2;
+  const int64_t chunks = a.kPadded / 128;
+  const int64_t groupChunks = SlicesPerGroup == 0 ? a.groupSize / 128 : 1;
+  const __m512 levels = _mm512_loadu_ps(a.levels);
+  __m512 acc[Rows], table[Rows];
+  const uint8_t *codes[Rows];
+  const float *scales[Rows];
+  const int8_t *zeros[Rows];
+  for (int r = 0; r < Rows; ++r) {
+    acc[r] = _mm512_setzero_ps();
+    table[r] = _mm512_setzero_ps();
+    codes[r] = a.codes + (n + r) * rowBytes;
+    scales[r] = a.scales + (n + r) * a.groups;
+    zeros[r] = a.zeroPoints ? a.zeroPoints + (n + r) * a.groups : nullptr;
+  }
+  auto rebuild = [&](int64_t g) {
+    for (int r = 0; r < Rows; ++r) {
+      __m512 t = levels;
+      if (zeros[r])
+        t = _mm512_sub_ps(t, _mm512_set1_ps(zeros[r][g]));
+      table[r] = _mm512_mul_ps(t, _mm512_set1_ps(scales[r][g]));
+    }
+  };
+  for (int64_t c = 0; c < chunks; ++c) {
+    if constexpr (SlicesPerGroup == 0) {
+      if (c % groupChunks == 0) {
+        if (c / groupChunks >= a.groups)
+          break; // the zero tail past the last group
+        rebuild(c / groupChunks);
+      }
+    }
+    __m512i q[Rows];
+    for (int r = 0; r < Rows; ++r) {
+      // Rows are short streams (2 KB for K = 4096) that the hardware
+      // prefetcher picks up late; asking 1 KB ahead keeps DRAM busy.
+      _mm_prefetch(reinterpret_cast<const char *>(codes[r] + 64 * c + 1024),
+                   _MM_HINT_T0);
+      q[r] = _mm512_load_si512(codes[r] + 64 * c);
+    }
+    const float *x = a.x + 128 * c;
+    auto slice = [&](auto i) {
+      constexpr int I = decltype(i)::value;
+      if constexpr (SlicesPerGroup != 0 && I % SlicesPerGroup == 0) {
+        int64_t g = (8 * c + I) / SlicesPerGroup;
+        if (g >= a.groups)
+          return false;
+        rebuild(g);
+      }
+      __m512 xv = _mm512_load_ps(x + 16 * I);
+      for (int r = 0; r < Rows; ++r) {
+        __m512 w =
+            _mm512_permutexvar_ps(_mm512_srli_epi32(q[r], 4 * I), table[r]);
+        acc[r] = _mm512_fmadd_ps(w, xv, acc[r]);
+      }
+      return true;
+    };
+    [&]<int... I>(std::integer_sequence<int, I...>) {
+      (void)(slice(std::integral_constant<int, I>{}) && ...);
+    }
+    (std::make_integer_sequence<int, 8>{});
+  }
+  for (int r = 0; r < Rows; ++r)
+    a.y[n + r] = _mm512_reduce_add_ps(acc[r]) + (a.bias ? a.bias[n + r] : 0.f);
+}
+
+/// GEMV columns [n, end) with the fast path when the group size allows it.
+/// Returns false when the caller must use the generic blocks.
+template <int Rows> bool gemvFast(const Int4Args &a, int64_t n) {
+  switch (a.groupSize) {
+  case 16:
+    return gemvChunks<Rows, 1>(a, n), true;
+  case 32:
+    return gemvChunks<Rows, 2>(a, n), true;
+  case 64:
+    return gemvChunks<Rows, 4>(a, n), true;
+  case 128:
+    return gemvChunks<Rows, 8>(a, n), true;
+  default:
+    if (a.groupSize % 128 == 0)
+      return gemvChunks<Rows, 0>(a, n), true;
+    return false;
+  }
+}
+
 template <int Rows> void rowsForAllBatches(const Int4Args &a, int64_t n) {
   int64_t m = 0;
   for (; m + 4 <= a.m; m += 4)
@@ -79,7 +172,12 @@ void int4RowsAvx512(const Int4Args &a, int64_t n0, int64_t n1) {
   int64_t n = n0;
   if (a.m == 1) {
     for (; n + 4 <= n1; n += 4)
-      block<4, 1>(a, n, 0);
+      if (!gemvFast<4>(a, n))
+        block<4, 1>(a, n, 0);
+    for (; n < n1; ++n)
+      if (!gemvFast<1>(a, n))
+        block<1, 1>(a, n, 0);
+    return;
   } else {
     for (; n + 2 <= n1; n += 2)
       rowsForAllBatches<2>(a, n);
