@@ -29,3 +29,8 @@ endif()
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
   add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-Wno-restrict>)
 endif()
+
+# Compile flags of the files that hold one ISA's kernels (runtime/cpu,
+# benchmarks); such code runs only after a CPUID check.
+set(QCC_AVX2_FLAGS -mavx2 -mfma)
+set(QCC_AVX512_FLAGS -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl -mavx512dq)

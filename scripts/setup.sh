@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libgtest-dev googletest
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   dataset-fashion-mnist python3-venv
+  libdnnl-dev libsleef-dev
   zlib1g-dev libzstd-dev libedit-dev libxml2-dev libcurl4-openssl-dev libffi-dev
 )
 
