@@ -114,12 +114,9 @@ int main() {
       rt::ThreadPool pool(t);
       omp_set_num_threads(t);
       double tq = bench::medianSeconds([&] {
-        std::string err = rt::gemmInt8(act, packed, rt::Int8Epilogue{},
-                                       ours.data(), s.n, &pool);
-        if (!err.empty()) {
-          std::fprintf(stderr, "bench-gemm-int8: %s\n", err.c_str());
-          std::exit(1);
-        }
+        bench::exitOnError(rt::gemmInt8(act, packed, rt::Int8Epilogue{},
+                                        ours.data(), s.n, &pool),
+                           "bench-gemm-int8");
       });
       double td = bench::medianSeconds([&] { dnnl.run(); });
       int64_t differ = 0;

@@ -85,10 +85,7 @@ int main() {
       rt::PackedInt4Weights first =
           rt::packInt4Weights(codes.data(), n, k, group, scales.data(), nullptr,
                               rt::int4Levels(), isa, error);
-      if (!error.empty()) {
-        std::fprintf(stderr, "bench-gemv-int4: %s\n", error.c_str());
-        return 1;
-      }
+      bench::exitOnError(error, "bench-gemv-int4");
       size_t bytes = first.codes.size() + first.scales.size() * sizeof(float);
       size_t copies = kColdBytes / bytes + 2;
       std::vector<rt::PackedInt4Weights> all;
@@ -103,12 +100,10 @@ int main() {
         size_t next = 0;
         double t = bench::medianSeconds(
             [&] {
-              std::string err = rt::gemmWeightInt4(x.data(), 1, k, all[next],
-                                                   nullptr, y.data(), n, &pool);
-              if (!err.empty()) {
-                std::fprintf(stderr, "bench-gemv-int4: %s\n", err.c_str());
-                std::exit(1);
-              }
+              bench::exitOnError(rt::gemmWeightInt4(x.data(), 1, k, all[next],
+                                                    nullptr, y.data(), n,
+                                                    &pool),
+                                 "bench-gemv-int4");
               next = (next + 1) % all.size();
             },
             static_cast<int>(copies), 50, 1.0);

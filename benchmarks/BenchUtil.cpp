@@ -1,10 +1,18 @@
 // Thread counts for the benchmarks.
 #include "benchmarks/BenchUtil.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
 namespace qcc::bench {
+
+void exitOnError(const std::string &error, const char *program) {
+  if (error.empty())
+    return;
+  std::fprintf(stderr, "%s: %s\n", program, error.c_str());
+  std::exit(1);
+}
 
 std::vector<int> threadCounts() {
   std::vector<int> counts;

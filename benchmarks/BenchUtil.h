@@ -56,6 +56,10 @@ inline double onThreads(int threads, const std::function<double(int)> &probe) {
   return total;
 }
 
+/// Prints "program: error" and exits when `error` is not empty (a kernel
+/// refused its arguments; the benchmark cannot go on).
+void exitOnError(const std::string &error, const char *program);
+
 /// Threads to measure: 1 and 2 unless QCC_BENCH_THREADS lists others
 /// ("1,2,4").
 std::vector<int> threadCounts();

@@ -12,6 +12,15 @@
 namespace qcc::rt::detail {
 namespace {
 
+/// The 16 dequantized values of weight row `row` in group `g`:
+/// (levels - zeroPoint) * scale, the f32 values DequantizeLinear gives.
+__m512 groupTable(const Int4Args &a, __m512 levels, int64_t row, int64_t g) {
+  int64_t at = row * a.groups + g;
+  if (a.zeroPoints)
+    levels = _mm512_sub_ps(levels, _mm512_set1_ps(a.zeroPoints[at]));
+  return _mm512_mul_ps(levels, _mm512_set1_ps(a.scales[at]));
+}
+
 /// Rows output columns at once, each against Batch rows of X: the decoded
 /// weights are reused Batch times, and Rows*Batch accumulators hide the FMA
 /// latency.
@@ -30,13 +39,8 @@ void block(const Int4Args &a, int64_t n, int64_t m) {
   const int64_t perGroup = a.groupSize / 16;
   for (int64_t g = 0; g < a.groups; ++g) {
     __m512 table[Rows];
-    for (int r = 0; r < Rows; ++r) {
-      int64_t at = (n + r) * a.groups + g;
-      __m512 t = levels;
-      if (a.zeroPoints)
-        t = _mm512_sub_ps(t, _mm512_set1_ps(a.zeroPoints[at]));
-      table[r] = _mm512_mul_ps(t, _mm512_set1_ps(a.scales[at]));
-    }
+    for (int r = 0; r < Rows; ++r)
+      table[r] = groupTable(a, levels, n + r, g);
     int64_t end = (g + 1) * perGroup < slices ? (g + 1) * perGroup : slices;
     for (int64_t s = g * perGroup; s < end; ++s) {
       const int64_t chunk = (s >> 3) * 64;
@@ -72,22 +76,14 @@ void gemvChunks(const Int4Args &a, int64_t n) {
   const __m512 levels = _mm512_loadu_ps(a.levels);
   __m512 acc[Rows], table[Rows];
   const uint8_t *codes[Rows];
-  const float *scales[Rows];
-  const int8_t *zeros[Rows];
   for (int r = 0; r < Rows; ++r) {
     acc[r] = _mm512_setzero_ps();
     table[r] = _mm512_setzero_ps();
     codes[r] = a.codes + (n + r) * rowBytes;
-    scales[r] = a.scales + (n + r) * a.groups;
-    zeros[r] = a.zeroPoints ? a.zeroPoints + (n + r) * a.groups : nullptr;
   }
   auto rebuild = [&](int64_t g) {
-    for (int r = 0; r < Rows; ++r) {
-      __m512 t = levels;
-      if (zeros[r])
-        t = _mm512_sub_ps(t, _mm512_set1_ps(zeros[r][g]));
-      table[r] = _mm512_mul_ps(t, _mm512_set1_ps(scales[r][g]));
-    }
+    for (int r = 0; r < Rows; ++r)
+      table[r] = groupTable(a, levels, n + r, g);
   };
   for (int64_t c = 0; c < chunks; ++c) {
     if constexpr (SlicesPerGroup == 0) {
