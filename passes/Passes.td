@@ -130,6 +130,40 @@ def QGFoldBatchNorm : Pass<"qg-fold-batch-norm", "mlir::ModuleOp"> {
   ];
 }
 
+def QGFuseQuantizedLayers : Pass<"qg-fuse-quantized-layers", "mlir::ModuleOp"> {
+  let summary = "Fuse dequantize -> matmul/gemm -> bias/relu/clip -> quantize into qg.qlinear";
+  let description = [{
+    A `qg.matmul` or `qg.gemm` whose activation is the dequantized value of
+    a per-tensor u8/i8 tensor and whose weight is a dequantized i8 constant
+    (per tensor or per output feature) becomes one `qg.qlinear`: an exact
+    integer product with its epilogue. The pass absorbs, each time the
+    value has no other user: a constant bias (`gemm`'s C, or a following
+    `qg.add` of a constant `[N]`), then `qg.relu` or `qg.clip`, then a
+    `qg.quantize` to per-tensor u8/i8, which makes the result quantized
+    with an i32 bias in units of the accumulator's scale. Weights stored
+    `[K, N]` are transposed to `[N, K]` at compile time, so no transpose is
+    left for run time. The fused op's location fuses those of every op it
+    replaced.
+
+    ```mlir
+    // Before
+    %x = qg.dequantize %xq : tensor<1x64x!qg.quant<u8, ...>> -> tensor<1x64xf32>
+    %w = qg.dequantize %wq : tensor<10x64x!qg.quant<i8, axis = 0, ...>> -> tensor<10x64xf32>
+    %y = qg.gemm %x, %w, %b {trans_b = true} : ...
+    %r = qg.relu %y : tensor<1x10xf32>
+    // After
+    %r = qg.qlinear %xq, %wq, %b {clip_min = 0.0 : f32} : ... -> tensor<1x10xf32>
+    ```
+
+    Results differ from the float graph only by f32 rounding and by the
+    bias rounded to i32 when the result is quantized; they equal the
+    reference interpreter's `qg.qlinear` exactly.
+  }];
+  let statistics = [
+    Statistic<"numFused", "num-fused", "Layers fused into qg.qlinear">
+  ];
+}
+
 def QGFoldConstants : Pass<"qg-fold-constants", "mlir::ModuleOp"> {
   let summary = "Evaluate qg ops whose operands are all constants";
   let description = [{

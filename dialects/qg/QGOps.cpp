@@ -221,3 +221,62 @@ LogicalResult DynamicQuantizeOp::verify() {
            << formatShape(rows) << " (the input's with a last dimension of 1)";
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// QLinearOp
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The quantized element type of `type` when it is per tensor and i8/u8.
+QuantType perTensor8Bit(Type type) {
+  auto quant =
+      dyn_cast<QuantType>(cast<RankedTensorType>(type).getElementType());
+  if (!quant || !quant.isPerTensor())
+    return {};
+  rt::Format format = quant.getFormat();
+  return format == rt::Format::I8 || format == rt::Format::U8 ? quant
+                                                              : QuantType();
+}
+} // namespace
+
+LogicalResult QLinearOp::verify() {
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  auto weightType = cast<RankedTensorType>(getWeight().getType());
+  auto resultType = cast<RankedTensorType>(getType());
+  if (!perTensor8Bit(inputType))
+    return emitOpError("input must be per-tensor u8 or i8, not ")
+           << inputType.getElementType();
+  auto weight = cast<QuantType>(weightType.getElementType());
+  if (weightType.getRank() != 2 || weight.getFormat() != rt::Format::I8 ||
+      weight.isPerBlock() || (weight.isPerAxis() && weight.getAxis() != 0))
+    return emitOpError("weight must be [N, K] i8, per tensor or per row "
+                       "(axis 0), not ")
+           << weightType;
+  if (inputType.getRank() < 1)
+    return emitOpError("input must have rank 1 or more");
+  const int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1);
+  if (inputType.getShape().back() != k)
+    return emitOpError("input's last dimension ")
+           << inputType.getShape().back() << " is not the weight's K " << k;
+  SmallVector<int64_t> shape(inputType.getShape());
+  shape.back() = n;
+  if (resultType.getShape() != ArrayRef<int64_t>(shape))
+    return emitOpError("result shape must be [..., ")
+           << n << "], the input's with N as last dimension";
+  const bool quantized = isa<QuantType>(resultType.getElementType());
+  if (quantized && !perTensor8Bit(resultType))
+    return emitOpError("a quantized result must be per-tensor u8 or i8");
+  if (Value bias = getBias()) {
+    auto biasType = cast<RankedTensorType>(bias.getType());
+    Type expected = quantized ? Type(IntegerType::get(getContext(), 32))
+                              : Type(Float32Type::get(getContext()));
+    auto expectedType = RankedTensorType::get({n}, expected);
+    if (biasType != expectedType)
+      return emitOpError("bias must be ")
+             << expectedType << " for this result, not " << biasType;
+  }
+  if (getClipMin() && getClipMax() &&
+      !(getClipMin()->convertToFloat() <= getClipMax()->convertToFloat()))
+    return emitOpError("clip_min must not exceed clip_max");
+  return success();
+}

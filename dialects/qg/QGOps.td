@@ -322,6 +322,37 @@ def QG_Conv2DOp : QG_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
   }];
 }
 
+def QG_QLinearOp : QG_Op<"qlinear", [Pure]> {
+  let summary = "Fused quantized linear layer: exact integer product, then an epilogue";
+  let description = [{
+    What fusion makes of `dequantize -> matmul/gemm (-> bias) (-> relu/clip)
+    (-> quantize)`. `input` is `[..., K]` with per-tensor u8 or i8 codes;
+    `weight` is `[N, K]` (one row per output feature) with i8 codes and a
+    per-tensor or per-row (`axis = 0`) scale and zero point. The result is
+    `[..., N]`, either f32 (dequantize epilogue) or per-tensor u8/i8
+    (requantize epilogue). With `s = f32(s_x * s_w[n])`:
+
+    - `acc = sum_k (x[k] - zp_x) * (w[n][k] - zp_w[n])`, exact in i32;
+    - f32 result: `y = fma(f32(acc), s, bias[n])` (f32 `bias`), then
+      clamped to `[clip_min, clip_max]`;
+    - quantized result: `q = round_half_even(f32(acc + bias[n]) *
+      f32(s / s_y)) + zp_y` (i32 `bias` in units of `s`), saturated and
+      clamped to `[quantize(clip_min), quantize(clip_max)]`, which equals
+      clamping before quantization because quantization is monotone.
+
+    ReLU is `clip_min = 0`. An absent bound is no bound.
+  }];
+  let arguments = (ins QG_QuantTensor:$input, QG_QuantTensor:$weight,
+                       Optional<RankedTensorOf<[F32, I32]>>:$bias,
+                       OptionalAttr<F32Attr>:$clip_min,
+                       OptionalAttr<F32Attr>:$clip_max);
+  let results = (outs RankedTensorOf<[F32, QG_QuantType]>:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 class QG_PoolOp<string mnemonic, string onnx, dag extra = (ins),
                 Type tensor = QG_FloatTensor>
     : QG_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {

@@ -845,3 +845,57 @@ func.func @dynamic_per_row_shape(%x: tensor<3x4xf32>) {
   %q, %s, %z = qg.dynamic_quantize %x {per_row = true} : tensor<3x4xf32> -> tensor<3x4xui8>, tensor<f32>, tensor<ui8>
   return
 }
+
+// -----
+
+// qg.qlinear: per-tensor 8-bit activations only.
+func.func @qlinear_input(%x: tensor<2x4x!qg.quant<u8, axis = 1, scales = [1.0, 1.0, 1.0, 1.0]>>, %w: tensor<3x4x!qg.quant<i8, scale = 1.0>>) {
+  // expected-error@+1 {{input must be per-tensor u8 or i8}}
+  %y = qg.qlinear %x, %w : tensor<2x4x!qg.quant<u8, axis = 1, scales = [1.0, 1.0, 1.0, 1.0]>>, tensor<3x4x!qg.quant<i8, scale = 1.0>> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+// qg.qlinear: weights are [N, K] with scales per row, not per column.
+func.func @qlinear_weight_axis(%x: tensor<2x4x!qg.quant<u8, scale = 1.0>>, %w: tensor<3x4x!qg.quant<i8, axis = 1, scales = [1.0, 1.0, 1.0, 1.0]>>) {
+  // expected-error@+1 {{weight must be [N, K] i8, per tensor or per row (axis 0)}}
+  %y = qg.qlinear %x, %w : tensor<2x4x!qg.quant<u8, scale = 1.0>>, tensor<3x4x!qg.quant<i8, axis = 1, scales = [1.0, 1.0, 1.0, 1.0]>> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+// qg.qlinear: K must agree.
+func.func @qlinear_k(%x: tensor<2x5x!qg.quant<u8, scale = 1.0>>, %w: tensor<3x4x!qg.quant<i8, scale = 1.0>>) {
+  // expected-error@+1 {{input's last dimension 5 is not the weight's K 4}}
+  %y = qg.qlinear %x, %w : tensor<2x5x!qg.quant<u8, scale = 1.0>>, tensor<3x4x!qg.quant<i8, scale = 1.0>> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+// qg.qlinear: the result is the input's shape with N last.
+func.func @qlinear_shape(%x: tensor<2x4x!qg.quant<u8, scale = 1.0>>, %w: tensor<3x4x!qg.quant<i8, scale = 1.0>>) {
+  // expected-error@+1 {{result shape must be [..., 3]}}
+  %y = qg.qlinear %x, %w : tensor<2x4x!qg.quant<u8, scale = 1.0>>, tensor<3x4x!qg.quant<i8, scale = 1.0>> -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+// qg.qlinear: a quantized result takes an i32 bias (units of the accumulator).
+func.func @qlinear_bias(%x: tensor<2x4x!qg.quant<u8, scale = 1.0>>, %w: tensor<3x4x!qg.quant<i8, scale = 1.0>>, %b: tensor<3xf32>) {
+  // expected-error@+1 {{bias must be 'tensor<3xi32>' for this result}}
+  %y = qg.qlinear %x, %w, %b : tensor<2x4x!qg.quant<u8, scale = 1.0>>, tensor<3x4x!qg.quant<i8, scale = 1.0>>, tensor<3xf32> -> tensor<2x3x!qg.quant<u8, scale = 1.0>>
+  return
+}
+
+// -----
+
+// qg.qlinear: clip bounds are ordered.
+func.func @qlinear_clip(%x: tensor<2x4x!qg.quant<u8, scale = 1.0>>, %w: tensor<3x4x!qg.quant<i8, scale = 1.0>>) {
+  // expected-error@+1 {{clip_min must not exceed clip_max}}
+  %y = qg.qlinear %x, %w {clip_min = 1.0 : f32, clip_max = 0.0 : f32} : tensor<2x4x!qg.quant<u8, scale = 1.0>>, tensor<3x4x!qg.quant<i8, scale = 1.0>> -> tensor<2x3xf32>
+  return
+}

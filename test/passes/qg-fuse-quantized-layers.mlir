@@ -1,0 +1,89 @@
+// Fusion of quantized layers into qg.qlinear, and the fused op's values,
+// which are worked out by hand below.
+// RUN: qopt %s -split-input-file --qg-fuse-quantized-layers -mlir-print-debuginfo -mlir-print-local-scope | FileCheck %s
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: %python %S/Inputs/write_npy.py %t/x.npy 1x2 "1,2"
+// RUN: qopt %S/Inputs/qlinear-requant.mlir --qg-fuse-quantized-layers -o %t/requant.mlir
+// RUN: FileCheck %s --check-prefix=RUNFUSED < %t/requant.mlir
+// RUN: qrun --reference %t/requant.mlir --input x=%t/x.npy --output-dir %t/requant
+// RUN: %python %S/Inputs/print_npy.py %t/requant/y.npy | FileCheck %s --check-prefix=REQUANT
+// RUN: qopt %S/Inputs/qlinear-half.mlir --qg-fuse-quantized-layers -o %t/half.mlir
+// RUN: FileCheck %s --check-prefix=RUNFUSED < %t/half.mlir
+// RUN: qrun --reference %t/half.mlir --input x=%t/x.npy --output-dir %t/half
+// RUN: %python %S/Inputs/print_npy.py %t/half/y.npy | FileCheck %s --check-prefix=HALF
+
+// gemm (weights [N, K]) + C + relu + quantize: a quantized result, the bias
+// in i32 units of s_x * s_w[n], ReLU as clip_min, one fused location.
+// CHECK-LABEL: func @gemm_relu_requant
+// CHECK: %[[B:.*]] = qg.constant dense<[4, -16]> : tensor<2xi32>
+// CHECK: %[[Y:.*]] = qg.qlinear %{{.*}}, %{{.*}}, %[[B]] {clip_min = 0.000000e+00 : f32}
+// CHECK-SAME: -> tensor<1x2x!qg.quant<u8, scale = 5.000000e-01, zero_point = 3>>
+// CHECK-SAME: loc(fused["fc", "act", "q"])
+// CHECK-NOT: qg.gemm
+// CHECK-NOT: qg.relu
+func.func @gemm_relu_requant(%x: tensor<1x2xf32>) -> tensor<1x2xf32> {
+  %xq = qg.quantize %x : tensor<1x2xf32> -> tensor<1x2x!qg.quant<u8, scale = 0.5, zero_point = 10>>
+  %xd = qg.dequantize %xq : tensor<1x2x!qg.quant<u8, scale = 0.5, zero_point = 10>> -> tensor<1x2xf32>
+  %wq = qg.constant dense<[[4, -8], [8, 16]]> : tensor<2x2xi8> as tensor<2x2x!qg.quant<i8, axis = 0, scales = [0.25, 0.125]>>
+  %wd = qg.dequantize %wq : tensor<2x2x!qg.quant<i8, axis = 0, scales = [0.25, 0.125]>> -> tensor<2x2xf32>
+  %b = qg.constant dense<[0.5, -1.0]> : tensor<2xf32>
+  %y = qg.gemm %xd, %wd, %b {trans_b = true} : tensor<1x2xf32>, tensor<2x2xf32>, tensor<2xf32> -> tensor<1x2xf32> loc("fc")
+  %r = qg.relu %y : tensor<1x2xf32> loc("act")
+  %q = qg.quantize %r : tensor<1x2xf32> -> tensor<1x2x!qg.quant<u8, scale = 0.5, zero_point = 3>> loc("q")
+  %d = qg.dequantize %q : tensor<1x2x!qg.quant<u8, scale = 0.5, zero_point = 3>> -> tensor<1x2xf32>
+  return %d : tensor<1x2xf32>
+}
+
+// -----
+
+// matmul with weights stored [K, N], per column: transposed to [N, K] with
+// the scales on axis 0; a following add of a constant row is the bias; the
+// result stays f32.
+// CHECK-LABEL: func @matmul_add
+// CHECK: qg.constant dense<{{\[}}[1, 3, 5], [2, 4, 6]]> : tensor<2x3xi8> as tensor<2x3x!qg.quant<i8, axis = 0, scales = [1.000000e-01, 2.000000e-01]>>
+// CHECK: qg.qlinear %{{.*}}, %{{.*}}, %{{.*}} : tensor<4x3x!qg.quant<i8, scale = 1.000000e+00>>, tensor<2x3x!qg.quant<i8, axis = 0, {{.*}}>>, tensor<2xf32> -> tensor<4x2xf32>
+// CHECK-NOT: qg.matmul
+// CHECK-NOT: qg.add
+func.func @matmul_add(%xq: tensor<4x3x!qg.quant<i8, scale = 1.0>>) -> tensor<4x2xf32> {
+  %xd = qg.dequantize %xq : tensor<4x3x!qg.quant<i8, scale = 1.0>> -> tensor<4x3xf32>
+  %wq = qg.constant dense<[[1, 2], [3, 4], [5, 6]]> : tensor<3x2xi8> as tensor<3x2x!qg.quant<i8, axis = 1, scales = [0.1, 0.2]>>
+  %wd = qg.dequantize %wq : tensor<3x2x!qg.quant<i8, axis = 1, scales = [0.1, 0.2]>> -> tensor<3x2xf32>
+  %y = qg.matmul %xd, %wd : tensor<4x3xf32>, tensor<3x2xf32> -> tensor<4x2xf32>
+  %b = qg.constant dense<[[1.0, 2.0]]> : tensor<1x2xf32>
+  %z = qg.add %y, %b : tensor<4x2xf32>, tensor<1x2xf32> -> tensor<4x2xf32>
+  return %z : tensor<4x2xf32>
+}
+
+// -----
+
+// Left alone: block-quantized weights (a weight-only kernel's job), a float
+// activation, and a relu whose input has a second user (the layer fuses,
+// the relu does not).
+// CHECK-LABEL: func @not_fused
+// CHECK: qg.matmul
+// CHECK: qg.matmul
+// CHECK: %[[Y:.*]] = qg.qlinear
+// CHECK-NOT: clip_min
+// CHECK: qg.relu %[[Y]]
+func.func @not_fused(%x: tensor<2x32xf32>, %xq: tensor<2x32x!qg.quant<u8, scale = 1.0>>) -> (tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>) {
+  %wq = qg.constant dense<1> : tensor<32x2xi8> as tensor<32x2x!qg.quant<i8, axis = 0, block = 16, scales = dense<1.0> : tensor<2x2xf32>>>
+  %wd = qg.dequantize %wq : tensor<32x2x!qg.quant<i8, axis = 0, block = 16, scales = dense<1.0> : tensor<2x2xf32>>> -> tensor<32x2xf32>
+  %xd = qg.dequantize %xq : tensor<2x32x!qg.quant<u8, scale = 1.0>> -> tensor<2x32xf32>
+  %a = qg.matmul %xd, %wd : tensor<2x32xf32>, tensor<32x2xf32> -> tensor<2x2xf32>
+  %vq = qg.constant dense<1> : tensor<32x2xi8> as tensor<32x2x!qg.quant<i8, scale = 1.0>>
+  %vd = qg.dequantize %vq : tensor<32x2x!qg.quant<i8, scale = 1.0>> -> tensor<32x2xf32>
+  %b = qg.matmul %x, %vd : tensor<2x32xf32>, tensor<32x2xf32> -> tensor<2x2xf32>
+  %c = qg.matmul %xd, %vd : tensor<2x32xf32>, tensor<32x2xf32> -> tensor<2x2xf32>
+  %r = qg.relu %c : tensor<2x2xf32>
+  return %a, %b, %c, %r : tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>
+}
+
+// The fused values, worked out in Inputs/qlinear-requant.mlir and
+// Inputs/qlinear-half.mlir (round half to even).
+// RUNFUSED-NOT: qg.gemm
+// RUNFUSED: qg.qlinear
+// RUNFUSED-NOT: qg.gemm
+// REQUANT: 0.0
+// REQUANT-NEXT: 4.0
+// HALF: -4.0
+// HALF-NEXT: 4.0
