@@ -1,0 +1,60 @@
+// The manifest section of a .qpkg: what the model takes and returns, the
+// memory plan (one arena per run context; every tensor at a fixed offset,
+// buffers reused once their last reader has run), the weights it expects,
+// and the kernels with the source nodes each one came from.
+#ifndef QCC_RUNTIME_PACKAGE_MANIFEST_H
+#define QCC_RUNTIME_PACKAGE_MANIFEST_H
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace qcc::pkg {
+
+enum class ElementType : uint8_t { F32 = 1, U8 = 2, I8 = 3, I32 = 4, I64 = 5 };
+/// Bytes per element; 0 for a value that is not an ElementType.
+size_t elementSize(ElementType type);
+/// "f32", "u8", "i8", "i32", "i64", or "?".
+const char *elementName(ElementType type);
+
+inline constexpr size_t kMaxRank = 8;
+/// Arena offsets are multiples of this.
+inline constexpr uint64_t kArenaAlignment = 64;
+
+struct TensorInfo {
+  std::string name;
+  ElementType type = ElementType::F32;
+  std::vector<int64_t> shape;
+  uint64_t offset = 0; ///< in the arena
+  uint64_t elementCount() const;
+  uint64_t byteSize() const { return elementCount() * elementSize(type); }
+};
+
+/// One launch of generated code or a micro-kernel, for reports and errors.
+struct KernelInfo {
+  std::string name;   ///< e.g. "qlinear u8xi8->u8 relu"
+  std::string source; ///< the source nodes, e.g. "fc1+relu1"
+};
+
+struct Manifest {
+  std::string model;        ///< the file it was compiled from
+  std::string target;       ///< "cpu x86-64 skylake-avx512 +avx512f,..."
+  std::string entry;        ///< symbol of the run function in the code
+  uint64_t arenaBytes = 0;  ///< scratch memory per run context
+  uint64_t weightBytes = 0; ///< size the weights section must have
+  std::vector<TensorInfo> inputs, outputs;
+  std::vector<KernelInfo> kernels;
+};
+
+std::vector<uint8_t> encode(const Manifest &manifest);
+
+/// Parses and validates: known element types, ranks up to kMaxRank,
+/// non-negative dimensions, sizes that cannot overflow, every tensor inside
+/// the arena at an aligned offset, unique non-empty input and output names,
+/// no bytes left over. Returns an empty string or the reason it is invalid.
+std::string decode(std::span<const uint8_t> bytes, Manifest &manifest);
+
+} // namespace qcc::pkg
+
+#endif // QCC_RUNTIME_PACKAGE_MANIFEST_H
