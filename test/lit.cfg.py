@@ -15,7 +15,7 @@ config.test_exec_root = os.path.join(config.qcc_obj_root, "test")
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(["qopt"], [config.qcc_tools_dir])
-llvm_config.add_tool_substitutions(["qcc", "qrun"], [config.qcc_tools_dir])
+llvm_config.add_tool_substitutions(["qcc", "qrun", "qcc-onnx-conformance"], [config.qcc_tools_dir])
 # ONNX node tests from Debian's libonnx-testdata (installed by scripts/setup.sh).
 config.substitutions.append(("%onnx_node", "/usr/share/libonnx-testdata/data/node"))
 # Test inputs are generated with the Python that runs lit (standard library only).

@@ -20,23 +20,27 @@ using namespace qcc;
 
 namespace {
 
+llvm::cl::OptionCategory category("qcc-onnx-conformance options");
 llvm::cl::list<std::string>
     roots(llvm::cl::Positional, llvm::cl::OneOrMore,
-          llvm::cl::desc("<dir with test_* folders>..."));
+          llvm::cl::desc("<dir with test_* folders>..."),
+          llvm::cl::cat(category));
 llvm::cl::opt<std::string>
     filter("filter", llvm::cl::desc("Only tests whose name contains this"),
-           llvm::cl::init(""));
-llvm::cl::opt<bool> verbose("v", llvm::cl::desc("Print every test's result"));
+           llvm::cl::init(""), llvm::cl::cat(category));
+llvm::cl::opt<bool> verbose("v", llvm::cl::desc("Print every test's result"),
+                            llvm::cl::cat(category));
 llvm::cl::opt<double> rtol("rtol",
                            llvm::cl::desc("Relative tolerance for floats"),
-                           llvm::cl::init(1e-3));
+                           llvm::cl::init(1e-3), llvm::cl::cat(category));
 llvm::cl::opt<double> atol("atol",
                            llvm::cl::desc("Absolute tolerance for floats"),
-                           llvm::cl::init(1e-7));
+                           llvm::cl::init(1e-7), llvm::cl::cat(category));
 llvm::cl::list<std::string> expectedFailures(
     "xfail",
     llvm::cl::desc(
-        "Test known to fail (repeatable); listed, not counted as failed"));
+        "Test known to fail (repeatable); listed, not counted as failed"),
+    llvm::cl::cat(category));
 
 enum class Outcome { Passed, Failed, Skipped, NotApplicable, ExpectedFailure };
 
@@ -241,6 +245,7 @@ Result runTest(const fs::path &dir) {
 } // namespace
 
 int main(int argc, char **argv) {
+  llvm::cl::HideUnrelatedOptions(category);
   llvm::cl::ParseCommandLineOptions(
       argc, argv,
       "qcc-onnx-conformance: ONNX backend node tests through qcc's importer "

@@ -23,29 +23,31 @@ using namespace llvm;
 using namespace qcc;
 
 namespace {
+cl::OptionCategory category("qrun options");
 cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.mlir>"),
-                               cl::Required);
+                               cl::Required, cl::cat(category));
 cl::opt<bool>
     reference("reference",
-              cl::desc("Run with the reference interpreter (exact, slow)"));
+              cl::desc("Run with the reference interpreter (exact, slow)"),
+              cl::cat(category));
 cl::list<std::string>
     inputs("input",
            cl::desc("An input: NAME=FILE.npy or NAME=FILE.pb (ONNX "
                     "TensorProto); repeat for each input"),
-           cl::value_desc("name=file"));
+           cl::value_desc("name=file"), cl::cat(category));
 cl::opt<std::string> outputDir("output-dir",
                                cl::desc("Write each output to DIR/<name>.npy"),
-                               cl::value_desc("dir"));
+                               cl::value_desc("dir"), cl::cat(category));
 cl::opt<bool> stacked(
     "stacked",
     cl::desc("The input file holds many samples along its first axis (e.g. "
              "10000x1x28x28 for a 1x1x28x28 input, or .npz/.pb/directories as "
              "qcc quantize --calib reads them): run each and concatenate the "
              "outputs along their first axis"),
-    cl::init(false));
+    cl::init(false), cl::cat(category));
 cl::opt<std::string>
     functionName("function", cl::desc("Function to run (default: the first)"),
-                 cl::init(""));
+                 cl::init(""), cl::cat(category));
 
 std::string argumentName(mlir::func::FuncOp f, unsigned i, bool result) {
   auto name = result ? f.getResultAttrOfType<mlir::StringAttr>(i, "qg.name")
@@ -112,6 +114,8 @@ int writeOutputs(mlir::func::FuncOp function,
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // Only qrun's own flags in --help, not every option LLVM registers.
+  cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
       "qrun: run a model\n\n"
