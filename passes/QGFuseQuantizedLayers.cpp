@@ -36,6 +36,13 @@ QuantType perTensor8Bit(Type type) {
   return quant;
 }
 
+/// True for a constant shape that broadcasts as one value per output feature
+/// n of a rank-`rank` result: [N], [1, N], [1, 1, N]...
+bool isRowVector(RankedTensorType type, int64_t n, int64_t rank) {
+  return type.getRank() >= 1 && type.getRank() <= rank &&
+         type.getShape().back() == n && type.getNumElements() == n;
+}
+
 /// What a matched layer turns into.
 struct Match {
   Value input;              // quantized activation codes, [..., K]
@@ -98,8 +105,8 @@ private:
         match.bias = floatConstant(c);
         const float beta = gemm.getBeta().convertToFloat();
         if (!match.bias ||
-            cast<RankedTensorType>(c.getType()).getNumElements() !=
-                resultType.getShape().back())
+            !isRowVector(cast<RankedTensorType>(c.getType()),
+                         resultType.getShape().back(), resultType.getRank()))
           return std::nullopt;
         for (float &b : *match.bias)
           b *= beta;
@@ -127,11 +134,8 @@ private:
       Value other = add.getLhs() == current ? add.getRhs() : add.getLhs();
       auto otherType = cast<RankedTensorType>(other.getType());
       std::optional<SmallVector<float>> bias = floatConstant(other);
-      bool rowVector = otherType.getRank() >= 1 &&
-                       otherType.getShape().back() == n &&
-                       otherType.getNumElements() == n &&
-                       otherType.getRank() <= resultType.getRank();
-      if (bias && rowVector && add.getType() == resultType) {
+      if (bias && isRowVector(otherType, n, resultType.getRank()) &&
+          add.getType() == resultType) {
         match.bias = std::move(bias);
         match.absorbed.push_back(add);
         current = add.getResult();

@@ -78,6 +78,22 @@ func.func @not_fused(%x: tensor<2x32xf32>, %xq: tensor<2x32x!qg.quant<u8, scale 
   return %a, %b, %c, %r : tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>
 }
 
+// -----
+
+// A gemm C of shape [M, 1] adds one value per row, not per output feature:
+// it is no bias, so the gemm stays.
+// CHECK-LABEL: func @column_c
+// CHECK: qg.gemm
+// CHECK-NOT: qg.qlinear
+func.func @column_c(%xq: tensor<2x2x!qg.quant<u8, scale = 1.0>>) -> tensor<2x2xf32> {
+  %xd = qg.dequantize %xq : tensor<2x2x!qg.quant<u8, scale = 1.0>> -> tensor<2x2xf32>
+  %wq = qg.constant dense<1> : tensor<2x2xi8> as tensor<2x2x!qg.quant<i8, scale = 1.0>>
+  %wd = qg.dequantize %wq : tensor<2x2x!qg.quant<i8, scale = 1.0>> -> tensor<2x2xf32>
+  %c = qg.constant dense<[[1.0], [2.0]]> : tensor<2x1xf32>
+  %y = qg.gemm %xd, %wd, %c {trans_b = true} : tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x1xf32> -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}
+
 // The fused values, worked out in Inputs/qlinear-requant.mlir and
 // Inputs/qlinear-half.mlir (round half to even).
 // RUNFUSED-NOT: qg.gemm
