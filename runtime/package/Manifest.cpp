@@ -123,6 +123,10 @@ std::vector<uint8_t> encode(const Manifest &m) {
   for (const KernelInfo &k : m.kernels) {
     w.str(k.name);
     w.str(k.source);
+    w.u32(static_cast<uint32_t>(k.kind));
+    w.u32(static_cast<uint32_t>(k.params.size()));
+    for (int64_t p : k.params)
+      w.i64(p);
   }
   return w.take();
 }
@@ -154,6 +158,18 @@ std::string decode(std::span<const uint8_t> bytes, Manifest &m) {
     KernelInfo k;
     k.name = r.str();
     k.source = r.str(1 << 16);
+    const uint32_t kind = r.u32(), params = r.u32();
+    if (r.failed())
+      break;
+    if (kind > static_cast<uint32_t>(KernelKind::QConv2D))
+      return "kernel " + std::to_string(i) + " has an unknown kind " +
+             std::to_string(kind);
+    if (params > kMaxKernelParams)
+      return "kernel " + std::to_string(i) + " has " + std::to_string(params) +
+             " parameters (at most " + std::to_string(kMaxKernelParams) + ")";
+    k.kind = static_cast<KernelKind>(kind);
+    for (uint32_t p = 0; p < params; ++p)
+      k.params.push_back(r.i64());
     m.kernels.push_back(std::move(k));
   }
   if (r.failed())

@@ -31,10 +31,23 @@ struct TensorInfo {
   uint64_t byteSize() const { return elementCount() * elementSize(type); }
 };
 
-/// One launch of generated code or a micro-kernel, for reports and errors.
+/// What a kernel is. Generated kernels are loops in the compiled code; the
+/// others are runtime micro-kernels that the compiled code calls by index,
+/// with their parameters here so that the runtime can check them and
+/// prepare their weights once, when the package is loaded.
+enum class KernelKind : uint32_t {
+  Generated = 0,
+  QLinear = 1, ///< int8 GEMM with epilogue; params: see runtime/api
+  QConv2D = 2, ///< int8 convolution (im2col + the same GEMM)
+};
+inline constexpr uint32_t kMaxKernelParams = 64;
+
+/// One kernel of the model, for the runtime, for reports and for errors.
 struct KernelInfo {
   std::string name;   ///< e.g. "qlinear u8xi8->u8 relu"
   std::string source; ///< the source nodes, e.g. "fc1+relu1"
+  KernelKind kind = KernelKind::Generated;
+  std::vector<int64_t> params; ///< meaning depends on kind
 };
 
 struct Manifest {

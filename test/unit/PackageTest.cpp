@@ -21,7 +21,8 @@ Manifest sampleManifest() {
   m.weightBytes = 96;
   m.inputs.push_back({"x", ElementType::F32, {1, 16}, 0});
   m.outputs.push_back({"y", ElementType::F32, {1, 4}, 128});
-  m.kernels.push_back({"qlinear u8xi8->f32", "fc1+relu1"});
+  m.kernels.push_back(
+      {"qlinear u8xi8->f32", "fc1+relu1", KernelKind::QLinear, {1, 16, -4}});
   return m;
 }
 
@@ -79,6 +80,8 @@ TEST(Package, RoundTripKeepsSectionsAlignedAndIntact) {
   EXPECT_EQ(m.outputs[0].byteSize(), 16u);
   ASSERT_EQ(m.kernels.size(), 1u);
   EXPECT_EQ(m.kernels[0].source, "fc1+relu1");
+  EXPECT_EQ(m.kernels[0].kind, KernelKind::QLinear);
+  EXPECT_EQ(m.kernels[0].params, (std::vector<int64_t>{1, 16, -4}));
 }
 
 TEST(Package, EveryTruncationIsAnError) {
@@ -188,6 +191,12 @@ TEST(Manifest, RejectsInconsistentContents) {
   bad = sampleManifest();
   bad.entry.clear();
   expectError(bad, "manifest names no entry point");
+  bad = sampleManifest();
+  bad.kernels[0].kind = static_cast<KernelKind>(7);
+  expectError(bad, "kernel 0 has an unknown kind 7");
+  bad = sampleManifest();
+  bad.kernels[0].params.assign(65, 0);
+  expectError(bad, "kernel 0 has 65 parameters (at most 64)");
 }
 
 TEST(ByteReader, StopsAtTheEnd) {

@@ -1,0 +1,82 @@
+// The parameters of the runtime micro-kernels that compiled code calls by
+// index (pkg::KernelInfo::params). The compiler writes them; the runtime
+// checks every one against the arena and the weights section at load time,
+// before any code runs.
+#ifndef QCC_RUNTIME_API_KERNELPARAMS_H
+#define QCC_RUNTIME_API_KERNELPARAMS_H
+
+#include <cstdint>
+
+namespace qcc::rt::kernel {
+
+/// Offsets named *Offset are byte offsets: in the arena for activations, in
+/// the weights section for constants. Absent optional tables are -1.
+enum class Output : int64_t { F32 = 0, U8 = 1, I8 = 2 };
+
+/// y[m, n] = epilogue(sum_k (x[m, k] - xZeroPoint) * (w[n, k] - wZp[n])).
+/// The epilogue is rt::Int8Epilogue's: float output fma(acc, scale, bias)
+/// clamped to [lo, hi]; 8-bit output round_half_even((acc + bias) * scale) +
+/// yZeroPoint, clamped to the storage range and to [lo, hi] (codes).
+namespace qlinear {
+enum : int {
+  M,
+  K,
+  N,
+  XOffset,     ///< arena, M*K bytes
+  XZeroPoint,  ///< in the range of the input format
+  XSigned,     ///< 1 for i8 input, 0 for u8
+  WOffset,     ///< weights, N*K i8 codes, row n contiguous
+  WZeroPoints, ///< weights, N i32, or -1 for all zero
+  ScaleOffset, ///< weights, ScaleCount f32 (multipliers for 8-bit output)
+  ScaleCount,  ///< 1 or N
+  BiasOffset,  ///< weights, N f32 (float output) or N i32 (8-bit), or -1
+  OutputKind,  ///< Output
+  YZeroPoint,
+  LoBits, ///< f32 bit pattern of the lower clamp
+  HiBits,
+  YOffset, ///< arena, M*N elements of the output type
+  Count
+};
+} // namespace qlinear
+
+/// NCHW convolution of 8-bit codes with i8 weights [F, C, KH, KW]: each
+/// image is unfolded (padding reads as the input zero point), multiplied by
+/// the same GEMM and epilogue as qlinear (per output channel), and written
+/// back as [F, OH, OW].
+namespace qconv {
+enum : int {
+  Batch,
+  Channels,
+  Height,
+  Width,
+  Filters,
+  KernelH,
+  KernelW,
+  StrideH,
+  StrideW,
+  PadTop,
+  PadLeft,
+  DilationH,
+  DilationW,
+  OutH,
+  OutW,
+  XOffset,
+  XZeroPoint,
+  XSigned,
+  WOffset, ///< weights, F * C*KH*KW i8 codes
+  WZeroPoints,
+  ScaleOffset,
+  ScaleCount,
+  BiasOffset,
+  OutputKind,
+  YZeroPoint,
+  LoBits,
+  HiBits,
+  YOffset,
+  Count
+};
+} // namespace qconv
+
+} // namespace qcc::rt::kernel
+
+#endif // QCC_RUNTIME_API_KERNELPARAMS_H

@@ -1,0 +1,93 @@
+/* The qcc runtime C API: loads a compiled model package (.qpkg) and runs it.
+ *
+ * A model is loaded once and is read-only afterwards, so several threads may
+ * run it at the same time, each through its own context. A context owns the
+ * scratch memory of one run (the memory plan's arena) and a thread pool; it
+ * must not be used by two threads at once.
+ *
+ * Every function that can fail returns QCC_OK (0) or QCC_ERROR; the reason is
+ * then in qcc_last_error(), which is kept per calling thread.
+ *
+ * The library has no dependency on MLIR or LLVM. */
+#ifndef QCC_RUNTIME_H
+#define QCC_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QCC_OK 0
+#define QCC_ERROR 1
+
+typedef struct qcc_model qcc_model;
+typedef struct qcc_context qcc_context;
+
+/* Element types of inputs and outputs (the values match the package). */
+typedef enum qcc_dtype {
+  QCC_F32 = 1,
+  QCC_U8 = 2,
+  QCC_I8 = 3,
+  QCC_I32 = 4,
+  QCC_I64 = 5
+} qcc_dtype;
+
+/* One input or output. The pointers stay valid while the model is loaded. */
+typedef struct qcc_tensor_info {
+  const char *name;
+  qcc_dtype dtype;
+  size_t rank;
+  const int64_t *shape;
+  size_t bytes; /* element count times element size */
+} qcc_tensor_info;
+
+/* "0.1.0" */
+const char *qcc_version(void);
+
+/* The last error of the calling thread, or "" if there was none. */
+const char *qcc_last_error(void);
+
+/* Reads and validates a package: its container, manifest, weights, kernel
+ * parameters and code. Nothing of an invalid package is run. */
+int qcc_model_load_file(const char *path, qcc_model **model);
+int qcc_model_load_memory(const void *data, size_t size, qcc_model **model);
+void qcc_model_free(qcc_model *model);
+
+size_t qcc_model_num_inputs(const qcc_model *model);
+size_t qcc_model_num_outputs(const qcc_model *model);
+int qcc_model_input(const qcc_model *model, size_t index,
+                    qcc_tensor_info *info);
+int qcc_model_output(const qcc_model *model, size_t index,
+                     qcc_tensor_info *info);
+/* Bytes of scratch memory one context holds for its runs. */
+size_t qcc_model_arena_bytes(const qcc_model *model);
+/* The target the code was compiled for, e.g. "cpu x86_64 skylake-avx512". */
+const char *qcc_model_target(const qcc_model *model);
+
+/* threads: worker threads of the context, the caller included; 0 uses one
+ * per online CPU. */
+int qcc_context_create(const qcc_model *model, int threads,
+                       qcc_context **context);
+void qcc_context_free(qcc_context *context);
+int qcc_context_threads(const qcc_context *context);
+
+/* Runs the model: copies inputs[i] (qcc_model_input(i).bytes bytes each) into
+ * the context, runs, and copies each output to outputs[i]. */
+int qcc_run(qcc_context *context, const void *const *inputs, size_t num_inputs,
+            void *const *outputs, size_t num_outputs);
+
+/* Zero-copy use: write inputs in place, call qcc_context_run, read outputs in
+ * place. The pointers stay valid for the life of the context; a run may
+ * overwrite input buffers (the memory plan reuses them), and output buffers
+ * hold the outputs until the next run. */
+void *qcc_context_input_data(qcc_context *context, size_t index);
+const void *qcc_context_output_data(const qcc_context *context, size_t index);
+int qcc_context_run(qcc_context *context);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QCC_RUNTIME_H */
