@@ -131,7 +131,7 @@ def QGFoldBatchNorm : Pass<"qg-fold-batch-norm", "mlir::ModuleOp"> {
 }
 
 def QGFuseQuantizedLayers : Pass<"qg-fuse-quantized-layers", "mlir::ModuleOp"> {
-  let summary = "Fuse dequantize -> matmul/gemm -> bias/relu/clip -> quantize into qg.qlinear";
+  let summary = "Fuse dequantize -> matmul/gemm/conv2d -> bias/relu/clip -> quantize into qg.qlinear or qg.qconv2d";
   let description = [{
     A `qg.matmul` or `qg.gemm` whose activation is the dequantized value of
     a per-tensor u8/i8 tensor and whose weight is a dequantized i8 constant
@@ -144,6 +144,10 @@ def QGFuseQuantizedLayers : Pass<"qg-fuse-quantized-layers", "mlir::ModuleOp"> {
     `[K, N]` are transposed to `[N, K]` at compile time, so no transpose is
     left for run time. The fused op's location fuses those of every op it
     replaced.
+
+    A `qg.conv2d` with one group, such an input and an i8 weight per tensor
+    or per filter (`axis = 0`), with its constant f32 bias, becomes a
+    `qg.qconv2d` in the same way (absorbing relu/clip and quantize).
 
     ```mlir
     // Before

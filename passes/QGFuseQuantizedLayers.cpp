@@ -52,6 +52,7 @@ struct Match {
   float clipMin = -std::numeric_limits<float>::infinity();
   float clipMax = std::numeric_limits<float>::infinity();
   QuantizeOp output;                 // the absorbed quantize, if any
+  Conv2DOp conv;                     // set for a convolution
   SmallVector<Operation *> absorbed; // layer first, in program order
 };
 
@@ -63,7 +64,7 @@ public:
   void runOnOperation() override {
     SmallVector<Operation *> layers;
     getOperation().walk([&](Operation *op) {
-      if (isa<MatMulOp, GemmOp>(op))
+      if (isa<MatMulOp, GemmOp, Conv2DOp>(op))
         layers.push_back(op);
     });
     for (Operation *layer : layers) {
@@ -90,6 +91,8 @@ private:
       return std::nullopt;
     auto weightType = cast<RankedTensorType>(match.weight.getType());
     auto weightQuant = cast<QuantType>(weightType.getElementType());
+    if (auto conv = dyn_cast<Conv2DOp>(layer))
+      return matchConv(conv, match, weightType, weightQuant);
     if (weightType.getRank() != 2 ||
         weightQuant.getFormat() != rt::Format::I8 || weightQuant.isPerBlock())
       return std::nullopt;
@@ -141,6 +144,39 @@ private:
         current = add.getResult();
       }
     }
+    absorbActivation(match, current);
+    return match;
+  }
+
+  /// conv2d with one group, a dequantized per-tensor 8-bit input and an i8
+  /// constant weight per tensor or per filter, and an f32 constant bias.
+  std::optional<Match> matchConv(Conv2DOp conv, Match &match,
+                                 RankedTensorType weightType,
+                                 QuantType weightQuant) {
+    auto resultType = cast<RankedTensorType>(conv.getType());
+    if (conv.getGroup() != 1 || weightType.getRank() != 4 ||
+        weightQuant.getFormat() != rt::Format::I8 || weightQuant.isPerBlock() ||
+        (weightQuant.isPerAxis() && weightQuant.getAxis() != 0) ||
+        !resultType.getElementType().isF32() ||
+        cast<RankedTensorType>(match.input.getType()).getRank() != 4)
+      return std::nullopt;
+    if (Value bias = conv.getBias()) {
+      match.bias = floatConstant(bias);
+      if (!match.bias)
+        return std::nullopt;
+    }
+    match.conv = conv;
+    match.absorbed.push_back(conv);
+    absorbActivation(match, conv.getResult());
+    return match;
+  }
+
+  /// Absorbs relu or clip, then a per-tensor 8-bit quantize, each only
+  /// when it is the sole user of the value before it.
+  void absorbActivation(Match &match, Value current) {
+    auto soleUser = [&]() -> Operation * {
+      return current.hasOneUse() ? *current.getUsers().begin() : nullptr;
+    };
     if (auto relu = dyn_cast_or_null<ReluOp>(soleUser())) {
       match.clipMin = 0.0f;
       match.absorbed.push_back(relu);
@@ -158,7 +194,6 @@ private:
       match.output = quantize;
       match.absorbed.push_back(quantize);
     }
-    return match;
   }
 
   LogicalResult rewrite(Match &match) {
@@ -193,7 +228,8 @@ private:
 
     auto layerType =
         cast<RankedTensorType>(match.absorbed[0]->getResult(0).getType());
-    const int64_t n = layerType.getShape().back();
+    const int64_t n = match.conv ? layerType.getDimSize(1)
+                                 : layerType.getShape().back();
     Type resultType = layerType;
     Value bias;
     if (match.output) {
@@ -229,14 +265,23 @@ private:
     SmallVector<Location> locations;
     for (Operation *op : match.absorbed)
       locations.push_back(op->getLoc());
-    auto fused = QLinearOp::create(
-        builder, FusedLoc::get(context, locations), resultType, match.input,
-        weight, bias,
-        std::isinf(match.clipMin) ? FloatAttr()
-                                  : builder.getF32FloatAttr(match.clipMin),
-        std::isinf(match.clipMax) ? FloatAttr()
-                                  : builder.getF32FloatAttr(match.clipMax));
-    last->getResult(0).replaceAllUsesWith(fused.getResult());
+    FloatAttr clipMin = std::isinf(match.clipMin)
+                            ? FloatAttr()
+                            : builder.getF32FloatAttr(match.clipMin);
+    FloatAttr clipMax = std::isinf(match.clipMax)
+                            ? FloatAttr()
+                            : builder.getF32FloatAttr(match.clipMax);
+    Value fused;
+    if (match.conv)
+      fused = QConv2DOp::create(
+          builder, FusedLoc::get(context, locations), resultType, match.input,
+          weight, bias, match.conv.getStridesAttr(), match.conv.getPadsAttr(),
+          match.conv.getDilationsAttr(), clipMin, clipMax);
+    else
+      fused = QLinearOp::create(builder, FusedLoc::get(context, locations),
+                                resultType, match.input, weight, bias, clipMin,
+                                clipMax);
+    last->getResult(0).replaceAllUsesWith(fused);
 
     // Erase what was absorbed, then the producers it leaves without users.
     llvm::SetVector<Operation *> producers;

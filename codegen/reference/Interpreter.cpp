@@ -391,7 +391,7 @@ FailureOr<std::vector<Tensor>> evaluate(Operation *op,
     return std::vector<Tensor>{operands[0]};
   } else if (isa<SoftmaxOp, LayerNormOp, BatchNormOp>(op)) {
     result = evalNormalization(op, operands);
-  } else if (isa<MatMulOp, GemmOp, QLinearOp, Conv2DOp, MaxPoolOp, AvgPoolOp,
+  } else if (isa<MatMulOp, GemmOp, QLinearOp, QConv2DOp, Conv2DOp, MaxPoolOp, AvgPoolOp,
                  GlobalAvgPoolOp, ReduceMeanOp, ReduceSumOp>(op)) {
     result = evalContraction(op, operands);
   } else if (isa<ReshapeOp, TransposeOp, ConcatOp, SliceOp, GatherOp, ExpandOp,

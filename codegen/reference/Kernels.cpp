@@ -149,10 +149,49 @@ Tensor matmul(const Tensor &lhs, const Tensor &rhs, Tensor result) {
 } // namespace
 
 namespace {
-/// qg.qlinear by its definition (QGOps.td): the integer sum in int64, the
-/// epilogue in f32 as written there.
-FailureOr<Tensor> evalQLinear(QLinearOp op, ArrayRef<Tensor> operands) {
-  Tensor result = zeros(op.getType());
+/// The epilogue of qg.qlinear and qg.qconv2d by their definition (QGOps.td),
+/// in f32 as written there, for output feature j of an exact sum.
+struct IntegerEpilogue {
+  rt::QuantParams x, w;
+  std::optional<rt::QuantParams> y;
+  const Tensor *bias = nullptr;
+  float clipMin = -std::numeric_limits<float>::infinity();
+  float clipMax = std::numeric_limits<float>::infinity();
+  bool hasClipMin = false, hasClipMax = false;
+
+  int64_t weightZeroPoint(int64_t j) const {
+    return w.zeroPoint(w.scales.size() > 1 ? j : 0);
+  }
+
+  double apply(int64_t acc, int64_t j) const {
+    const float scale = x.scales[0] * w.scales[w.scales.size() > 1 ? j : 0];
+    if (!y) {
+      float v = static_cast<float>(acc);
+      v = bias ? std::fma(v, scale, static_cast<float>(bias->data[j]))
+               : v * scale;
+      return std::min(std::max(v, clipMin), clipMax);
+    }
+    if (bias)
+      acc += static_cast<int64_t>(bias->data[j]);
+    const float multiplier = scale / y->scales[0];
+    float q = std::nearbyint(static_cast<float>(acc) * multiplier) +
+              static_cast<float>(y->zeroPoint(0));
+    float lo = static_cast<float>(rt::codeMin(y->format)),
+          hi = static_cast<float>(rt::codeMax(y->format));
+    if (hasClipMin)
+      lo = std::max(lo, static_cast<float>(rt::quantizeValue(
+                            clipMin, y->scales[0], y->zeroPoint(0),
+                            y->format)));
+    if (hasClipMax)
+      hi = std::min(hi, static_cast<float>(rt::quantizeValue(
+                            clipMax, y->scales[0], y->zeroPoint(0),
+                            y->format)));
+    return std::min(std::max(q, lo), hi);
+  }
+};
+
+template <typename Op>
+FailureOr<IntegerEpilogue> epilogueOf(Op op, ArrayRef<Tensor> operands) {
   auto quantOf = [](Value v) {
     return cast<QuantType>(cast<RankedTensorType>(v.getType()).getElementType())
         .getParams();
@@ -161,57 +200,88 @@ FailureOr<Tensor> evalQLinear(QLinearOp op, ArrayRef<Tensor> operands) {
                              w = quantOf(op.getWeight());
   if (failed(x) || failed(w))
     return op.emitOpError("reference interpreter: scale table not available");
-  const Tensor &input = operands[0], &weight = operands[1];
-  const int64_t n = weight.shape[0], k = weight.shape[1];
-  const int64_t rows = k ? input.size() / k : 0;
-  const bool perRow = w->scales.size() > 1;
-  std::optional<rt::QuantParams> y;
-  if (auto quant = dyn_cast<QuantType>(result.elementType)) {
+  IntegerEpilogue e{*x, *w, std::nullopt};
+  auto resultType = cast<RankedTensorType>(op.getType()).getElementType();
+  if (auto quant = dyn_cast<QuantType>(resultType)) {
     FailureOr<rt::QuantParams> params = quant.getParams();
     if (failed(params))
       return op.emitOpError("reference interpreter: scale table not available");
-    y = *params;
+    e.y = *params;
   }
-  const float clipMin = op.getClipMin()
-                            ? op.getClipMin()->convertToFloat()
-                            : -std::numeric_limits<float>::infinity();
-  const float clipMax = op.getClipMax()
-                            ? op.getClipMax()->convertToFloat()
-                            : std::numeric_limits<float>::infinity();
+  if (operands.size() > 2)
+    e.bias = &operands[2];
+  if (op.getClipMin()) {
+    e.clipMin = op.getClipMin()->convertToFloat();
+    e.hasClipMin = true;
+  }
+  if (op.getClipMax()) {
+    e.clipMax = op.getClipMax()->convertToFloat();
+    e.hasClipMax = true;
+  }
+  return e;
+}
+
+/// qg.qlinear: the integer sum in int64, then the epilogue.
+FailureOr<Tensor> evalQLinear(QLinearOp op, ArrayRef<Tensor> operands) {
+  Tensor result = zeros(op.getType());
+  FailureOr<IntegerEpilogue> e = epilogueOf(op, operands);
+  if (failed(e))
+    return failure();
+  const Tensor &input = operands[0], &weight = operands[1];
+  const int64_t n = weight.shape[0], k = weight.shape[1];
+  const int64_t rows = k ? input.size() / k : 0;
+  const int64_t zx = e->x.zeroPoint(0);
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < n; ++j) {
-      const int64_t zw = w->zeroPoint(perRow ? j : 0);
+      const int64_t zw = e->weightZeroPoint(j);
       int64_t acc = 0;
       for (int64_t p = 0; p < k; ++p)
-        acc += (static_cast<int64_t>(input.data[i * k + p]) - x->zeroPoint(0)) *
+        acc += (static_cast<int64_t>(input.data[i * k + p]) - zx) *
                (static_cast<int64_t>(weight.data[j * k + p]) - zw);
-      const float scale = x->scales[0] * w->scales[perRow ? j : 0];
-      double out;
-      if (!y) {
-        float v = static_cast<float>(acc);
-        v = operands.size() > 2
-                ? std::fma(v, scale, static_cast<float>(operands[2].data[j]))
-                : v * scale;
-        out = std::min(std::max(v, clipMin), clipMax);
-      } else {
-        if (operands.size() > 2)
-          acc += static_cast<int64_t>(operands[2].data[j]);
-        const float multiplier = scale / y->scales[0];
-        float q = std::nearbyint(static_cast<float>(acc) * multiplier) +
-                  static_cast<float>(y->zeroPoint(0));
-        float lo = static_cast<float>(rt::codeMin(y->format)),
-              hi = static_cast<float>(rt::codeMax(y->format));
-        if (op.getClipMin())
-          lo = std::max(
-              lo, static_cast<float>(rt::quantizeValue(
-                      clipMin, y->scales[0], y->zeroPoint(0), y->format)));
-        if (op.getClipMax())
-          hi = std::min(
-              hi, static_cast<float>(rt::quantizeValue(
-                      clipMax, y->scales[0], y->zeroPoint(0), y->format)));
-        out = std::min(std::max(q, lo), hi);
-      }
-      result.data[i * n + j] = out;
+      result.data[i * n + j] = e->apply(acc, j);
+    }
+  return result;
+}
+
+/// qg.qconv2d: padded positions hold the input zero point, so they add
+/// nothing; the sum over (c, kh, kw) in int64, then the epilogue.
+FailureOr<Tensor> evalQConv2D(QConv2DOp op, ArrayRef<Tensor> operands) {
+  Tensor result = zeros(op.getType());
+  FailureOr<IntegerEpilogue> e = epilogueOf(op, operands);
+  if (failed(e))
+    return failure();
+  const Tensor &x = operands[0], &w = operands[1];
+  ArrayRef<int64_t> strides = op.getStrides(), pads = op.getPads(),
+                    dil = op.getDilations();
+  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2],
+                W = x.shape[3], F = w.shape[0], KH = w.shape[2],
+                KW = w.shape[3], OH = result.shape[2], OW = result.shape[3];
+  const int64_t zx = e->x.zeroPoint(0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t f = 0; f < F; ++f) {
+      const int64_t zw = e->weightZeroPoint(f);
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          int64_t acc = 0;
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t kh = 0; kh < KH; ++kh) {
+              const int64_t ih = oh * strides[0] + kh * dil[0] - pads[0];
+              if (ih < 0 || ih >= H)
+                continue;
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                const int64_t iw = ow * strides[1] + kw * dil[1] - pads[1];
+                if (iw < 0 || iw >= W)
+                  continue;
+                acc += (static_cast<int64_t>(
+                            x.data[((n * C + c) * H + ih) * W + iw]) -
+                        zx) *
+                       (static_cast<int64_t>(
+                            w.data[((f * C + c) * KH + kh) * KW + kw]) -
+                        zw);
+              }
+            }
+          result.data[((n * F + f) * OH + oh) * OW + ow] = e->apply(acc, f);
+        }
     }
   return result;
 }
@@ -222,6 +292,8 @@ FailureOr<Tensor> evalContraction(Operation *op, ArrayRef<Tensor> operands) {
   const Type type = result.elementType;
   const Tensor &x = operands[0];
 
+  if (auto qconv = dyn_cast<QConv2DOp>(op))
+    return evalQConv2D(qconv, operands);
   if (auto qlinear = dyn_cast<QLinearOp>(op))
     return evalQLinear(qlinear, operands);
   if (isa<MatMulOp>(op))

@@ -239,6 +239,31 @@ QuantType perTensor8Bit(Type type) {
 }
 } // namespace
 
+/// The epilogue shared by qg.qlinear and qg.qconv2d: the result format,
+/// a bias of N values in the result's unit, ordered clip bounds.
+static LogicalResult verifyIntegerEpilogue(Operation *op,
+                                           RankedTensorType resultType,
+                                           Value bias, int64_t n,
+                                           std::optional<APFloat> clipMin,
+                                           std::optional<APFloat> clipMax) {
+  const bool quantized = isa<QuantType>(resultType.getElementType());
+  if (quantized && !perTensor8Bit(resultType))
+    return op->emitOpError("a quantized result must be per-tensor u8 or i8");
+  if (bias) {
+    auto biasType = cast<RankedTensorType>(bias.getType());
+    Type expected = quantized ? Type(IntegerType::get(op->getContext(), 32))
+                              : Type(Float32Type::get(op->getContext()));
+    auto expectedType = RankedTensorType::get({n}, expected);
+    if (biasType != expectedType)
+      return op->emitOpError("bias must be ")
+             << expectedType << " for this result, not " << biasType;
+  }
+  if (clipMin && clipMax &&
+      !(clipMin->convertToFloat() <= clipMax->convertToFloat()))
+    return op->emitOpError("clip_min must not exceed clip_max");
+  return success();
+}
+
 LogicalResult QLinearOp::verify() {
   auto inputType = cast<RankedTensorType>(getInput().getType());
   auto weightType = cast<RankedTensorType>(getWeight().getType());
@@ -263,20 +288,48 @@ LogicalResult QLinearOp::verify() {
   if (resultType.getShape() != ArrayRef<int64_t>(shape))
     return emitOpError("result shape must be [..., ")
            << n << "], the input's with N as last dimension";
-  const bool quantized = isa<QuantType>(resultType.getElementType());
-  if (quantized && !perTensor8Bit(resultType))
-    return emitOpError("a quantized result must be per-tensor u8 or i8");
-  if (Value bias = getBias()) {
-    auto biasType = cast<RankedTensorType>(bias.getType());
-    Type expected = quantized ? Type(IntegerType::get(getContext(), 32))
-                              : Type(Float32Type::get(getContext()));
-    auto expectedType = RankedTensorType::get({n}, expected);
-    if (biasType != expectedType)
-      return emitOpError("bias must be ")
-             << expectedType << " for this result, not " << biasType;
+  return verifyIntegerEpilogue(getOperation(), resultType, getBias(), n,
+                               getClipMin(), getClipMax());
+}
+
+LogicalResult QConv2DOp::verify() {
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  auto weightType = cast<RankedTensorType>(getWeight().getType());
+  auto resultType = cast<RankedTensorType>(getType());
+  if (!perTensor8Bit(inputType) || inputType.getRank() != 4)
+    return emitOpError("input must be NCHW with per-tensor u8 or i8 codes, "
+                       "not ")
+           << inputType;
+  auto weight = cast<QuantType>(weightType.getElementType());
+  if (weightType.getRank() != 4 || weight.getFormat() != rt::Format::I8 ||
+      weight.isPerBlock() || (weight.isPerAxis() && weight.getAxis() != 0))
+    return emitOpError("weight must be [F, C, KH, KW] i8, per tensor or per "
+                       "filter (axis 0), not ")
+           << weightType;
+  ArrayRef<int64_t> strides = getStrides(), pads = getPads(),
+                    dilations = getDilations();
+  if (strides.size() != 2 || pads.size() != 4 || dilations.size() != 2 ||
+      llvm::any_of(strides, [](int64_t v) { return v < 1; }) ||
+      llvm::any_of(dilations, [](int64_t v) { return v < 1; }) ||
+      llvm::any_of(pads, [](int64_t v) { return v < 0; }))
+    return emitOpError("needs 2 positive strides, 2 positive dilations and 4 "
+                       "non-negative pads");
+  ArrayRef<int64_t> x = inputType.getShape(), w = weightType.getShape();
+  if (x[1] != w[1])
+    return emitOpError("input has ")
+           << x[1] << " channels, the weight " << w[1];
+  SmallVector<int64_t> shape{x[0], w[0]};
+  for (int d = 0; d < 2; ++d) {
+    const int64_t window = (w[2 + d] - 1) * dilations[d] + 1;
+    const int64_t span = x[2 + d] + pads[d] + pads[2 + d] - window;
+    if (span < 0)
+      return emitOpError("the kernel does not fit the padded input");
+    shape.push_back(span / strides[d] + 1);
   }
-  if (getClipMin() && getClipMax() &&
-      !(getClipMin()->convertToFloat() <= getClipMax()->convertToFloat()))
-    return emitOpError("clip_min must not exceed clip_max");
-  return success();
+  if (resultType.getShape() != ArrayRef<int64_t>(shape))
+    return emitOpError("result shape must be [")
+           << shape[0] << ", " << shape[1] << ", " << shape[2] << ", "
+           << shape[3] << "]";
+  return verifyIntegerEpilogue(getOperation(), resultType, getBias(), w[0],
+                               getClipMin(), getClipMax());
 }

@@ -353,6 +353,33 @@ def QG_QLinearOp : QG_Op<"qlinear", [Pure]> {
   let hasVerifier = 1;
 }
 
+def QG_QConv2DOp : QG_Op<"qconv2d", [Pure]> {
+  let summary = "Fused quantized 2-D convolution: exact integer sums, then an epilogue";
+  let description = [{
+    What fusion makes of `dequantize -> conv2d (with bias) (-> relu/clip)
+    (-> quantize)`. `input` is NCHW with per-tensor u8 or i8 codes; `weight`
+    is `[F, C, KH, KW]` i8 codes with a per-tensor or per-filter (`axis =
+    0`) scale and zero point; one group. `pads` is `[top, left, bottom,
+    right]`; padded positions hold the input's zero point, so they add
+    nothing, as zeros do in the float convolution. The result is
+    `[N, F, OH, OW]`, f32 or per-tensor u8/i8, and each output channel `f`
+    gets the epilogue of `qg.qlinear` with `acc` summed over `(c, kh, kw)`,
+    `s = f32(s_x * s_w[f])` and `bias[f]`.
+  }];
+  let arguments = (ins QG_QuantTensor:$input, QG_QuantTensor:$weight,
+                       Optional<RankedTensorOf<[F32, I32]>>:$bias,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+                       OptionalAttr<F32Attr>:$clip_min,
+                       OptionalAttr<F32Attr>:$clip_max);
+  let results = (outs RankedTensorOf<[F32, QG_QuantType]>:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 class QG_PoolOp<string mnemonic, string onnx, dag extra = (ins),
                 Type tensor = QG_FloatTensor>
     : QG_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {

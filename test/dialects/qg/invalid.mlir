@@ -899,3 +899,48 @@ func.func @qlinear_clip(%x: tensor<2x4x!qg.quant<u8, scale = 1.0>>, %w: tensor<3
   %y = qg.qlinear %x, %w {clip_min = 1.0 : f32, clip_max = 0.0 : f32} : tensor<2x4x!qg.quant<u8, scale = 1.0>>, tensor<3x4x!qg.quant<i8, scale = 1.0>> -> tensor<2x3xf32>
   return
 }
+
+// -----
+
+// qg.qconv2d: the result shape follows from the input, kernel and pads.
+func.func @qconv_shape(%x: tensor<1x2x5x5x!qg.quant<u8, scale = 1.0>>, %w: tensor<4x2x3x3x!qg.quant<i8, scale = 1.0>>) {
+  // expected-error@+1 {{result shape must be [1, 4, 3, 3]}}
+  %y = qg.qconv2d %x, %w : tensor<1x2x5x5x!qg.quant<u8, scale = 1.0>>, tensor<4x2x3x3x!qg.quant<i8, scale = 1.0>> -> tensor<1x4x5x5xf32>
+  return
+}
+
+// -----
+
+// qg.qconv2d: input and weight channels agree.
+func.func @qconv_channels(%x: tensor<1x3x5x5x!qg.quant<u8, scale = 1.0>>, %w: tensor<4x2x3x3x!qg.quant<i8, scale = 1.0>>) {
+  // expected-error@+1 {{input has 3 channels, the weight 2}}
+  %y = qg.qconv2d %x, %w : tensor<1x3x5x5x!qg.quant<u8, scale = 1.0>>, tensor<4x2x3x3x!qg.quant<i8, scale = 1.0>> -> tensor<1x4x3x3xf32>
+  return
+}
+
+// -----
+
+// qg.qconv2d: the weight is per tensor or per filter, never per channel.
+func.func @qconv_axis(%x: tensor<1x2x5x5x!qg.quant<u8, scale = 1.0>>, %w: tensor<4x2x3x3x!qg.quant<i8, axis = 1, scales = [1.0, 2.0]>>) {
+  // expected-error@+1 {{weight must be [F, C, KH, KW] i8, per tensor or per filter (axis 0)}}
+  %y = qg.qconv2d %x, %w : tensor<1x2x5x5x!qg.quant<u8, scale = 1.0>>, tensor<4x2x3x3x!qg.quant<i8, axis = 1, scales = [1.0, 2.0]>> -> tensor<1x4x3x3xf32>
+  return
+}
+
+// -----
+
+// qg.qconv2d: an i32 bias goes with a quantized result only.
+func.func @qconv_bias(%x: tensor<1x2x5x5x!qg.quant<u8, scale = 1.0>>, %w: tensor<4x2x3x3x!qg.quant<i8, scale = 1.0>>, %b: tensor<4xi32>) {
+  // expected-error@+1 {{bias must be 'tensor<4xf32>' for this result, not 'tensor<4xi32>'}}
+  %y = qg.qconv2d %x, %w, %b : tensor<1x2x5x5x!qg.quant<u8, scale = 1.0>>, tensor<4x2x3x3x!qg.quant<i8, scale = 1.0>>, tensor<4xi32> -> tensor<1x4x3x3xf32>
+  return
+}
+
+// -----
+
+// qg.qconv2d: strides are positive.
+func.func @qconv_strides(%x: tensor<1x2x5x5x!qg.quant<u8, scale = 1.0>>, %w: tensor<4x2x3x3x!qg.quant<i8, scale = 1.0>>) {
+  // expected-error@+1 {{needs 2 positive strides, 2 positive dilations and 4 non-negative pads}}
+  %y = qg.qconv2d %x, %w {strides = array<i64: 0, 1>} : tensor<1x2x5x5x!qg.quant<u8, scale = 1.0>>, tensor<4x2x3x3x!qg.quant<i8, scale = 1.0>> -> tensor<1x4x3x3xf32>
+  return
+}
