@@ -2,13 +2,31 @@
 #ifndef QCC_TOOLS_QCC_COMMANDS_H
 #define QCC_TOOLS_QCC_COMMANDS_H
 
+#include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/CommandLine.h"
+
+#include <string>
 
 namespace qcc {
 
 extern llvm::cl::SubCommand quantizeCommand;
+/// The compile subcommand, created on first use: the quantize options
+/// register with it too, from another translation unit.
+llvm::cl::SubCommand &compileCommand();
 /// qcc quantize: returns the process exit code.
 int runQuantize();
+
+/// qcc compile: a .mlir model is compiled as it is; an .onnx model goes
+/// through runQuantize (whose options compile shares), which then calls
+/// compileAndWrite instead of writing the quantized model.
+int runCompile();
+int compileMlirFile(const std::string &modelPath,
+                    const std::string &outputPath);
+/// Takes its strings by value: compiling resets LLVM's command-line options
+/// (lld does), so callers must not pass references to option values they
+/// read again afterwards either.
+int compileAndWrite(mlir::ModuleOp module, std::string modelPath,
+                    std::string outputPath);
 
 } // namespace qcc
 

@@ -38,123 +38,123 @@ cl::SubCommand qcc::quantizeCommand(
 
 namespace {
 cl::OptionCategory category("qcc quantize options");
-cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.onnx>"),
-                               cl::Required, cl::sub(quantizeCommand));
+cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.onnx> (compile: or <model.mlir>)"),
+                               cl::Required, cl::sub(quantizeCommand), cl::sub(compileCommand()));
 cl::opt<std::string> outputPath(
     "o",
     cl::desc("Output: a .mlir file (qg IR) or a .onnx file (QDQ model that "
-             "ONNX Runtime runs)"),
-    cl::value_desc("file"), cl::Required, cl::sub(quantizeCommand),
+             "ONNX Runtime runs); for compile, a .qpkg package"),
+    cl::value_desc("file"), cl::Required, cl::sub(quantizeCommand), cl::sub(compileCommand()),
     cl::cat(category));
 cl::opt<std::string> calibData(
     "calib",
     cl::desc("Calibration samples: a directory, file or comma-separated list "
              "of .npy/.npz/.pb files or ONNX test_data_set_* directories"),
-    cl::value_desc("dir"), cl::sub(quantizeCommand), cl::cat(category));
+    cl::value_desc("dir"), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::opt<std::string> scheme(
     "scheme",
     cl::desc("int8 (i8 per-channel weights, u8 static activations), w8a8 "
              "(i8 weights and i8 symmetric activations), w4a16 (i4 weights "
              "in groups, float activations), nf4 (NF4 weights in groups), "
              "mixed (per-layer i8/i4/f32 under --size-budget or --max-error)"),
-    cl::init("int8"), cl::sub(quantizeCommand), cl::cat(category));
+    cl::init("int8"), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::opt<std::string> method(
     "method",
     cl::desc("Weight algorithm: rtn, gptq, awq or smoothquant (default: rtn; "
              "smoothquant for w8a8)"),
-    cl::init(""), cl::sub(quantizeCommand), cl::cat(category));
+    cl::init(""), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::opt<int64_t> groupSize(
     "group-size",
     cl::desc("Weights per scale along the reduction dimension for w4a16, nf4 "
              "and the 4-bit candidate of mixed (default 128; 64 for nf4)"),
-    cl::init(0), cl::sub(quantizeCommand), cl::cat(category));
+    cl::init(0), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::opt<std::string> sizeBudget(
     "size-budget",
     cl::desc("mixed: largest total weight size, in bytes (400000, 350kB, "
              "1.5MB) or average bits per weight (4.5bits)"),
-    cl::init(""), cl::sub(quantizeCommand), cl::cat(category));
+    cl::init(""), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::opt<double> maxError(
     "max-error",
     cl::desc("mixed: largest summed output MSE of the per-layer choices; "
              "the smallest model within it is chosen"),
-    cl::init(-1), cl::sub(quantizeCommand), cl::cat(category));
+    cl::init(-1), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::opt<std::string> activations(
     "activations",
     cl::desc("int8/w8a8 activation ranges: static (from calibration), "
              "dynamic (measured at run time, u8 per tensor) or dynamic-row "
              "(u8, one range per row; no ONNX form, so .mlir output only)"),
-    cl::init("static"), cl::sub(quantizeCommand), cl::cat(category));
+    cl::init("static"), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::opt<std::string> calibMethod(
     "calib-method",
     cl::desc("Activation range method: minmax, percentile, entropy or mse"),
-    cl::init("minmax"), cl::sub(quantizeCommand), cl::cat(category));
+    cl::init("minmax"), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::opt<double> percentile("percentile",
                            cl::desc("Percentile for --calib-method=percentile"),
-                           cl::init(99.99), cl::sub(quantizeCommand),
+                           cl::init(99.99), cl::sub(quantizeCommand), cl::sub(compileCommand()),
                            cl::cat(category));
 cl::opt<int64_t> maxCalibSamples(
     "max-calib-samples",
     cl::desc("Calibrate on at most this many samples (0: all but the "
              "held-out ones)"),
-    cl::init(0), cl::sub(quantizeCommand), cl::cat(category));
+    cl::init(0), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::opt<int64_t> holdout(
     "holdout",
     cl::desc("Samples at the end of --calib kept out of calibration and used "
              "to measure the report's errors (default: a fifth, at most 32)"),
-    cl::init(-1), cl::sub(quantizeCommand), cl::cat(category));
+    cl::init(-1), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::opt<std::string>
     evalData("eval",
              cl::desc("Measure the report's errors on these samples instead of "
                       "held-out calibration samples"),
-             cl::init(""), cl::sub(quantizeCommand), cl::cat(category));
+             cl::init(""), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::opt<int64_t> sensitivitySamples(
     "sensitivity-samples",
     cl::desc("mixed: samples used to measure each layer's sensitivity"),
-    cl::init(8), cl::sub(quantizeCommand), cl::cat(category));
+    cl::init(8), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::opt<double> alpha("alpha", cl::desc("SmoothQuant migration strength"),
-                      cl::init(0.5), cl::sub(quantizeCommand),
+                      cl::init(0.5), cl::sub(quantizeCommand), cl::sub(compileCommand()),
                       cl::cat(category));
 cl::opt<bool> actOrder("act-order",
                        cl::desc("GPTQ: quantize features by decreasing "
                                 "Hessian diagonal"),
-                       cl::init(false), cl::sub(quantizeCommand),
+                       cl::init(false), cl::sub(quantizeCommand), cl::sub(compileCommand()),
                        cl::cat(category));
 cl::opt<std::string> reportPath(
     "report",
     cl::desc("Write the report as JSON here, and as HTML beside it (.html)"),
-    cl::value_desc("file.json"), cl::init(""), cl::sub(quantizeCommand),
+    cl::value_desc("file.json"), cl::init(""), cl::sub(quantizeCommand), cl::sub(compileCommand()),
     cl::cat(category));
 cl::opt<std::string>
     saveStatsPath("save-stats",
                   cl::desc("Keep the calibration statistics in this file"),
-                  cl::init(""), cl::sub(quantizeCommand), cl::cat(category));
+                  cl::init(""), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::opt<std::string> loadStatsPath(
     "load-stats",
     cl::desc("Reuse statistics saved by --save-stats (or qg-calibrate) "
              "instead of calibrating"),
-    cl::init(""), cl::sub(quantizeCommand), cl::cat(category));
+    cl::init(""), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Fix an input's shape, e.g. --input-shape input=1x1x28x28 "
              "(repeatable; needed for symbolic dimensions)"),
-    cl::value_desc("name=shape"), cl::sub(quantizeCommand), cl::cat(category));
+    cl::value_desc("name=shape"), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::opt<bool> noMatMulNBits(
     "no-matmulnbits",
     cl::desc("ONNX output: write 4-bit MatMul weights as blocked "
              "DequantizeLinear instead of com.microsoft MatMulNBits"),
-    cl::init(false), cl::sub(quantizeCommand), cl::cat(category));
+    cl::init(false), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::opt<bool> asymmetricWeights(
     "asymmetric-weights",
     cl::desc("Integer weights get a zero point and their own [min, max] "
              "range instead of a symmetric one (not for nf4)"),
-    cl::init(false), cl::sub(quantizeCommand), cl::cat(category));
+    cl::init(false), cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::list<std::string> alsoQuantize(
     "also-quantize",
     cl::desc("Also put activation Q/DQ on the inputs of these ops, which stay "
              "float by default (e.g. --also-quantize=softmax,layer_norm)"),
-    cl::CommaSeparated, cl::sub(quantizeCommand), cl::cat(category));
+    cl::CommaSeparated, cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 cl::opt<bool> quiet("quiet", cl::desc("No progress output"), cl::init(false),
-                    cl::sub(quantizeCommand), cl::cat(category));
+                    cl::sub(quantizeCommand), cl::sub(compileCommand()), cl::cat(category));
 
 /// What a scheme means in pass options.
 struct SchemeConfig {
@@ -672,6 +672,12 @@ LogicalResult buildQdqPlan(mlir::func::FuncOp function, onnx::QdqPlan &plan) {
 
 } // namespace
 
+int qcc::runCompile() {
+  if (StringRef(modelPath).ends_with(".mlir"))
+    return compileMlirFile(modelPath, outputPath);
+  return runQuantize();
+}
+
 int qcc::runQuantize() {
   // Scheme, method and their defaults.
   SchemeConfig config;
@@ -727,7 +733,7 @@ int qcc::runQuantize() {
                     : "--size-budget and --max-error apply to --scheme=mixed");
   StringRef out(outputPath);
   const bool toOnnx = out.ends_with(".onnx");
-  if (!toOnnx && !out.ends_with(".mlir") && out != "-")
+  if (!compileCommand() && !toOnnx && !out.ends_with(".mlir") && out != "-")
     return fail("-o must end in .mlir or .onnx, got '" + outputPath + "'");
   for (StringRef path : {StringRef(calibData), StringRef(evalData),
                          StringRef(saveStatsPath), StringRef(loadStatsPath)})
@@ -996,8 +1002,13 @@ int qcc::runQuantize() {
   for (const qg::ModelMetric &metric : report.metrics)
     outs() << metric.name << ": " << format("%.6g", metric.value) << "\n";
 
-  // Outputs: the model, then the report.
-  if (toOnnx) {
+  // Outputs: the model (or its compiled package), then the report.
+  if (compileCommand()) {
+    const std::string report = reportPath; // compiling resets the options
+    if (int rc = compileAndWrite(*module, modelPath, outputPath))
+      return rc;
+    reportPath = report;
+  } else if (toOnnx) {
     onnx::QdqPlan plan;
     plan.producerNote =
         "qcc quantize --scheme=" + scheme + " --method=" + report.method;

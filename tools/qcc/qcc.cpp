@@ -96,11 +96,18 @@ int main(int argc, char **argv) {
       "IR\n"
       "  qcc quantize MODEL.onnx --calib DIR --scheme int8 -o "
       "OUT.onnx|OUT.mlir\n"
-      "                                       calibrate and quantize it\n\n"
-      "Run 'qcc <command> --help' for a command's options. Compilation (qcc "
-      "compile) is not implemented yet.\n");
+      "                                       calibrate and quantize it\n"
+      "  qcc compile MODEL.onnx|MODEL.mlir [quantize options] --target cpu "
+      "-o MODEL.qpkg\n"
+      "                                       compile it into a package that "
+      "qrun and the runtime run\n\n"
+      "Run 'qcc <command> --help' for a command's options.\n");
   if (importCommand)
     return runImport();
+  if (qcc::compileCommand()) {
+    qcc::registerPasses();
+    return qcc::runCompile();
+  }
   if (qcc::quantizeCommand) {
     qcc::registerPasses();
     return qcc::runQuantize();

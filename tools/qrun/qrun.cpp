@@ -7,6 +7,7 @@
 #include "passes/Registration.h"
 #include "runtime/io/Npy.h"
 #include "tools/common/ToolSupport.h"
+#include "tools/qrun/RunPackage.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -24,7 +25,8 @@ using namespace qcc;
 
 namespace {
 cl::OptionCategory category("qrun options");
-cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.mlir>"),
+cl::opt<std::string> modelPath(cl::Positional,
+                               cl::desc("<model.qpkg | model.mlir>"),
                                cl::Required, cl::cat(category));
 cl::opt<bool>
     reference("reference",
@@ -45,6 +47,11 @@ cl::opt<bool> stacked(
              "qcc quantize --calib reads them): run each and concatenate the "
              "outputs along their first axis"),
     cl::init(false), cl::cat(category));
+cl::opt<int> bench("bench",
+                   cl::desc("Packages: after the run, time N more runs of the "
+                            "first sample and print latency p50/p90/p99 and "
+                            "throughput"),
+                   cl::value_desc("N"), cl::init(0), cl::cat(category));
 cl::opt<std::string>
     functionName("function", cl::desc("Function to run (default: the first)"),
                  cl::init(""), cl::cat(category));
@@ -114,15 +121,51 @@ int writeOutputs(mlir::func::FuncOp function,
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // libLLVM registers a hidden --threads of its own; qrun's replaces it.
+  if (cl::Option *own = cl::getRegisteredOptions().lookup("threads"))
+    own->removeArgument();
+  static cl::opt<int> threads(
+      "threads",
+      cl::desc("Packages: threads per run, the caller included (default 0: "
+               "one per CPU)"),
+      cl::value_desc("N"), cl::init(0), cl::cat(category));
   // Only qrun's own flags in --help, not every option LLVM registers.
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
       "qrun: run a model\n\n"
+      "  qrun MODEL.qpkg --input x=x.npy --output-dir out/ [--bench 100]\n"
       "  qrun --reference MODEL.mlir --input x=x.npy --output-dir out/\n");
+  if (bench < 0 || threads < 0) {
+    errs() << "error: --bench and --threads must not be negative\n";
+    return 2;
+  }
+  if (StringRef(modelPath).ends_with(".qpkg")) {
+    if (reference) {
+      errs() << "error: --reference interprets MLIR; a package runs compiled "
+                "code\n";
+      return 2;
+    }
+    tools::PackageRunOptions options;
+    options.path = modelPath;
+    for (const std::string &spec : inputs) {
+      auto [name, file] = StringRef(spec).split('=');
+      if (name.empty() || file.empty()) {
+        errs() << "error: --input '" << spec << "': expected name=file.npy\n";
+        return 2;
+      }
+      options.inputs.push_back({name.str(), file.str()});
+    }
+    options.outputDir = outputDir;
+    options.stacked = stacked;
+    options.bench = bench;
+    options.threads = threads;
+    return tools::runPackage(options);
+  }
   if (!reference) {
-    errs() << "error: running compiled packages needs the CPU backend, which "
-              "is not implemented yet; use --reference to interpret MLIR\n";
+    errs() << "error: " << modelPath
+           << " is not a .qpkg package; compile it with qcc compile, or run "
+              "MLIR with --reference\n";
     return 2;
   }
   mlir::DialectRegistry registry;

@@ -1,0 +1,1373 @@
+// The CPU backend: memory plan, lowering of qg to loops over an arena, and
+// the conversion to the LLVM dialect. See CpuCompiler.h for the overview.
+#include "codegen/cpu/CpuCompiler.h"
+
+#include "codegen/reference/Interpreter.h"
+#include "dialects/qg/QGOps.h"
+#include "runtime/api/KernelParams.h"
+#include "runtime/numerics/Numerics.h"
+#include "runtime/package/Package.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+
+using namespace mlir;
+
+namespace qcc::cpu {
+namespace {
+
+constexpr int64_t kAlign = 64;
+
+int64_t alignUp(int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+
+/// How a tensor is stored in the arena or the weights: the memref element
+/// type and whether its integers are unsigned codes.
+struct Storage {
+  Type element;       // f32, i8, i32, i64
+  bool isUnsigned = false;
+  pkg::ElementType manifestType = pkg::ElementType::F32;
+  int64_t bytes = 4;
+};
+
+FailureOr<Storage> storageOf(Operation *where, Type tensorType) {
+  auto type = dyn_cast<RankedTensorType>(tensorType);
+  if (!type || !type.hasStaticShape())
+    return where->emitError("CPU backend: needs a static ranked tensor, got ")
+           << tensorType;
+  Type e = type.getElementType();
+  MLIRContext *ctx = where->getContext();
+  if (e.isF32())
+    return Storage{e, false, pkg::ElementType::F32, 4};
+  if (auto quant = dyn_cast<qg::QuantType>(e)) {
+    const rt::Format f = quant.getFormat();
+    if ((f == rt::Format::I8 || f == rt::Format::U8) &&
+        !quant.isPerBlock() && !quant.isDoubleQuantized())
+      return Storage{IntegerType::get(ctx, 8), f == rt::Format::U8,
+                     f == rt::Format::U8 ? pkg::ElementType::U8
+                                            : pkg::ElementType::I8,
+                     1};
+    return where->emitError("CPU backend: the quantized type ")
+           << e << " is not supported yet (8-bit per-tensor or per-axis only)";
+  }
+  if (auto i = dyn_cast<IntegerType>(e)) {
+    if (i.getWidth() == 8)
+      return Storage{IntegerType::get(ctx, 8), i.isUnsigned(),
+                     i.isUnsigned() ? pkg::ElementType::U8
+                                    : pkg::ElementType::I8,
+                     1};
+    if (i.getWidth() == 32 && !i.isUnsigned())
+      return Storage{IntegerType::get(ctx, 32), false, pkg::ElementType::I32,
+                     4};
+    if (i.getWidth() == 64 && !i.isUnsigned())
+      return Storage{IntegerType::get(ctx, 64), false, pkg::ElementType::I64,
+                     8};
+  }
+  return where->emitError("CPU backend: element type ")
+         << e << " is not supported yet";
+}
+
+int64_t elementsOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getNumElements();
+}
+
+ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape();
+}
+
+qg::QuantType quantOf(Value v) {
+  return dyn_cast<qg::QuantType>(
+      cast<RankedTensorType>(v.getType()).getElementType());
+}
+
+/// The weights section under construction.
+class WeightsWriter {
+public:
+  int64_t add(const void *data, size_t bytes) {
+    const int64_t offset = alignUp(static_cast<int64_t>(blob.size()));
+    blob.resize(offset + bytes);
+    if (bytes)
+      std::memcpy(blob.data() + offset, data, bytes);
+    return offset;
+  }
+  template <typename T> int64_t add(const std::vector<T> &values) {
+    return add(values.data(), values.size() * sizeof(T));
+  }
+  std::vector<uint8_t> take() {
+    blob.resize(alignUp(static_cast<int64_t>(blob.size())));
+    return std::move(blob);
+  }
+
+private:
+  std::vector<uint8_t> blob;
+};
+
+/// Step 1: arena offsets. Values are grouped with the values they alias
+/// (reshape results); a group lives from its first definition to its last
+/// use, and first-fit places it among the groups alive at that point.
+struct MemoryPlan {
+  llvm::DenseMap<Value, int64_t> offset; // arena, for every non-constant value
+  int64_t arenaBytes = 0;
+};
+
+/// The value whose buffer `v` shares: reshapes are views of their input.
+Value storageRoot(Value v) {
+  while (auto reshape = v.getDefiningOp<qg::ReshapeOp>())
+    v = reshape.getInput();
+  return v;
+}
+
+/// Whether `v` lives in the weights section (a constant, or a reshape of
+/// one).
+bool isConstant(Value v) {
+  Value root = storageRoot(v);
+  return root.getDefiningOp() && isa<qg::ConstantOp>(root.getDefiningOp());
+}
+
+FailureOr<MemoryPlan> planMemory(func::FuncOp f) {
+  Block &body = f.getBody().front();
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  // Alias groups: a reshape result joins its input's group.
+  llvm::DenseMap<Value, Value> root;
+  auto find = [&](Value v) {
+    while (root.count(v) && root[v] != v)
+      v = root[v];
+    return v;
+  };
+  std::vector<Value> values; // in definition order
+  llvm::DenseMap<Value, int64_t> def, lastUse;
+  for (BlockArgument a : body.getArguments()) {
+    values.push_back(a);
+    def[a] = -1;
+    root[a] = a;
+  }
+  int64_t index = 0;
+  for (Operation &op : body.without_terminator()) {
+    for (Value operand : op.getOperands())
+      lastUse[find(operand)] = index;
+    for (Value r : op.getResults()) {
+      if (isConstant(r))
+        continue;
+      values.push_back(r);
+      def[r] = index;
+      root[r] = r;
+      if (isa<qg::ReshapeOp>(op) && !isConstant(op.getOperand(0)))
+        root[r] = find(op.getOperand(0));
+    }
+    ++index;
+  }
+  const int64_t end = index + 1;
+  for (Value v : ret.getOperands())
+    if (!isConstant(v))
+      lastUse[find(v)] = end;
+  // Group extents and sizes.
+  struct Group {
+    int64_t first = 0, last = -2, bytes = 0, offset = -1;
+  };
+  llvm::DenseMap<Value, Group> groups;
+  for (Value v : values) {
+    FailureOr<Storage> s =
+        storageOf(v.getDefiningOp() ? v.getDefiningOp() : f, v.getType());
+    if (failed(s))
+      return failure();
+    Group &g = groups[find(v)];
+    if (g.last == -2) {
+      g.first = def[v];
+      g.last = def[v];
+    }
+    g.bytes = std::max(g.bytes, alignUp(elementsOf(v) * s->bytes));
+  }
+  for (auto &[r, g] : groups) {
+    auto it = lastUse.find(r);
+    if (it != lastUse.end())
+      g.last = std::max(g.last, it->second);
+  }
+  // First fit in definition order; a group is free once the op at its last
+  // use has run, so an op never writes over its own operands.
+  std::vector<std::pair<Value, Group *>> order;
+  for (Value v : values)
+    if (find(v) == v)
+      order.push_back({v, &groups[v]});
+  std::vector<Group *> live;
+  MemoryPlan plan;
+  for (auto &[v, g] : order) {
+    llvm::erase_if(live, [&](Group *o) { return o->last < g->first; });
+    std::vector<std::pair<int64_t, int64_t>> used;
+    for (Group *o : live)
+      used.push_back({o->offset, o->offset + o->bytes});
+    llvm::sort(used);
+    int64_t at = 0;
+    for (auto [b, e] : used) {
+      if (at + g->bytes <= b)
+        break;
+      at = std::max(at, e);
+    }
+    g->offset = at;
+    live.push_back(g);
+    plan.arenaBytes = std::max(plan.arenaBytes, at + g->bytes);
+  }
+  for (Value v : values)
+    plan.offset[v] = groups[find(v)].offset;
+  plan.arenaBytes = std::max<int64_t>(alignUp(plan.arenaBytes), kAlign);
+  return plan;
+}
+
+std::string nameOf(func::FuncOp f, unsigned i, bool result) {
+  auto name = result ? f.getResultAttrOfType<StringAttr>(i, "qg.name")
+                     : f.getArgAttrOfType<StringAttr>(i, "qg.name");
+  return name ? name.str() : (result ? "output" : "input") + std::to_string(i);
+}
+
+/// A short description of where an op came from: its name location, or the
+/// names of a fused location joined with '+'.
+std::string sourceOf(Operation *op) {
+  std::string out;
+  op->getLoc()->walk([&](Location l) {
+    if (auto n = dyn_cast<NameLoc>(l)) {
+      if (!out.empty())
+        out += "+";
+      out += n.getName().str();
+    }
+    return WalkResult::advance();
+  });
+  return out.empty() ? op->getName().getStringRef().str() : out;
+}
+
+/// Parameter indices of the GEMM part shared by qlinear and qconv.
+struct GemmFields {
+  int xZeroPoint, xSigned, w, wZeroPoints, scale, scaleCount, bias, output,
+      yZeroPoint, lo, hi;
+};
+
+/// Step 2.
+class Lowering {
+public:
+  Lowering(func::FuncOp source, const MemoryPlan &plan, LoweredModel &out)
+      : source(source), plan(plan), out(out), ctx(source.getContext()),
+        b(ctx) {}
+
+  LogicalResult run();
+
+private:
+  LogicalResult lowerOp(Operation *op);
+  LogicalResult lowerQuantize(Operation *op, bool quantize);
+  LogicalResult lowerElementwise(Operation *op);
+  LogicalResult lowerMatMul(Operation *op);
+  LogicalResult lowerConv(qg::Conv2DOp op);
+  LogicalResult lowerPool(Operation *op);
+  LogicalResult lowerTranspose(qg::TransposeOp op);
+  LogicalResult lowerQLinear(qg::QLinearOp op);
+  LogicalResult lowerQConv(qg::QConv2DOp op);
+  template <typename Op>
+  FailureOr<std::string> gemmParams(Op op, int64_t n, std::vector<int64_t> &p,
+                                    const GemmFields &f);
+
+  /// The memref over which `v` lives: a view of the arena or of the weights.
+  FailureOr<Value> view(Value v);
+  /// Offset of a constant in the weights section (added on first use).
+  FailureOr<int64_t> weightOffset(Value v);
+  Value index(int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  }
+  Value f32(float v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value i32(int32_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  }
+  /// Maps of `in` broadcast (numpy rules) to a loop nest of `rank` dims.
+  AffineMap broadcastMap(ArrayRef<int64_t> in, ArrayRef<int64_t> outShape,
+                         unsigned loops);
+  /// A table of per-axis scales (f32) or zero points (i32) as a 1-D view
+  /// of the weights, for linalg.generic to read with an axis map.
+  Value tableView(ArrayRef<float> values);
+  Value tableView(ArrayRef<int32_t> values);
+  void callKernel(pkg::KernelInfo info);
+
+  func::FuncOp source;
+  const MemoryPlan &plan;
+  LoweredModel &out;
+  MLIRContext *ctx;
+  OpBuilder b;
+  Location loc = UnknownLoc::get(ctx);
+  WeightsWriter weights;
+  llvm::DenseMap<Value, int64_t> constantOffsets;
+  Value arena, weightsArg, context, callFn;
+  int64_t weightsBytes = 0; // final size, known after the walk
+  std::vector<memref::ViewOp> weightViews; // patched with the final size
+};
+
+FailureOr<int64_t> Lowering::weightOffset(Value v) {
+  v = storageRoot(v);
+  auto it = constantOffsets.find(v);
+  if (it != constantOffsets.end())
+    return it->second;
+  auto constant = cast<qg::ConstantOp>(v.getDefiningOp());
+  auto type = cast<RankedTensorType>(v.getType());
+  FailureOr<Storage> s = storageOf(constant, type);
+  if (failed(s))
+    return failure();
+  FailureOr<ref::Tensor> value =
+      ref::fromAttribute(cast<ElementsAttr>(constant.getValue()), type);
+  if (failed(value))
+    return constant.emitError("CPU backend: cannot read the constant's data");
+  std::vector<uint8_t> bytes(value->data.size() * s->bytes);
+  for (size_t i = 0; i < value->data.size(); ++i) {
+    const double d = value->data[i];
+    uint8_t *p = bytes.data() + i * s->bytes;
+    if (s->element.isF32()) {
+      float x = static_cast<float>(d);
+      std::memcpy(p, &x, 4);
+    } else if (s->bytes == 1) {
+      *p = static_cast<uint8_t>(static_cast<int64_t>(d));
+    } else if (s->bytes == 4) {
+      int32_t x = static_cast<int32_t>(d);
+      std::memcpy(p, &x, 4);
+    } else {
+      int64_t x = static_cast<int64_t>(d);
+      std::memcpy(p, &x, 8);
+    }
+  }
+  const int64_t offset = weights.add(bytes.data(), bytes.size());
+  constantOffsets[v] = offset;
+  return offset;
+}
+
+FailureOr<Value> Lowering::view(Value v) {
+  Operation *where = v.getDefiningOp() ? v.getDefiningOp() : source;
+  FailureOr<Storage> s = storageOf(where, v.getType());
+  if (failed(s))
+    return failure();
+  auto type = MemRefType::get(shapeOf(v), s->element);
+  if (isConstant(v)) {
+    FailureOr<int64_t> offset = weightOffset(v);
+    if (failed(offset))
+      return failure();
+    return memref::ViewOp::create(b, loc, type, weightsArg, index(*offset),
+                                  ValueRange{})
+        .getResult();
+  }
+  return memref::ViewOp::create(b, loc, type, arena,
+                                index(plan.offset.lookup(v)), ValueRange{})
+      .getResult();
+}
+
+Value Lowering::tableView(ArrayRef<float> values) {
+  const int64_t offset =
+      weights.add(values.data(), values.size() * sizeof(float));
+  auto type = MemRefType::get({static_cast<int64_t>(values.size())},
+                              b.getF32Type());
+  return memref::ViewOp::create(b, loc, type, weightsArg, index(offset),
+                                ValueRange{});
+}
+
+Value Lowering::tableView(ArrayRef<int32_t> values) {
+  const int64_t offset =
+      weights.add(values.data(), values.size() * sizeof(int32_t));
+  auto type = MemRefType::get({static_cast<int64_t>(values.size())},
+                              b.getI32Type());
+  return memref::ViewOp::create(b, loc, type, weightsArg, index(offset),
+                                ValueRange{});
+}
+
+AffineMap Lowering::broadcastMap(ArrayRef<int64_t> in,
+                                 ArrayRef<int64_t> outShape, unsigned loops) {
+  SmallVector<AffineExpr> exprs;
+  const size_t shift = outShape.size() - in.size();
+  for (size_t i = 0; i < in.size(); ++i) {
+    const size_t j = i + shift;
+    exprs.push_back(in[i] == 1 && outShape[j] != 1
+                        ? getAffineConstantExpr(0, ctx)
+                        : getAffineDimExpr(j, ctx));
+  }
+  return AffineMap::get(loops, 0, exprs, ctx);
+}
+
+void Lowering::callKernel(pkg::KernelInfo info) {
+  const int64_t id = static_cast<int64_t>(out.manifest.kernels.size());
+  out.manifest.kernels.push_back(std::move(info));
+  Value idValue = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(id));
+  func::CallIndirectOp::create(b, loc, callFn, ValueRange{context, idValue});
+}
+
+LogicalResult Lowering::lowerQuantize(Operation *op, bool quantize) {
+  Value in = op->getOperand(0), res = op->getResult(0);
+  qg::QuantType q = quantize ? quantOf(res) : quantOf(in);
+  FailureOr<rt::QuantParams> params = q.getParams();
+  if (failed(params))
+    return op->emitError("CPU backend: the scale table is not available");
+  FailureOr<Storage> s = storageOf(op, (quantize ? res : in).getType());
+  if (failed(s))
+    return failure();
+  FailureOr<Value> x = view(in), y = view(res);
+  if (failed(x) || failed(y))
+    return failure();
+  const unsigned rank = shapeOf(res).size();
+  SmallVector<Value> inputs{*x};
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank)};
+  const bool perAxis = !q.isPerTensor();
+  if (perAxis) {
+    std::vector<int32_t> zps(params->scales.size());
+    for (size_t i = 0; i < zps.size(); ++i)
+      zps[i] = params->zeroPoint(i);
+    inputs.push_back(tableView(params->scales));
+    inputs.push_back(tableView(zps));
+    AffineMap axis =
+        AffineMap::get(rank, 0, getAffineDimExpr(q.getAxis(), ctx), ctx);
+    maps.push_back(axis);
+    maps.push_back(axis);
+  }
+  maps.push_back(b.getMultiDimIdentityMap(rank));
+  const float scale0 = params->scales[0];
+  const int32_t zp0 = params->zeroPoint(0);
+  const bool isUnsigned = s->isUnsigned;
+  const float lo = isUnsigned ? 0.f : -128.f, hi = isUnsigned ? 255.f : 127.f;
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  linalg::GenericOp::create(
+      b, loc, TypeRange{}, inputs, ValueRange{*y}, maps, iters,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value scale = perAxis ? args[1]
+                              : arith::ConstantOp::create(
+                                    nb, l, nb.getF32FloatAttr(scale0));
+        Value zp = perAxis ? args[2]
+                           : arith::ConstantOp::create(
+                                 nb, l, nb.getI32IntegerAttr(zp0));
+        Value result;
+        if (quantize) {
+          // saturate(round_half_even(x / scale) + zp); NaN -> zp.
+          Value xv = args[0];
+          Value scaled = arith::DivFOp::create(nb, l, xv, scale);
+          Value rounded = math::RoundEvenOp::create(nb, l, scaled);
+          Value zpf = arith::SIToFPOp::create(nb, l, nb.getF32Type(), zp);
+          Value shifted = arith::AddFOp::create(nb, l, rounded, zpf);
+          Value clamped = arith::MinimumFOp::create(
+              nb, l,
+              arith::MaximumFOp::create(
+                  nb, l, shifted,
+                  arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(lo))),
+              arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(hi)));
+          Value isNan = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNO,
+                                              xv, xv);
+          Value chosen = arith::SelectOp::create(nb, l, isNan, zpf, clamped);
+          Value asInt = arith::FPToSIOp::create(nb, l, nb.getI32Type(), chosen);
+          result = arith::TruncIOp::create(nb, l, nb.getI8Type(), asInt);
+        } else {
+          // (q - zp) * scale in f32.
+          Value code =
+              isUnsigned
+                  ? arith::ExtUIOp::create(nb, l, nb.getI32Type(), args[0])
+                        .getResult()
+                  : arith::ExtSIOp::create(nb, l, nb.getI32Type(), args[0])
+                        .getResult();
+          Value centered = arith::SubIOp::create(nb, l, code, zp);
+          Value asFloat =
+              arith::SIToFPOp::create(nb, l, nb.getF32Type(), centered);
+          result = arith::MulFOp::create(nb, l, asFloat, scale);
+        }
+        linalg::YieldOp::create(nb, l, result);
+      });
+  return success();
+}
+
+/// The scalar body of one elementwise op on f32 (or integer) values.
+FailureOr<Value> scalarBody(Operation *op, OpBuilder &nb, Location l,
+                            ValueRange args) {
+  Value x = args[0];
+  const bool isFloat = isa<FloatType>(x.getType());
+  auto cst = [&](float v) -> Value {
+    return arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(v));
+  };
+  auto sigmoid = [&](Value v) -> Value {
+    Value e = math::ExpOp::create(nb, l, arith::NegFOp::create(nb, l, v));
+    return arith::DivFOp::create(nb, l, cst(1.f),
+                                 arith::AddFOp::create(nb, l, cst(1.f), e));
+  };
+  if (isFloat) {
+    if (isa<qg::AddOp>(op))
+      return arith::AddFOp::create(nb, l, x, args[1]).getResult();
+    if (isa<qg::SubOp>(op))
+      return arith::SubFOp::create(nb, l, x, args[1]).getResult();
+    if (isa<qg::MulOp>(op))
+      return arith::MulFOp::create(nb, l, x, args[1]).getResult();
+    if (isa<qg::DivOp>(op))
+      return arith::DivFOp::create(nb, l, x, args[1]).getResult();
+    if (isa<qg::PowOp>(op))
+      return math::PowFOp::create(nb, l, x, args[1]).getResult();
+    if (isa<qg::MaxOp>(op))
+      return arith::MaximumFOp::create(nb, l, x, args[1]).getResult();
+    if (isa<qg::MinOp>(op))
+      return arith::MinimumFOp::create(nb, l, x, args[1]).getResult();
+    if (isa<qg::ReluOp>(op)) {
+      Value positive =
+          arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, x, cst(0.f));
+      return arith::SelectOp::create(nb, l, positive, x, cst(0.f)).getResult();
+    }
+    if (isa<qg::SigmoidOp>(op))
+      return sigmoid(x);
+    if (isa<qg::TanhOp>(op))
+      return math::TanhOp::create(nb, l, x).getResult();
+    if (isa<qg::ExpOp>(op))
+      return math::ExpOp::create(nb, l, x).getResult();
+    if (isa<qg::SqrtOp>(op))
+      return math::SqrtOp::create(nb, l, x).getResult();
+    if (isa<qg::ErfOp>(op))
+      return math::ErfOp::create(nb, l, x).getResult();
+    if (isa<qg::NegOp>(op))
+      return arith::NegFOp::create(nb, l, x).getResult();
+    if (isa<qg::AbsOp>(op))
+      return math::AbsFOp::create(nb, l, x).getResult();
+    if (isa<qg::SiluOp>(op))
+      return arith::MulFOp::create(nb, l, x, sigmoid(x)).getResult();
+    if (auto gelu = dyn_cast<qg::GeluOp>(op)) {
+      Value inner;
+      if (gelu.getApproximate() == "tanh") {
+        // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        Value x3 = arith::MulFOp::create(
+            nb, l, x, arith::MulFOp::create(nb, l, x, x));
+        Value poly = arith::AddFOp::create(
+            nb, l, x, arith::MulFOp::create(nb, l, cst(0.044715f), x3));
+        inner = math::TanhOp::create(
+            nb, l,
+            arith::MulFOp::create(nb, l, cst(0.7978845608028654f), poly));
+      } else {
+        inner = math::ErfOp::create(
+            nb, l, arith::MulFOp::create(nb, l, x, cst(0.7071067811865476f)));
+      }
+      Value half = arith::MulFOp::create(nb, l, cst(0.5f), x);
+      return arith::MulFOp::create(nb, l, half,
+                                   arith::AddFOp::create(nb, l, cst(1.f),
+                                                         inner))
+          .getResult();
+    }
+    if (auto leaky = dyn_cast<qg::LeakyReluOp>(op)) {
+      Value positive =
+          arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGE, x, cst(0.f));
+      Value scaled = arith::MulFOp::create(
+          nb, l, x, cst(leaky.getAlpha().convertToFloat()));
+      return arith::SelectOp::create(nb, l, positive, x, scaled).getResult();
+    }
+    if (auto clip = dyn_cast<qg::ClipOp>(op)) {
+      Value v = x;
+      if (clip.getMin())
+        v = arith::MaximumFOp::create(nb, l, v,
+                                      cst(clip.getMin()->convertToFloat()));
+      if (clip.getMax())
+        v = arith::MinimumFOp::create(nb, l, v,
+                                      cst(clip.getMax()->convertToFloat()));
+      return v;
+    }
+    return failure();
+  }
+  // Integers (signed i32/i64; arithmetic wraps, division truncates).
+  if (isa<qg::AddOp>(op))
+    return arith::AddIOp::create(nb, l, x, args[1]).getResult();
+  if (isa<qg::SubOp>(op))
+    return arith::SubIOp::create(nb, l, x, args[1]).getResult();
+  if (isa<qg::MulOp>(op))
+    return arith::MulIOp::create(nb, l, x, args[1]).getResult();
+  if (isa<qg::MaxOp>(op))
+    return arith::MaxSIOp::create(nb, l, x, args[1]).getResult();
+  if (isa<qg::MinOp>(op))
+    return arith::MinSIOp::create(nb, l, x, args[1]).getResult();
+  if (isa<qg::NegOp>(op))
+    return arith::SubIOp::create(
+               nb, l,
+               arith::ConstantOp::create(nb, l, nb.getZeroAttr(x.getType())),
+               x)
+        .getResult();
+  if (isa<qg::ReluOp>(op))
+    return arith::MaxSIOp::create(
+               nb, l, x,
+               arith::ConstantOp::create(nb, l, nb.getZeroAttr(x.getType())))
+        .getResult();
+  return failure();
+}
+
+LogicalResult Lowering::lowerElementwise(Operation *op) {
+  Value res = op->getResult(0);
+  FailureOr<Storage> s = storageOf(op, res.getType());
+  if (failed(s))
+    return failure();
+  if (s->bytes == 1 || s->isUnsigned)
+    return op->emitError("CPU backend: ")
+           << op->getName() << " on 8-bit integers is not supported yet";
+  // Check that the body can be built before emitting anything.
+  {
+    OpBuilder probe(ctx);
+    Block scratch;
+    SmallVector<Value> args;
+    for (Value operand : op->getOperands())
+      args.push_back(scratch.addArgument(
+          cast<RankedTensorType>(operand.getType()).getElementType(), loc));
+    probe.setInsertionPointToStart(&scratch);
+    if (failed(scalarBody(op, probe, loc, args)))
+      return op->emitError("CPU backend: ")
+             << op->getName() << " on " << s->element
+             << " is not supported yet";
+  }
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  const unsigned rank = shapeOf(res).size();
+  for (Value operand : op->getOperands()) {
+    FailureOr<Value> v = view(operand);
+    if (failed(v))
+      return failure();
+    inputs.push_back(*v);
+    maps.push_back(broadcastMap(shapeOf(operand), shapeOf(res), rank));
+  }
+  FailureOr<Value> y = view(res);
+  if (failed(y))
+    return failure();
+  maps.push_back(b.getMultiDimIdentityMap(rank));
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  linalg::GenericOp::create(
+      b, loc, TypeRange{}, inputs, ValueRange{*y}, maps, iters,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        FailureOr<Value> v = scalarBody(op, nb, l, args.drop_back());
+        linalg::YieldOp::create(nb, l, *v);
+      });
+  return success();
+}
+
+/// matmul (numpy rules, batch broadcasting, 1-D promotion) and gemm on f32:
+/// fill, accumulate over k, then gemm's alpha and beta * C.
+LogicalResult Lowering::lowerMatMul(Operation *op) {
+  Value a = op->getOperand(0), bm = op->getOperand(1), res = op->getResult(0);
+  if (!cast<RankedTensorType>(res.getType()).getElementType().isF32())
+    return op->emitError("CPU backend: ")
+           << op->getName()
+           << " on non-f32 data is not supported yet (quantized layers are "
+              "fused into qg.qlinear first)";
+  bool transA = false, transB = false;
+  float alpha = 1.f, beta = 1.f;
+  Value c;
+  if (auto gemm = dyn_cast<qg::GemmOp>(op)) {
+    transA = gemm.getTransA();
+    transB = gemm.getTransB();
+    alpha = gemm.getAlpha().convertToFloat();
+    beta = gemm.getBeta().convertToFloat();
+    c = gemm.getC();
+  }
+  ArrayRef<int64_t> as = shapeOf(a), bs = shapeOf(bm), rs = shapeOf(res);
+  const bool aVec = as.size() == 1, bVec = bs.size() == 1;
+  const unsigned outRank = rs.size(), loops = outRank + 1;
+  // Result dims: batch..., [m], [n].
+  const unsigned batch = outRank - (aVec ? 0 : 1) - (bVec ? 0 : 1);
+  AffineExpr k = getAffineDimExpr(outRank, ctx);
+  AffineExpr m = aVec ? AffineExpr() : getAffineDimExpr(batch, ctx);
+  AffineExpr n = bVec ? AffineExpr()
+                      : getAffineDimExpr(batch + (aVec ? 0 : 1), ctx);
+  auto operandMap = [&](ArrayRef<int64_t> shape, bool isA, bool trans) {
+    SmallVector<AffineExpr> exprs;
+    if (shape.size() == 1) {
+      exprs.push_back(k);
+      return AffineMap::get(loops, 0, exprs, ctx);
+    }
+    const size_t own = shape.size() - 2;
+    for (size_t i = 0; i < own; ++i) {
+      const size_t j = i + (batch - own);
+      exprs.push_back(shape[i] == 1 && rs[j] != 1
+                          ? getAffineConstantExpr(0, ctx)
+                          : getAffineDimExpr(j, ctx));
+    }
+    AffineExpr outer = isA ? m : n;
+    if (isA != trans) {
+      exprs.push_back(outer);
+      exprs.push_back(k);
+    } else {
+      exprs.push_back(k);
+      exprs.push_back(outer);
+    }
+    return AffineMap::get(loops, 0, exprs, ctx);
+  };
+  FailureOr<Value> av = view(a), bv = view(bm), yv = view(res);
+  if (failed(av) || failed(bv) || failed(yv))
+    return failure();
+  linalg::FillOp::create(b, loc, ValueRange{f32(0.f)}, ValueRange{*yv});
+  SmallVector<AffineMap> maps{operandMap(as, true, transA),
+                              operandMap(bs, false, transB),
+                              AffineMap::getMultiDimIdentityMap(outRank, ctx)
+                                  .shiftDims(0)};
+  // The output map ignores k.
+  SmallVector<AffineExpr> outExprs;
+  for (unsigned i = 0; i < outRank; ++i)
+    outExprs.push_back(getAffineDimExpr(i, ctx));
+  maps[2] = AffineMap::get(loops, 0, outExprs, ctx);
+  SmallVector<utils::IteratorType> iters(outRank,
+                                         utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  linalg::GenericOp::create(
+      b, loc, TypeRange{}, ValueRange{*av, *bv}, ValueRange{*yv}, maps, iters,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value prod = arith::MulFOp::create(nb, l, args[0], args[1]);
+        linalg::YieldOp::create(nb, l,
+                                Value(arith::AddFOp::create(nb, l, args[2],
+                                                            prod)));
+      });
+  if (alpha != 1.f || c) {
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> emaps;
+    if (c) {
+      FailureOr<Value> cv = view(c);
+      if (failed(cv))
+        return failure();
+      inputs.push_back(*cv);
+      emaps.push_back(broadcastMap(shapeOf(c), rs, outRank));
+    }
+    emaps.push_back(b.getMultiDimIdentityMap(outRank));
+    SmallVector<utils::IteratorType> eiters(outRank,
+                                            utils::IteratorType::parallel);
+    const bool hasC = static_cast<bool>(c);
+    linalg::GenericOp::create(
+        b, loc, TypeRange{}, inputs, ValueRange{*yv}, emaps, eiters,
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value acc = args.back();
+          Value v = arith::MulFOp::create(
+              nb, l, acc,
+              arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(alpha)));
+          if (hasC)
+            v = arith::AddFOp::create(
+                nb, l, v,
+                arith::MulFOp::create(
+                    nb, l, args[0],
+                    arith::ConstantOp::create(nb, l,
+                                              nb.getF32FloatAttr(beta))));
+          linalg::YieldOp::create(nb, l, v);
+        });
+  }
+  return success();
+}
+
+/// Loads x[idx...] where each index may fall outside [0, size): the index is
+/// clamped for the load and the value replaced by `fill` when out of range.
+Value guardedLoad(OpBuilder &nb, Location l, Value memref,
+                  ArrayRef<Value> indices, ArrayRef<int64_t> sizes,
+                  ArrayRef<bool> check, Value fill) {
+  SmallVector<Value> clamped;
+  Value valid;
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (!check[i]) {
+      clamped.push_back(indices[i]);
+      continue;
+    }
+    Value zero = arith::ConstantIndexOp::create(nb, l, 0);
+    Value last = arith::ConstantIndexOp::create(nb, l, sizes[i] - 1);
+    Value ok = arith::AndIOp::create(
+        nb, l,
+        arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, indices[i],
+                              zero),
+        arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sle, indices[i],
+                              last));
+    valid = valid ? arith::AndIOp::create(nb, l, valid, ok).getResult() : ok;
+    clamped.push_back(arith::MinSIOp::create(
+        nb, l, arith::MaxSIOp::create(nb, l, indices[i], zero), last));
+  }
+  Value v = memref::LoadOp::create(nb, l, memref, clamped);
+  return valid ? arith::SelectOp::create(nb, l, valid, v, fill).getResult()
+               : v;
+}
+
+/// Builds nested scf.for loops over [0, bounds[i]) and calls body with the
+/// induction variables; iterArgs thread through the innermost loops only
+/// when given to reductions (see loopReduce).
+void loopNest(OpBuilder &b, Location l, ArrayRef<int64_t> bounds,
+              function_ref<void(OpBuilder &, ArrayRef<Value>)> body) {
+  SmallVector<Value> ivs;
+  std::function<void(OpBuilder &, size_t)> build = [&](OpBuilder &nb,
+                                                       size_t d) {
+    if (d == bounds.size()) {
+      body(nb, ivs);
+      return;
+    }
+    Value lb = arith::ConstantIndexOp::create(nb, l, 0);
+    Value ub = arith::ConstantIndexOp::create(nb, l, bounds[d]);
+    Value step = arith::ConstantIndexOp::create(nb, l, 1);
+    scf::ForOp::create(nb, l, lb, ub, step, ValueRange{},
+                       [&](OpBuilder &ib, Location, Value iv, ValueRange) {
+                         ivs.push_back(iv);
+                         build(ib, d + 1);
+                         ivs.pop_back();
+                         scf::YieldOp::create(ib, l);
+                       });
+  };
+  build(b, 0);
+}
+
+/// A reduction loop nest over `bounds` carrying one f32 value.
+Value loopReduce(OpBuilder &b, Location l, ArrayRef<int64_t> bounds,
+                 Value init,
+                 function_ref<Value(OpBuilder &, ArrayRef<Value>, Value)> body) {
+  SmallVector<Value> ivs;
+  std::function<Value(OpBuilder &, size_t, Value)> build =
+      [&](OpBuilder &nb, size_t d, Value acc) -> Value {
+    if (d == bounds.size())
+      return body(nb, ivs, acc);
+    Value lb = arith::ConstantIndexOp::create(nb, l, 0);
+    Value ub = arith::ConstantIndexOp::create(nb, l, bounds[d]);
+    Value step = arith::ConstantIndexOp::create(nb, l, 1);
+    auto loop = scf::ForOp::create(
+        nb, l, lb, ub, step, ValueRange{acc},
+        [&](OpBuilder &ib, Location, Value iv, ValueRange iter) {
+          ivs.push_back(iv);
+          Value next = build(ib, d + 1, iter[0]);
+          ivs.pop_back();
+          scf::YieldOp::create(ib, l, next);
+        });
+    return loop.getResult(0);
+  };
+  return build(b, 0, init);
+}
+
+Value affineIndex(OpBuilder &nb, Location l, Value out, int64_t stride,
+                  Value k, int64_t dilation, int64_t pad) {
+  // out * stride + k * dilation - pad
+  Value s = arith::ConstantIndexOp::create(nb, l, stride);
+  Value d = arith::ConstantIndexOp::create(nb, l, dilation);
+  Value p = arith::ConstantIndexOp::create(nb, l, pad);
+  return arith::SubIOp::create(
+      nb, l,
+      arith::AddIOp::create(nb, l, arith::MulIOp::create(nb, l, out, s),
+                            arith::MulIOp::create(nb, l, k, d)),
+      p);
+}
+
+LogicalResult Lowering::lowerConv(qg::Conv2DOp op) {
+  if (!cast<RankedTensorType>(op.getType()).getElementType().isF32())
+    return op.emitError("CPU backend: qg.conv2d on non-f32 data is not "
+                        "supported yet "
+                        "(quantized convolutions are fused first); other types are not supported yet");
+  ArrayRef<int64_t> xs = shapeOf(op.getInput()), ws = shapeOf(op.getWeight()),
+                    ys = shapeOf(op.getResult());
+  const int64_t group = op.getGroup();
+  const int64_t cPerGroup = ws[1], fPerGroup = ws[0] / group;
+  ArrayRef<int64_t> strides = op.getStrides(), pads = op.getPads(),
+                    dil = op.getDilations();
+  FailureOr<Value> x = view(op.getInput()), w = view(op.getWeight()),
+                   y = view(op.getResult());
+  if (failed(x) || failed(w) || failed(y))
+    return failure();
+  Value bias;
+  if (op.getBias()) {
+    FailureOr<Value> bv = view(op.getBias());
+    if (failed(bv))
+      return failure();
+    bias = *bv;
+  }
+  const int64_t H = xs[2], W = xs[3];
+  loopNest(b, loc, {ys[0], ys[1], ys[2], ys[3]},
+           [&](OpBuilder &nb, ArrayRef<Value> iv) {
+             Value n = iv[0], f = iv[1], oh = iv[2], ow = iv[3];
+             Value init =
+                 bias ? memref::LoadOp::create(nb, loc, bias, ValueRange{f})
+                            .getResult()
+                      : arith::ConstantOp::create(nb, loc,
+                                                  nb.getF32FloatAttr(0.f))
+                            .getResult();
+             Value g = arith::DivUIOp::create(
+                 nb, loc, f, arith::ConstantIndexOp::create(nb, loc, fPerGroup));
+             Value cBase = arith::MulIOp::create(
+                 nb, loc, g, arith::ConstantIndexOp::create(nb, loc, cPerGroup));
+             Value zero =
+                 arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.f));
+             Value acc = loopReduce(
+                 nb, loc, {cPerGroup, ws[2], ws[3]}, init,
+                 [&](OpBuilder &ib, ArrayRef<Value> r, Value a) -> Value {
+                   Value ih = affineIndex(ib, loc, oh, strides[0], r[1], dil[0],
+                                          pads[0]);
+                   Value iw = affineIndex(ib, loc, ow, strides[1], r[2], dil[1],
+                                          pads[1]);
+                   Value c = arith::AddIOp::create(ib, loc, cBase, r[0]);
+                   Value xv = guardedLoad(ib, loc, *x, {n, c, ih, iw},
+                                          {xs[0], xs[1], H, W},
+                                          {false, false, true, true}, zero);
+                   Value wv = memref::LoadOp::create(
+                       ib, loc, *w, ValueRange{f, r[0], r[1], r[2]});
+                   return math::FmaOp::create(ib, loc, xv, wv, a);
+                 });
+             memref::StoreOp::create(nb, loc, acc, *y,
+                                     ValueRange{n, f, oh, ow});
+           });
+  return success();
+}
+
+LogicalResult Lowering::lowerPool(Operation *op) {
+  Value in = op->getOperand(0), res = op->getResult(0);
+  if (!cast<RankedTensorType>(res.getType()).getElementType().isF32())
+    return op->emitError("CPU backend: ")
+           << op->getName() << " on non-f32 data is not supported yet";
+  ArrayRef<int64_t> xs = shapeOf(in), ys = shapeOf(res);
+  FailureOr<Value> x = view(in), y = view(res);
+  if (failed(x) || failed(y))
+    return failure();
+  if (isa<qg::GlobalAvgPoolOp>(op)) {
+    SmallVector<int64_t> spatial(xs.begin() + 2, xs.end());
+    int64_t count = 1;
+    for (int64_t d : spatial)
+      count *= d;
+    loopNest(b, loc, {ys[0], ys[1]}, [&](OpBuilder &nb, ArrayRef<Value> iv) {
+      Value sum = loopReduce(
+          nb, loc, spatial,
+          arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.f)),
+          [&](OpBuilder &ib, ArrayRef<Value> r, Value a) -> Value {
+            SmallVector<Value> idx{iv[0], iv[1]};
+            idx.append(r.begin(), r.end());
+            return arith::AddFOp::create(
+                ib, loc, a, memref::LoadOp::create(ib, loc, *x, idx));
+          });
+      Value mean = arith::DivFOp::create(
+          nb, loc, sum,
+          arith::ConstantOp::create(nb, loc,
+                                    nb.getF32FloatAttr(static_cast<float>(count))));
+      SmallVector<Value> out{iv[0], iv[1]};
+      for (size_t i = 2; i < ys.size(); ++i)
+        out.push_back(arith::ConstantIndexOp::create(nb, loc, 0));
+      memref::StoreOp::create(nb, loc, mean, *y, out);
+    });
+    return success();
+  }
+  SmallVector<int64_t> kernel, strides, pads;
+  bool isMax = false, countPad = false;
+  if (auto p = dyn_cast<qg::MaxPoolOp>(op)) {
+    kernel.assign(p.getKernelShape().begin(), p.getKernelShape().end());
+    strides = p.getEffectiveStrides();
+    pads = p.getEffectivePads();
+    isMax = true;
+  } else {
+    auto a = cast<qg::AvgPoolOp>(op);
+    kernel.assign(a.getKernelShape().begin(), a.getKernelShape().end());
+    strides = a.getEffectiveStrides();
+    pads = a.getEffectivePads();
+    countPad = a.getCountIncludePad();
+  }
+  const size_t sd = kernel.size();
+  if (xs.size() != sd + 2)
+    return op->emitError("CPU backend: pooling rank mismatch");
+  const float init = isMax ? -std::numeric_limits<float>::infinity() : 0.f;
+  loopNest(b, loc, ys, [&](OpBuilder &nb, ArrayRef<Value> iv) {
+    Value fill = arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(init));
+    // Value and count carried together: count only for average pooling.
+    SmallVector<Value> inputIdx;
+    Value acc = loopReduce(
+        nb, loc, kernel, fill,
+        [&](OpBuilder &ib, ArrayRef<Value> r, Value a) -> Value {
+          SmallVector<Value> idx{iv[0], iv[1]};
+          SmallVector<int64_t> sizes{xs[0], xs[1]};
+          SmallVector<bool> check{false, false};
+          for (size_t d = 0; d < sd; ++d) {
+            idx.push_back(affineIndex(ib, loc, iv[2 + d], strides[d], r[d], 1,
+                                      pads[d]));
+            sizes.push_back(xs[2 + d]);
+            check.push_back(true);
+          }
+          Value v = guardedLoad(ib, loc, *x, idx, sizes, check,
+                                isMax ? fill
+                                      : arith::ConstantOp::create(
+                                            ib, loc, ib.getF32FloatAttr(0.f))
+                                            .getResult());
+          return isMax ? arith::MaximumFOp::create(ib, loc, a, v).getResult()
+                       : arith::AddFOp::create(ib, loc, a, v).getResult();
+        });
+    if (!isMax) {
+      // The divisor: window positions inside the input (or inside the
+      // padded input with count_include_pad), computed per dimension.
+      Value count = arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(1.f));
+      for (size_t d = 0; d < sd; ++d) {
+        const int64_t lo = countPad ? -pads[d] : 0;
+        const int64_t hi = countPad ? xs[2 + d] + pads[sd + d] : xs[2 + d];
+        Value start = affineIndex(nb, loc, iv[2 + d], strides[d],
+                                  arith::ConstantIndexOp::create(nb, loc, 0),
+                                  1, pads[d]);
+        Value end = arith::AddIOp::create(
+            nb, loc, start, arith::ConstantIndexOp::create(nb, loc, kernel[d]));
+        Value from = arith::MaxSIOp::create(
+            nb, loc, start, arith::ConstantIndexOp::create(nb, loc, lo));
+        Value to = arith::MinSIOp::create(
+            nb, loc, end, arith::ConstantIndexOp::create(nb, loc, hi));
+        Value span = arith::IndexCastOp::create(
+            nb, loc, nb.getI64Type(), arith::SubIOp::create(nb, loc, to, from));
+        count = arith::MulFOp::create(
+            nb, loc, count,
+            arith::SIToFPOp::create(nb, loc, nb.getF32Type(), span));
+      }
+      acc = arith::DivFOp::create(nb, loc, acc, count);
+    }
+    memref::StoreOp::create(nb, loc, acc, *y, iv);
+  });
+  return success();
+}
+
+LogicalResult Lowering::lowerTranspose(qg::TransposeOp op) {
+  ArrayRef<int64_t> perm = op.getPerm();
+  const unsigned rank = perm.size();
+  SmallVector<AffineExpr> exprs(rank);
+  for (unsigned i = 0; i < rank; ++i)
+    exprs[perm[i]] = getAffineDimExpr(i, ctx);
+  FailureOr<Value> x = view(op.getInput()), y = view(op.getResult());
+  if (failed(x) || failed(y))
+    return failure();
+  SmallVector<AffineMap> maps{AffineMap::get(rank, 0, exprs, ctx),
+                              b.getMultiDimIdentityMap(rank)};
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  linalg::GenericOp::create(b, loc, TypeRange{}, ValueRange{*x},
+                            ValueRange{*y}, maps, iters,
+                            [&](OpBuilder &nb, Location l, ValueRange args) {
+                              linalg::YieldOp::create(nb, l, args[0]);
+                            });
+  return success();
+}
+
+/// Fills the parameters of the integer product and its epilogue (see
+/// runtime/api/KernelParams.h) for qg.qlinear or qg.qconv2d, with `n`
+/// output features; returns the result kind ("u8", "i8" or "f32").
+template <typename Op>
+FailureOr<std::string> Lowering::gemmParams(Op op, int64_t n,
+                                            std::vector<int64_t> &p,
+                                            const GemmFields &f) {
+  Value in = op.getInput(), w = op.getWeight(), res = op.getResult();
+  if (!isConstant(w) || isConstant(in))
+    return op.emitError("CPU backend: ")
+           << op->getName()
+           << " with a constant input or non-constant weights is not "
+              "supported yet";
+  FailureOr<rt::QuantParams> xp = quantOf(in).getParams(),
+                             wp = quantOf(w).getParams();
+  if (failed(xp) || failed(wp))
+    return op.emitError("CPU backend: the scale table is not available");
+  p[f.xZeroPoint] = xp->zeroPoint(0);
+  p[f.xSigned] = quantOf(in).getFormat() == rt::Format::I8;
+  FailureOr<int64_t> wOffset = weightOffset(w);
+  if (failed(wOffset))
+    return failure();
+  p[f.w] = *wOffset;
+  const bool perRow = wp->scales.size() > 1;
+  std::vector<int32_t> wzp(n);
+  bool anyZp = false;
+  for (int64_t j = 0; j < n; ++j) {
+    wzp[j] = wp->zeroPoint(perRow ? j : 0);
+    anyZp |= wzp[j] != 0;
+  }
+  p[f.wZeroPoints] = anyZp ? weights.add(wzp) : -1;
+  // The multipliers exactly as the op's definition computes them in f32.
+  std::vector<float> scales(perRow ? n : 1);
+  for (size_t j = 0; j < scales.size(); ++j)
+    scales[j] = xp->scales[0] * wp->scales[j];
+  const float inf = std::numeric_limits<float>::infinity();
+  const float clipMin = op.getClipMin() ? op.getClipMin()->convertToFloat() : -inf;
+  const float clipMax = op.getClipMax() ? op.getClipMax()->convertToFloat() : inf;
+  float lo = clipMin, hi = clipMax;
+  std::string kind = "f32";
+  p[f.output] = static_cast<int64_t>(rt::kernel::Output::F32);
+  p[f.yZeroPoint] = 0;
+  if (qg::QuantType yq = quantOf(res)) {
+    FailureOr<rt::QuantParams> yp = yq.getParams();
+    FailureOr<Storage> ys = storageOf(op, res.getType());
+    if (failed(yp) || failed(ys))
+      return failure();
+    for (float &s : scales)
+      s = s / yp->scales[0];
+    p[f.output] = static_cast<int64_t>(ys->isUnsigned ? rt::kernel::Output::U8
+                                                      : rt::kernel::Output::I8);
+    p[f.yZeroPoint] = yp->zeroPoint(0);
+    lo = static_cast<float>(rt::codeMin(yp->format));
+    hi = static_cast<float>(rt::codeMax(yp->format));
+    if (op.getClipMin())
+      lo = std::max(lo, static_cast<float>(rt::quantizeValue(
+                            clipMin, yp->scales[0], yp->zeroPoint(0),
+                            yp->format)));
+    if (op.getClipMax())
+      hi = std::min(hi, static_cast<float>(rt::quantizeValue(
+                            clipMax, yp->scales[0], yp->zeroPoint(0),
+                            yp->format)));
+    kind = ys->isUnsigned ? "u8" : "i8";
+  }
+  p[f.scale] = weights.add(scales);
+  p[f.scaleCount] = static_cast<int64_t>(scales.size());
+  p[f.bias] = -1;
+  if (Value bias = op.getBias()) {
+    if (!isConstant(bias))
+      return op.emitError("CPU backend: ")
+             << op->getName() << " needs a constant bias";
+    FailureOr<int64_t> offset = weightOffset(bias);
+    if (failed(offset))
+      return failure();
+    p[f.bias] = *offset;
+  }
+  p[f.lo] = std::bit_cast<uint32_t>(lo);
+  p[f.hi] = std::bit_cast<uint32_t>(hi);
+  return std::string(p[f.xSigned] ? "i8" : "u8") + "xi8->" + kind;
+}
+
+LogicalResult Lowering::lowerQLinear(qg::QLinearOp op) {
+  namespace q = rt::kernel::qlinear;
+  const int64_t n = shapeOf(op.getWeight())[0], k = shapeOf(op.getWeight())[1];
+  const int64_t m = k ? elementsOf(op.getInput()) / k : 0;
+  if (k > 16384)
+    return op.emitError("CPU backend: qg.qlinear reduction size ")
+           << k << " is beyond the kernel's limit of 16384; not supported yet";
+  std::vector<int64_t> p(q::Count, -1);
+  p[q::M] = m;
+  p[q::K] = k;
+  p[q::N] = n;
+  p[q::XOffset] = plan.offset.lookup(storageRoot(op.getInput()));
+  p[q::YOffset] = plan.offset.lookup(op.getResult());
+  FailureOr<std::string> kind =
+      gemmParams(op, n, p,
+                 {q::XZeroPoint, q::XSigned, q::WOffset, q::WZeroPoints,
+                  q::ScaleOffset, q::ScaleCount, q::BiasOffset, q::OutputKind,
+                  q::YZeroPoint, q::LoBits, q::HiBits});
+  if (failed(kind))
+    return failure();
+  callKernel({"qlinear " + std::to_string(m) + "x" + std::to_string(n) + "x" +
+                  std::to_string(k) + " " + *kind,
+              sourceOf(op), pkg::KernelKind::QLinear, std::move(p)});
+  return success();
+}
+
+LogicalResult Lowering::lowerQConv(qg::QConv2DOp op) {
+  namespace c = rt::kernel::qconv;
+  ArrayRef<int64_t> xs = shapeOf(op.getInput()), ws = shapeOf(op.getWeight()),
+                    ys = shapeOf(op.getResult());
+  const int64_t k = ws[1] * ws[2] * ws[3];
+  if (k > 16384)
+    return op.emitError("CPU backend: qg.qconv2d reduction size ")
+           << k << " is beyond the kernel's limit of 16384; not supported yet";
+  std::vector<int64_t> p(c::Count, -1);
+  p[c::Batch] = xs[0];
+  p[c::Channels] = xs[1];
+  p[c::Height] = xs[2];
+  p[c::Width] = xs[3];
+  p[c::Filters] = ws[0];
+  p[c::KernelH] = ws[2];
+  p[c::KernelW] = ws[3];
+  p[c::StrideH] = op.getStrides()[0];
+  p[c::StrideW] = op.getStrides()[1];
+  p[c::PadTop] = op.getPads()[0];
+  p[c::PadLeft] = op.getPads()[1];
+  p[c::DilationH] = op.getDilations()[0];
+  p[c::DilationW] = op.getDilations()[1];
+  p[c::OutH] = ys[2];
+  p[c::OutW] = ys[3];
+  p[c::XOffset] = plan.offset.lookup(storageRoot(op.getInput()));
+  p[c::YOffset] = plan.offset.lookup(op.getResult());
+  FailureOr<std::string> kind =
+      gemmParams(op, ws[0], p,
+                 {c::XZeroPoint, c::XSigned, c::WOffset, c::WZeroPoints,
+                  c::ScaleOffset, c::ScaleCount, c::BiasOffset, c::OutputKind,
+                  c::YZeroPoint, c::LoBits, c::HiBits});
+  if (failed(kind))
+    return failure();
+  callKernel({"qconv2d " + std::to_string(ws[0]) + "x" + std::to_string(ws[1]) +
+                  "x" + std::to_string(ws[2]) + "x" + std::to_string(ws[3]) +
+                  " on " + std::to_string(xs[2]) + "x" + std::to_string(xs[3]) +
+                  " " + *kind,
+              sourceOf(op), pkg::KernelKind::QConv2D, std::move(p)});
+  return success();
+}
+
+LogicalResult Lowering::lowerOp(Operation *op) {
+  loc = op->getLoc();
+  if (isa<qg::ConstantOp, qg::ReshapeOp>(op))
+    return success(); // weights, or an alias of its input's buffer
+  if (isa<qg::QuantizeOp>(op))
+    return lowerQuantize(op, true);
+  if (isa<qg::DequantizeOp>(op))
+    return lowerQuantize(op, false);
+  if (isa<qg::AddOp, qg::SubOp, qg::MulOp, qg::DivOp, qg::PowOp, qg::MaxOp,
+          qg::MinOp, qg::ReluOp, qg::SigmoidOp, qg::TanhOp, qg::ExpOp,
+          qg::SqrtOp, qg::ErfOp, qg::NegOp, qg::AbsOp, qg::SiluOp, qg::GeluOp,
+          qg::LeakyReluOp, qg::ClipOp>(op))
+    return lowerElementwise(op);
+  if (isa<qg::MatMulOp, qg::GemmOp>(op))
+    return lowerMatMul(op);
+  if (auto conv = dyn_cast<qg::Conv2DOp>(op))
+    return lowerConv(conv);
+  if (isa<qg::MaxPoolOp, qg::AvgPoolOp, qg::GlobalAvgPoolOp>(op))
+    return lowerPool(op);
+  if (auto t = dyn_cast<qg::TransposeOp>(op))
+    return lowerTranspose(t);
+  if (auto ql = dyn_cast<qg::QLinearOp>(op))
+    return lowerQLinear(ql);
+  if (auto qc = dyn_cast<qg::QConv2DOp>(op))
+    return lowerQConv(qc);
+  return op->emitError("CPU backend: ")
+         << op->getName() << " has no CPU lowering yet";
+}
+
+LogicalResult Lowering::run() {
+  if (!source.getBody().hasOneBlock())
+    return source.emitError("CPU backend: the function must have one block");
+  ModuleOp module = ModuleOp::create(source.getLoc());
+  out.module = module;
+  b.setInsertionPointToEnd(module.getBody());
+  // The sizes of the arena (constant outputs extend it) and of the weights
+  // are known only after every op is lowered, so the function starts with
+  // dynamic memrefs and is retyped at the end.
+  auto i64 = b.getI64Type();
+  auto callType = b.getFunctionType({i64, i64}, {});
+  auto placeholder = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+  auto fnType =
+      b.getFunctionType({i64, placeholder, placeholder, callType}, {});
+  auto fn = func::FuncOp::create(b, source.getLoc(), kEntryName, fnType);
+  Block *entry = fn.addEntryBlock();
+  context = entry->getArgument(0);
+  arena = entry->getArgument(1);
+  weightsArg = entry->getArgument(2);
+  callFn = entry->getArgument(3);
+  b.setInsertionPointToStart(entry);
+
+  Block &body = source.getBody().front();
+  for (Operation &op : body.without_terminator())
+    if (failed(lowerOp(&op)))
+      return failure();
+  // Outputs that are constants are copied into the arena; the plan gave
+  // them no slot, so they go after it.
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  int64_t arenaEnd = plan.arenaBytes;
+  std::vector<pkg::TensorInfo> outputs;
+  for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+    FailureOr<Storage> s = storageOf(ret, v.getType());
+    if (failed(s))
+      return failure();
+    pkg::TensorInfo t{nameOf(source, i, true), s->manifestType,
+                      std::vector<int64_t>(shapeOf(v).begin(),
+                                           shapeOf(v).end()),
+                      0};
+    if (isConstant(v)) {
+      t.offset = static_cast<uint64_t>(arenaEnd);
+      arenaEnd += alignUp(elementsOf(v) * s->bytes);
+    } else {
+      t.offset = static_cast<uint64_t>(plan.offset.lookup(v));
+    }
+    outputs.push_back(std::move(t));
+  }
+  for (auto [i, a] : llvm::enumerate(body.getArguments())) {
+    FailureOr<Storage> s = storageOf(source, a.getType());
+    if (failed(s))
+      return failure();
+    out.manifest.inputs.push_back(
+        {nameOf(source, i, false), s->manifestType,
+         std::vector<int64_t>(shapeOf(a).begin(), shapeOf(a).end()),
+         static_cast<uint64_t>(plan.offset.lookup(a))});
+  }
+  for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+    if (!isConstant(v))
+      continue;
+    loc = ret.getLoc();
+    FailureOr<Value> src = view(v);
+    if (failed(src))
+      return failure();
+    auto type = cast<MemRefType>(src->getType());
+    Value dst = memref::ViewOp::create(b, loc, type, arena,
+                                       index(outputs[i].offset), ValueRange{});
+    memref::CopyOp::create(b, loc, *src, dst);
+  }
+  // Now that every constant is placed, give the arena and the weights their
+  // final static sizes (the bare-pointer calling convention needs them).
+  out.weights = weights.take();
+  const int64_t weightBytes =
+      std::max<int64_t>(static_cast<int64_t>(out.weights.size()), kAlign);
+  out.weights.resize(weightBytes);
+  auto finalArena = MemRefType::get({arenaEnd}, b.getI8Type());
+  auto finalWeights = MemRefType::get({weightBytes}, b.getI8Type());
+  arena.setType(finalArena);
+  weightsArg.setType(finalWeights);
+  fn.setType(b.getFunctionType({i64, finalArena, finalWeights, callType}, {}));
+  func::ReturnOp::create(b, source.getLoc());
+  out.manifest.outputs = std::move(outputs);
+  out.manifest.entry = kEntryName;
+  out.manifest.arenaBytes = static_cast<uint64_t>(arenaEnd);
+  out.manifest.weightBytes = out.weights.size();
+  return success();
+}
+
+} // namespace
+
+FailureOr<LoweredModel> lowerToLoops(func::FuncOp function) {
+  MLIRContext *ctx = function.getContext();
+  ctx->loadDialect<func::FuncDialect, linalg::LinalgDialect,
+                   memref::MemRefDialect, scf::SCFDialect, arith::ArithDialect,
+                   math::MathDialect, affine::AffineDialect,
+                   LLVM::LLVMDialect>();
+  FailureOr<MemoryPlan> plan = planMemory(function);
+  if (failed(plan))
+    return failure();
+  LoweredModel out;
+  Lowering lowering(function, *plan, out);
+  if (failed(lowering.run()))
+    return failure();
+  return out;
+}
+
+LogicalResult lowerToLLVM(ModuleOp module) {
+  PassManager pm(module->getContext());
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  ConvertFuncToLLVMPassOptions funcOptions;
+  funcOptions.useBarePtrCallConv = true;
+  pm.addPass(createConvertFuncToLLVMPass(funcOptions));
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  return pm.run(module);
+}
+
+FailureOr<std::vector<uint8_t>> compilePackage(func::FuncOp function,
+                                               const CpuTarget &target,
+                                               const std::string &modelName,
+                                               pkg::Manifest *manifestOut) {
+  FailureOr<LoweredModel> lowered = lowerToLoops(function);
+  if (failed(lowered))
+    return failure();
+  if (failed(lowerToLLVM(*lowered->module)))
+    return function.emitError("CPU backend: lowering to the LLVM dialect "
+                              "failed");
+  SharedObject so;
+  if (std::string e = emitSharedObject(*lowered->module, target, so);
+      !e.empty())
+    return function.emitError("CPU backend: ") << e;
+  pkg::Manifest &m = lowered->manifest;
+  m.model = modelName;
+  // The enabled features only; the disabled ones are implied.
+  std::string enabled;
+  for (StringRef f : llvm::split(so.features, ','))
+    if (f.starts_with("+"))
+      enabled += (enabled.empty() ? "" : ",") + f.str();
+  m.target = "cpu " + so.triple + " " + so.cpu +
+             (enabled.empty() ? "" : " " + enabled);
+  pkg::Writer writer;
+  writer.add(pkg::SectionKind::Manifest, pkg::encode(m), 8);
+  writer.add(pkg::SectionKind::Weights, lowered->weights, 64);
+  writer.add(pkg::SectionKind::CpuCode, so.bytes, 4096);
+  if (manifestOut)
+    *manifestOut = m;
+  return writer.finish();
+}
+
+} // namespace qcc::cpu

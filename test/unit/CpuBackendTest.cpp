@@ -1,0 +1,177 @@
+// The CPU backend end to end: a qg module is compiled to a package in
+// memory, loaded by the runtime and run; the results must equal the
+// reference interpreter's (bit for bit on the integer layer and the
+// dequantized values it feeds, within float rounding on the float matmul),
+// also when four threads run one loaded model through their own contexts.
+#include "codegen/cpu/CpuCompiler.h"
+#include "codegen/reference/Interpreter.h"
+#include "passes/Registration.h"
+#include "qcc/runtime.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <sstream>
+#include <thread>
+
+using namespace qcc;
+
+namespace {
+
+/// Deterministic values in [lo, hi].
+struct Lcg {
+  uint64_t state;
+  double next(double lo, double hi) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return lo + (hi - lo) * static_cast<double>(state >> 11) / 9007199254740992.0;
+  }
+};
+
+template <typename T> std::string list(const std::vector<T> &values) {
+  std::ostringstream os;
+  os.precision(9);
+  for (size_t i = 0; i < values.size(); ++i)
+    os << (i ? ", " : "") << values[i];
+  return os.str();
+}
+
+/// x [4, 64] -> quantize u8 -> qlinear (i8 per-row weights, i32 bias, ReLU
+/// as clip_min, u8 out) -> dequantize = y [4, 32]; z = matmul(y, B [32, 8]).
+std::string modelText() {
+  Lcg rng{42};
+  std::vector<int> w(32 * 64), bias(32);
+  std::vector<float> scales(32), b(32 * 8);
+  for (int &v : w)
+    v = static_cast<int>(std::lround(rng.next(-127, 127)));
+  for (int &v : bias)
+    v = static_cast<int>(std::lround(rng.next(-3000, 3000)));
+  for (float &s : scales)
+    s = static_cast<float>(rng.next(0.001, 0.004));
+  for (float &v : b)
+    v = static_cast<float>(rng.next(-1, 1));
+  const std::string xq = "!qg.quant<u8, scale = 0.05, zero_point = 120>";
+  const std::string yq = "!qg.quant<u8, scale = 0.1, zero_point = 5>";
+  const std::string wq =
+      "!qg.quant<i8, axis = 0, scales = dense<[" + list(scales) +
+      "]> : tensor<32xf32>>";
+  std::ostringstream os;
+  os << "func.func @main(%x: tensor<4x64xf32> {qg.name = \"x\"}) -> "
+        "(tensor<4x32xf32> {qg.name = \"y\"}, tensor<4x8xf32> {qg.name = "
+        "\"z\"}) {\n"
+     << "  %xq = qg.quantize %x : tensor<4x64xf32> -> tensor<4x64x" << xq
+     << ">\n"
+     << "  %w = qg.constant dense<[" << list(w) << "]> : tensor<2048xi8> as "
+     << "tensor<2048x!qg.quant<i8, scale = 1.0>>\n";
+  // Reshape the flat weight literal into [32, 64] codes via its own type.
+  std::string text = os.str();
+  std::ostringstream body;
+  body << "  %w2 = qg.constant dense<[";
+  for (int r = 0; r < 32; ++r) {
+    std::vector<int> row(w.begin() + r * 64, w.begin() + (r + 1) * 64);
+    body << (r ? ", " : "") << "[" << list(row) << "]";
+  }
+  body << "]> : tensor<32x64xi8> as tensor<32x64x" << wq << ">\n"
+       << "  %bias = qg.constant dense<[" << list(bias)
+       << "]> : tensor<32xi32>\n"
+       << "  %yq = qg.qlinear %xq, %w2, %bias {clip_min = 0.0 : f32} : "
+       << "tensor<4x64x" << xq << ">, tensor<32x64x" << wq
+       << ">, tensor<32xi32> -> tensor<4x32x" << yq << ">\n"
+       << "  %y = qg.dequantize %yq : tensor<4x32x" << yq
+       << "> -> tensor<4x32xf32>\n"
+       << "  %b = qg.constant dense<[" << list(b) << "]> : tensor<256xf32>\n"
+       << "  %b2 = qg.reshape %b : tensor<256xf32> -> tensor<32x8xf32>\n"
+       << "  %z = qg.matmul %y, %b2 : tensor<4x32xf32>, tensor<32x8xf32> -> "
+          "tensor<4x8xf32>\n"
+       << "  return %y, %z : tensor<4x32xf32>, tensor<4x8xf32>\n}\n";
+  // The flat %w line is not used; drop it.
+  return text.substr(0, text.find("  %w = ")) + body.str();
+}
+
+TEST(CpuBackend, MatchesTheReferenceFromSeveralThreads) {
+  mlir::DialectRegistry registry;
+  registerDialects(registry);
+  mlir::MLIRContext context(registry);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(modelText(), &context);
+  ASSERT_TRUE(module);
+  auto function = *module->getOps<mlir::func::FuncOp>().begin();
+  pkg::Manifest manifest;
+  mlir::FailureOr<std::vector<uint8_t>> package =
+      cpu::compilePackage(function, cpu::CpuTarget{"", "", 2}, "test", &manifest);
+  ASSERT_TRUE(succeeded(package));
+  ASSERT_EQ(manifest.kernels.size(), 1u);
+  EXPECT_EQ(manifest.kernels[0].kind, pkg::KernelKind::QLinear);
+
+  qcc_model *model = nullptr;
+  ASSERT_EQ(qcc_model_load_memory(package->data(), package->size(), &model),
+            QCC_OK)
+      << qcc_last_error();
+  ASSERT_EQ(qcc_model_num_inputs(model), 1u);
+  ASSERT_EQ(qcc_model_num_outputs(model), 2u);
+
+  constexpr int kThreads = 4, kRuns = 20;
+  // Inputs per thread, and the reference outputs for each.
+  std::vector<std::vector<float>> inputs(kThreads);
+  std::vector<std::vector<ref::Tensor>> expected(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    Lcg rng{static_cast<uint64_t>(100 + t)};
+    inputs[t].resize(4 * 64);
+    for (float &v : inputs[t])
+      v = static_cast<float>(rng.next(-6, 7));
+    inputs[t][0] = std::nanf("");   // quantizes to the zero point
+    inputs[t][1] = 1e30f;           // saturates
+    inputs[t][2] = 0.075f;          // 1.5 steps: rounds half to even
+    ref::Tensor x{llvm::cast<mlir::RankedTensorType>(
+                      function.getArgumentTypes()[0])
+                      .getElementType(),
+                  {4, 64},
+                  std::vector<double>(inputs[t].begin(), inputs[t].end())};
+    mlir::FailureOr<std::vector<ref::Tensor>> out = ref::run(function, {x});
+    ASSERT_TRUE(succeeded(out));
+    expected[t] = *out;
+  }
+  std::vector<std::string> failures(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      qcc_context *ctx = nullptr;
+      if (qcc_context_create(model, 1, &ctx) != QCC_OK) {
+        failures[t] = qcc_last_error();
+        return;
+      }
+      std::vector<float> y(4 * 32), z(4 * 8);
+      for (int run = 0; run < kRuns && failures[t].empty(); ++run) {
+        const void *in[] = {inputs[t].data()};
+        void *out[] = {y.data(), z.data()};
+        if (qcc_run(ctx, in, 1, out, 2) != QCC_OK) {
+          failures[t] = qcc_last_error();
+          break;
+        }
+        for (size_t i = 0; i < y.size(); ++i)
+          if (y[i] != static_cast<float>(expected[t][0].data[i]))
+            failures[t] = "y[" + std::to_string(i) + "] = " +
+                          std::to_string(y[i]) + ", reference " +
+                          std::to_string(expected[t][0].data[i]);
+        for (size_t i = 0; i < z.size(); ++i) {
+          const double want = expected[t][1].data[i];
+          if (!(std::fabs(z[i] - want) <= 1e-5 + 1e-5 * std::fabs(want)))
+            failures[t] = "z[" + std::to_string(i) + "] = " +
+                          std::to_string(z[i]) + ", reference " +
+                          std::to_string(want);
+        }
+      }
+      qcc_context_free(ctx);
+    });
+  for (std::thread &t : threads)
+    t.join();
+  for (int t = 0; t < kThreads; ++t)
+    EXPECT_EQ(failures[t], "") << "thread " << t;
+  qcc_model_free(model);
+}
+
+} // namespace
