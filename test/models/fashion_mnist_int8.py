@@ -10,6 +10,10 @@ both qg IR and a QDQ ONNX model. Then, on all 10,000 test images:
     interpreter on at least --min-agreement (99.9%) of the argmaxes.
 ONNX Runtime runs the QDQ graph as written (basic graph optimizations); its
 default fused int8 kernels are also measured and printed, not asserted.
+The quantized IR is also compiled for this CPU (qcc compile) and the package
+run by qrun on the 10,000 images: its top-1 must equal the reference
+interpreter's within --max-cpu-diff and its argmaxes agree on at least
+--min-agreement.
 """
 import argparse
 import json
@@ -42,6 +46,7 @@ def main():
     parser.add_argument("--calib-method", default="minmax")
     parser.add_argument("--max-drop", type=float, default=0.005)
     parser.add_argument("--min-agreement", type=float, default=0.999)
+    parser.add_argument("--max-cpu-diff", type=float, default=0.0005)
     parser.add_argument("--keep", help="keep the outputs in this directory")
     args = parser.parse_args()
 
@@ -66,6 +71,13 @@ def main():
                         f"--input=input={work}/test.npy", f"--output-dir={work}/out"],
                        check=True, stdout=subprocess.DEVNULL)
         ours = np.load(f"{work}/out/logits.npy").reshape(len(test), -1)
+        print("  compiling it for this CPU and running the package", flush=True)
+        subprocess.run([args.qcc, "compile", f"{work}/int8.mlir", "-o",
+                        f"{work}/int8.qpkg"], check=True)
+        subprocess.run([args.qrun, f"{work}/int8.qpkg", "--stacked",
+                        f"--input=input={work}/test.npy", f"--output-dir={work}/cpu"],
+                       check=True, stdout=subprocess.DEVNULL)
+        cpu = np.load(f"{work}/cpu/logits.npy").reshape(len(test), -1)
         report = json.load(open(f"{work}/report.json"))
         fp32 = ort_logits(args.model, test, ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
         qdq = ort_logits(f"{work}/int8.onnx", test,
@@ -79,6 +91,9 @@ def main():
     fused_top1 = float((fused.argmax(1) == labels).mean())
     agreement = float((qdq.argmax(1) == ours.argmax(1)).mean())
     fused_agreement = float((fused.argmax(1) == ours.argmax(1)).mean())
+    cpu_top1 = float((cpu.argmax(1) == labels).mean())
+    cpu_agreement = float((cpu.argmax(1) == ours.argmax(1)).mean())
+    cpu_diff = float(np.abs(cpu - ours).max())
     diff = float(np.abs(qdq - ours).max())
     print(f"fashion-mnist int8 static ({args.calib_method}, {args.calib_images} "
           f"calibration images): {report['bytes_fp32']} -> {report['bytes_quantized']} "
@@ -86,6 +101,8 @@ def main():
     print(f"  top-1 FP32 (ONNX Runtime)        {fp32_top1:.4f}")
     print(f"  top-1 int8 (qcc reference)       {int8_top1:.4f}  "
           f"(drop {100 * (fp32_top1 - int8_top1):+.2f} points)")
+    print(f"  top-1 int8 (qcc CPU package)     {cpu_top1:.4f}  argmax agreement with "
+          f"the reference {cpu_agreement:.4f}, max |logit diff| {cpu_diff:.2e}")
     print(f"  top-1 int8 QDQ (ONNX Runtime)    {qdq_top1:.4f}  argmax agreement with "
           f"qcc {agreement:.4f}, max |logit diff| {diff:.2e}")
     print(f"  top-1 int8 QDQ (ORT fused int8)  {fused_top1:.4f}  argmax agreement with "
@@ -98,6 +115,12 @@ def main():
         failures.append(f"top-1 dropped {fp32_top1 - int8_top1:.4f} > {args.max_drop}")
     if agreement < args.min_agreement:
         failures.append(f"argmax agreement {agreement:.4f} < {args.min_agreement}")
+    if abs(cpu_top1 - int8_top1) > args.max_cpu_diff:
+        failures.append(f"CPU package top-1 {cpu_top1:.4f} differs from the reference "
+                        f"{int8_top1:.4f} by more than {args.max_cpu_diff}")
+    if cpu_agreement < args.min_agreement:
+        failures.append(f"CPU package argmax agreement {cpu_agreement:.4f} < "
+                        f"{args.min_agreement}")
     for failure in failures:
         print("FAILED:", failure)
     sys.exit(1 if failures else 0)
