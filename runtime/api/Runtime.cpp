@@ -322,6 +322,27 @@ int loadBytes(rt::AlignedBuffer<uint8_t> file, qcc_model **out) {
   return QCC_OK;
 }
 
+/// dst[f][s] = src[s][f] for a [rows, cols] matrix.
+template <typename T>
+void transpose(const T *__restrict src, T *__restrict dst, int64_t rows,
+               int64_t cols) {
+  // Blocks of 16 rows keep the reads and writes within a few cache lines.
+  for (int64_t s0 = 0; s0 < rows; s0 += 16) {
+    const int64_t s1 = std::min(rows, s0 + 16);
+    for (int64_t f = 0; f < cols; ++f) {
+      T *__restrict out = dst + f * rows;
+      for (int64_t s = s0; s < s1; ++s)
+        out[s] = src[s * cols + f];
+    }
+  }
+}
+
+/// The context's pool for work of `macs` multiply-adds, or none when it is
+/// too small to repay waking the other threads.
+rt::ThreadPool *poolFor(qcc_context &ctx, int64_t macs) {
+  return macs >= (int64_t{1} << 20) ? ctx.pool.get() : nullptr;
+}
+
 void runQLinear(qcc_context &ctx, const Prepared &k) {
   namespace q = kp::qlinear;
   const std::vector<int64_t> &p = k.p;
@@ -333,7 +354,7 @@ void runQLinear(qcc_context &ctx, const Prepared &k) {
   a.isSigned = p[q::XSigned] == 1;
   std::string e = rt::gemmInt8(a, k.packed, k.epilogue,
                                ctx.arena.data() + p[q::YOffset], p[q::N],
-                               ctx.pool.get());
+                               poolFor(ctx, p[q::M] * p[q::N] * p[q::K]));
   if (!e.empty() && ctx.error.empty())
     ctx.error = e;
 }
@@ -349,28 +370,53 @@ void runQConv(qcc_context &ctx, const Prepared &k) {
   uint8_t *cols = ctx.scratch.data();
   uint8_t *tile = cols + (static_cast<size_t>(spatial * kDim) + 63) / 64 * 64;
   const uint8_t pad = static_cast<uint8_t>(p[c::XZeroPoint]);
+  const int64_t sh = p[c::StrideH], sw = p[c::StrideW], dh = p[c::DilationH],
+                dw = p[c::DilationW], pt = p[c::PadTop], pl = p[c::PadLeft];
+  // The output columns whose whole window row lies inside the image, so
+  // that their bytes are copied without bounds checks.
+  const int64_t owFirst = std::min<int64_t>(OW, (pl + sw - 1) / sw);
+  int64_t owEnd = OW;
+  while (owEnd > owFirst && (owEnd - 1) * sw + (KW - 1) * dw - pl >= W)
+    --owEnd;
   for (int64_t b = 0; b < p[c::Batch]; ++b) {
     const uint8_t *x = ctx.arena.data() + p[c::XOffset] + b * C * H * W;
     // Unfold: row (oh, ow) holds the window in (c, kh, kw) order, the order
-    // of the weights' reduction axis.
-    ctx.pool->parallelFor(OH, [&](int64_t begin, int64_t end) {
-      for (int64_t oh = begin; oh < end; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          uint8_t *row = cols + (oh * OW + ow) * kDim;
-          for (int64_t ch = 0; ch < C; ++ch)
-            for (int64_t kh = 0; kh < KH; ++kh) {
-              const int64_t ih =
-                  oh * p[c::StrideH] + kh * p[c::DilationH] - p[c::PadTop];
-              for (int64_t kw = 0; kw < KW; ++kw) {
-                const int64_t iw =
-                    ow * p[c::StrideW] + kw * p[c::DilationW] - p[c::PadLeft];
-                *row++ = ih >= 0 && ih < H && iw >= 0 && iw < W
-                             ? x[(ch * H + ih) * W + iw]
-                             : pad;
-              }
+    // of the weights' reduction axis; positions in the padding read the
+    // zero point.
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ch = 0; ch < C; ++ch)
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          const int64_t ih = oh * sh + kh * dh - pt;
+          uint8_t *dst = cols + oh * OW * kDim + (ch * KH + kh) * KW;
+          if (ih < 0 || ih >= H) {
+            for (int64_t ow = 0; ow < OW; ++ow)
+              std::memset(dst + ow * kDim, pad, static_cast<size_t>(KW));
+            continue;
+          }
+          const uint8_t *src = x + (ch * H + ih) * W;
+          auto edge = [&](int64_t ow) {
+            for (int64_t kw = 0; kw < KW; ++kw) {
+              const int64_t iw = ow * sw + kw * dw - pl;
+              dst[ow * kDim + kw] = iw >= 0 && iw < W ? src[iw] : pad;
             }
+          };
+          for (int64_t ow = 0; ow < owFirst; ++ow)
+            edge(ow);
+          if (KW == 3 && dw == 1)
+            for (int64_t ow = owFirst; ow < owEnd; ++ow) {
+              const uint8_t *in = src + ow * sw - pl;
+              uint8_t *out = dst + ow * kDim;
+              out[0] = in[0];
+              out[1] = in[1];
+              out[2] = in[2];
+            }
+          else
+            for (int64_t ow = owFirst; ow < owEnd; ++ow)
+              for (int64_t kw = 0; kw < KW; ++kw)
+                dst[ow * kDim + kw] = src[ow * sw + kw * dw - pl];
+          for (int64_t ow = std::max(owEnd, owFirst); ow < OW; ++ow)
+            edge(ow);
         }
-    });
     rt::Int8Activations a;
     a.data = cols;
     a.m = spatial;
@@ -378,7 +424,7 @@ void runQConv(qcc_context &ctx, const Prepared &k) {
     a.zeroPoint = static_cast<int32_t>(p[c::XZeroPoint]);
     a.isSigned = p[c::XSigned] == 1;
     std::string e = rt::gemmInt8(a, k.packed, k.epilogue, tile, F,
-                                 ctx.pool.get());
+                                 poolFor(ctx, spatial * F * kDim));
     if (!e.empty()) {
       if (ctx.error.empty())
         ctx.error = e;
@@ -386,10 +432,11 @@ void runQConv(qcc_context &ctx, const Prepared &k) {
     }
     // [OH*OW, F] -> [F, OH*OW]
     uint8_t *y = ctx.arena.data() + p[c::YOffset] + b * F * spatial * outSize;
-    for (int64_t s = 0; s < spatial; ++s)
-      for (int64_t f = 0; f < F; ++f)
-        std::memcpy(y + (f * spatial + s) * outSize,
-                    tile + (s * F + f) * outSize, outSize);
+    if (outSize == 4)
+      transpose(reinterpret_cast<const float *>(tile),
+                reinterpret_cast<float *>(y), spatial, F);
+    else
+      transpose(tile, y, spatial, F);
   }
 }
 

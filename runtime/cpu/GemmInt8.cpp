@@ -6,6 +6,7 @@
 #include "runtime/cpu/ThreadPool.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <limits>
 
@@ -101,17 +102,36 @@ std::string gemmInt8(const Int8Activations &a, const PackedInt8Weights &b,
   AlignedBuffer<uint32_t> packedA(static_cast<size_t>(m * steps));
   std::vector<int32_t> rowSums(static_cast<size_t>(m), 0);
   const uint8_t *src = static_cast<const uint8_t *>(a.data);
+  const int il = b.interleave;
+  const int64_t full = b.k / il; // steps with every value inside K
   for (int64_t r = 0; r < m; ++r) {
     const uint8_t *row = src + r * a.lda;
     uint32_t *dst = packedA.data() + r * steps;
     int32_t sum = 0;
-    for (int64_t s = 0; s < steps; ++s) {
+    if (il == 2) {
+      for (int64_t s = 0; s < full; ++s) {
+        uint32_t v0 = static_cast<uint8_t>(row[2 * s] ^ flip),
+                 v1 = static_cast<uint8_t>(row[2 * s + 1] ^ flip);
+        sum += static_cast<int32_t>(v0 + v1);
+        dst[s] = v0 | v1 << 16;
+      }
+    } else {
+      for (int64_t s = 0; s < full; ++s) {
+        uint32_t word;
+        std::memcpy(&word, row + 4 * s, 4);
+        word ^= flip * 0x01010101u;
+        sum += static_cast<int32_t>((word & 0xff) + (word >> 8 & 0xff) +
+                                    (word >> 16 & 0xff) + (word >> 24));
+        dst[s] = word;
+      }
+    }
+    for (int64_t s = full; s < steps; ++s) {
       uint32_t word = 0;
-      for (int j = 0; j < b.interleave; ++j) {
-        int64_t kk = s * b.interleave + j;
+      for (int j = 0; j < il; ++j) {
+        int64_t kk = s * il + j;
         uint32_t v = kk < b.k ? static_cast<uint8_t>(row[kk] ^ flip) : 0;
         sum += static_cast<int32_t>(v);
-        word |= b.interleave == 2 ? v << (16 * j) : v << (8 * j);
+        word |= il == 2 ? v << (16 * j) : v << (8 * j);
       }
       dst[s] = word;
     }

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""End-to-end benchmark: the real models compiled int8 by qcc for this CPU
+against ONNX Runtime running the FP32 model and its own int8 quantization of
+it (quantize_static, QDQ, per-channel i8 weights, u8 activations, the same
+calibration images), all measured in this run on the same inputs.
+
+For each model it prints accuracy on the test set, file size, and batch-1
+latency (p50, p99) and throughput with 1 and 2 threads (--threads), and the
+ratio of ONNX Runtime's p50 to qcc's (above 1: qcc is faster). A model qcc
+cannot compile yet is reported with the compiler's own error.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnxruntime as ort
+from onnxruntime import quantization as ortq
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "test", "models"))
+from fashion_mnist import load  # noqa: E402
+
+
+def ort_session(model, threads):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def ort_latency(model, feeds, threads, runs):
+    session = ort_session(model, threads)
+    for _ in range(min(runs, 50)):
+        session.run(None, feeds)
+    times = []
+    start = time.perf_counter()
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        session.run(None, feeds)
+        times.append((time.perf_counter() - t0) * 1e3)
+    total = time.perf_counter() - start
+    return np.percentile(times, 50), np.percentile(times, 99), runs / total
+
+
+def qrun_latency(qrun, package, name, sample, threads, runs, work):
+    path = os.path.join(work, "sample.npy")
+    np.save(path, sample)
+    out = subprocess.run([qrun, package, f"--input={name}={path}", f"--bench={runs}",
+                          f"--threads={threads}"], check=True, capture_output=True,
+                         text=True).stdout
+    m = re.search(r"p50 ([0-9.]+) ms, p90 [0-9.]+ ms, p99 ([0-9.]+) ms; "
+                  r"throughput ([0-9.]+)", out)
+    if not m:
+        sys.exit("cannot read qrun's --bench line:\n" + out)
+    return float(m.group(1)), float(m.group(2)), float(m.group(3))
+
+
+class Reader(ortq.CalibrationDataReader):
+    def __init__(self, name, samples):
+        self.items = iter([{name: s[None]} for s in samples])
+
+    def get_next(self):
+        return next(self.items, None)
+
+
+def cnn(args, work):
+    model = os.path.join(HERE, "..", "examples", "fashion_mnist_cnn.onnx")
+    info = json.load(open(model.replace(".onnx", ".json")))
+    calib, _ = load("train", info["mean"], info["std"], args.calib_images)
+    test, labels = load("test", info["mean"], info["std"])
+    np.save(os.path.join(work, "calib.npy"), calib)
+    np.save(os.path.join(work, "test.npy"), test)
+
+    package = os.path.join(work, "cnn.qpkg")
+    subprocess.run([args.qcc, "compile", model, f"--calib={work}/calib.npy",
+                    "--scheme=int8", "--input-shape=input=1x1x28x28", "--holdout=0",
+                    "--quiet", "-o", package], check=True, stdout=subprocess.DEVNULL)
+    ort_int8 = os.path.join(work, "cnn_ort_int8.onnx")
+    ortq.quantize_static(model, ort_int8, Reader("input", calib),
+                         quant_format=ortq.QuantFormat.QDQ, per_channel=True,
+                         activation_type=ortq.QuantType.QUInt8,
+                         weight_type=ortq.QuantType.QInt8)
+
+    subprocess.run([args.qrun, package, "--stacked", f"--input=input={work}/test.npy",
+                    f"--output-dir={work}/out"], check=True, stdout=subprocess.DEVNULL)
+    accuracy = {"qcc int8": (np.load(f"{work}/out/logits.npy").argmax(1) == labels).mean()}
+    for label, path in (("ORT FP32", model), ("ORT int8", ort_int8)):
+        session = ort_session(path, 2)
+        logits = np.concatenate([session.run(None, {"input": test[s:s + 1000]})[0]
+                                 for s in range(0, len(test), 1000)])
+        accuracy[label] = (logits.argmax(1) == labels).mean()
+    sizes = {"ORT FP32": os.path.getsize(model), "ORT int8": os.path.getsize(ort_int8),
+             "qcc int8": os.path.getsize(package)}
+
+    rows = []
+    for threads in args.threads:
+        sample = test[:1]
+        ours = qrun_latency(args.qrun, package, "input", sample, threads, args.runs, work)
+        fp32 = ort_latency(model, {"input": sample}, threads, args.runs)
+        int8 = ort_latency(ort_int8, {"input": sample}, threads, args.runs)
+        rows.append((threads, {"qcc int8": ours, "ORT FP32": fp32, "ORT int8": int8}))
+    print_table("Fashion-MNIST CNN (batch 1, 10,000 test images)", accuracy, sizes, rows)
+
+
+def minilm(args, work):
+    """MiniLM: ORT is measured; qcc is compiled to show where it stands."""
+    import importlib.util
+    import onnx
+    builder_path = os.path.join(HERE, "..", "scripts", "make-minilm-onnx.py")
+    spec = importlib.util.spec_from_file_location("make_minilm", builder_path)
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    model = os.path.join(work, "minilm.onnx")
+    onnx.save(builder.build(1, 16), model)
+    mlir = os.path.join(work, "minilm.mlir")
+    subprocess.run([args.qcc, "import", model, "-o", mlir], check=True)
+    result = subprocess.run([args.qcc, "compile", mlir, "-o",
+                             os.path.join(work, "minilm.qpkg")],
+                            capture_output=True, text=True)
+    print("all-MiniLM-L6-v2 (batch 1, 16 tokens)")
+    if result.returncode != 0:
+        first = (result.stderr.strip().splitlines() or ["(no message)"])[0]
+        print(f"  qcc: not compiled yet: {first}")
+    ort_int8 = os.path.join(work, "minilm_ort_int8.onnx")
+    ortq.quantize_dynamic(model, ort_int8, weight_type=ortq.QuantType.QInt8)
+    tokenizer = builder.WordPiece(os.path.join(builder.model_dir(), "vocab.txt"))
+    ids, mask = tokenizer.batch(["qcc compiles quantized networks."], 16)
+    feeds = {"input_ids": ids, "attention_mask": mask}
+    for threads in args.threads:
+        for label, path in (("ORT FP32", model), ("ORT int8 (dynamic)", ort_int8)):
+            p50, p99, tput = ort_latency(path, feeds, threads, args.runs // 4)
+            print(f"  {threads} thread{'s' if threads > 1 else ' '}  {label:<20} "
+                  f"p50 {p50:8.3f} ms  p99 {p99:8.3f} ms  {tput:8.1f}/s  "
+                  f"{os.path.getsize(path):>10} bytes")
+
+
+def print_table(title, accuracy, sizes, rows):
+    print(title)
+    print(f"  {'':<10} {'accuracy':>9} {'bytes':>10}")
+    for label in ("ORT FP32", "ORT int8", "qcc int8"):
+        print(f"  {label:<10} {accuracy[label]:>9.4f} {sizes[label]:>10}")
+    print(f"  {'threads':<8} {'runtime':<10} {'p50 ms':>9} {'p99 ms':>9} "
+          f"{'runs/s':>9} {'ORT p50 / qcc p50':>18}")
+    for threads, measured in rows:
+        qcc_p50 = measured["qcc int8"][0]
+        for label in ("ORT FP32", "ORT int8", "qcc int8"):
+            p50, p99, tput = measured[label]
+            ratio = "" if label == "qcc int8" else f"{p50 / qcc_p50:.2f}x"
+            print(f"  {threads:<8} {label:<10} {p50:>9.4f} {p99:>9.4f} {tput:>9.1f} "
+                  f"{ratio:>18}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--qcc", default="build/bin/qcc")
+    parser.add_argument("--qrun", default="build/bin/qrun")
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--calib-images", type=int, default=500)
+    args = parser.parse_args()
+    args.threads = [int(t) for t in args.threads.split(",")]
+    with tempfile.TemporaryDirectory() as work:
+        cnn(args, work)
+        print()
+        minilm(args, work)
+
+
+if __name__ == "__main__":
+    main()
