@@ -87,6 +87,13 @@ FailureOr<Storage> storageOf(Operation *where, Type tensorType) {
          << e << " is not supported yet";
 }
 
+/// An I64Attr axis (generated accessors return it unsigned), counted from
+/// the end when negative.
+int64_t normalizedAxis(uint64_t axis, size_t rank) {
+  const int64_t a = static_cast<int64_t>(axis);
+  return a < 0 ? a + static_cast<int64_t>(rank) : a;
+}
+
 int64_t elementsOf(Value v) {
   return cast<RankedTensorType>(v.getType()).getNumElements();
 }
@@ -276,6 +283,11 @@ private:
   LogicalResult lowerConv(qg::Conv2DOp op);
   LogicalResult lowerPool(Operation *op);
   LogicalResult lowerTranspose(qg::TransposeOp op);
+  LogicalResult lowerGather(qg::GatherOp op);
+  LogicalResult lowerCast(qg::CastOp op);
+  LogicalResult lowerReduce(Operation *op);
+  LogicalResult lowerSoftmax(qg::SoftmaxOp op);
+  LogicalResult lowerLayerNorm(qg::LayerNormOp op);
   LogicalResult lowerQLinear(qg::QLinearOp op);
   LogicalResult lowerQConv(qg::QConv2DOp op);
   template <typename Op>
@@ -1039,6 +1051,317 @@ LogicalResult Lowering::lowerTranspose(qg::TransposeOp op) {
 /// Fills the parameters of the integer product and its epilogue (see
 /// runtime/api/KernelParams.h) for qg.qlinear or qg.qconv2d, with `n`
 /// output features; returns the result kind ("u8", "i8" or "f32").
+LogicalResult Lowering::lowerGather(qg::GatherOp op) {
+  ArrayRef<int64_t> ds = shapeOf(op.getData()), is = shapeOf(op.getIndices()),
+                    ys = shapeOf(op.getResult());
+  const int64_t axis = normalizedAxis(op.getAxis(), ds.size());
+  FailureOr<Value> data = view(op.getData()), indices = view(op.getIndices()),
+                   y = view(op.getResult());
+  if (failed(data) || failed(indices) || failed(y))
+    return failure();
+  const int64_t dim = ds[axis];
+  loopNest(b, loc, ys, [&](OpBuilder &nb, ArrayRef<Value> iv) {
+    SmallVector<Value> idx(iv.begin() + axis, iv.begin() + axis + is.size());
+    Value raw = memref::LoadOp::create(nb, loc, *indices, idx);
+    Value i = arith::IndexCastOp::create(nb, loc, nb.getIndexType(), raw);
+    // Negative indices count from the end; the rest is clamped into range
+    // (ONNX leaves out-of-range indices undefined; compiled code must not
+    // read outside the tensor).
+    Value zero = arith::ConstantIndexOp::create(nb, loc, 0);
+    Value size = arith::ConstantIndexOp::create(nb, loc, dim);
+    Value negative =
+        arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::slt, i, zero);
+    i = arith::SelectOp::create(nb, loc, negative,
+                                arith::AddIOp::create(nb, loc, i, size), i);
+    i = arith::MinSIOp::create(
+        nb, loc, arith::MaxSIOp::create(nb, loc, i, zero),
+        arith::ConstantIndexOp::create(nb, loc, dim - 1));
+    SmallVector<Value> src(iv.begin(), iv.begin() + axis);
+    src.push_back(i);
+    src.append(iv.begin() + axis + is.size(), iv.end());
+    Value v = memref::LoadOp::create(nb, loc, *data, src);
+    memref::StoreOp::create(nb, loc, v, *y, iv);
+  });
+  return success();
+}
+
+LogicalResult Lowering::lowerCast(qg::CastOp op) {
+  FailureOr<Storage> from = storageOf(op, op.getInput().getType()),
+                     to = storageOf(op, op.getResult().getType());
+  if (failed(from) || failed(to))
+    return failure();
+  if (isa<qg::QuantType>(cast<RankedTensorType>(op.getInput().getType())
+                             .getElementType()) ||
+      isa<qg::QuantType>(
+          cast<RankedTensorType>(op.getResult().getType()).getElementType()))
+    return op.emitError("CPU backend: qg.cast of quantized tensors is not "
+                        "supported yet");
+  FailureOr<Value> x = view(op.getInput()), y = view(op.getResult());
+  if (failed(x) || failed(y))
+    return failure();
+  const unsigned rank = shapeOf(op.getResult()).size();
+  SmallVector<AffineMap> maps(2, b.getMultiDimIdentityMap(rank));
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  const Storage f = *from, t = *to;
+  linalg::GenericOp::create(
+      b, loc, TypeRange{}, ValueRange{*x}, ValueRange{*y}, maps, iters,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value v = args[0];
+        const bool fromFloat = f.element.isF32(), toFloat = t.element.isF32();
+        if (fromFloat && toFloat) {
+        } else if (!fromFloat && toFloat) {
+          v = f.isUnsigned
+                  ? arith::UIToFPOp::create(nb, l, nb.getF32Type(), v)
+                        .getResult()
+                  : arith::SIToFPOp::create(nb, l, nb.getF32Type(), v)
+                        .getResult();
+        } else if (fromFloat) {
+          // Toward zero, saturating, NaN to 0: clamp in f32 to the largest
+          // values that convert exactly, then convert.
+          const unsigned bits = t.bytes * 8;
+          double lo = t.isUnsigned ? 0.0 : -std::ldexp(1.0, bits - 1);
+          double hi = t.isUnsigned ? std::ldexp(1.0, bits) - 1
+                                   : std::ldexp(1.0, bits - 1) - 1;
+          // Round hi down to an f32 that is not above it.
+          float hiF = static_cast<float>(hi);
+          if (static_cast<double>(hiF) > hi)
+            hiF = std::nextafter(hiF, 0.0f);
+          Value nan = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNO,
+                                            v, v);
+          Value c = arith::MinimumFOp::create(
+              nb, l,
+              arith::MaximumFOp::create(
+                  nb, l, v,
+                  arith::ConstantOp::create(
+                      nb, l, nb.getF32FloatAttr(static_cast<float>(lo)))),
+              arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(hiF)));
+          c = arith::SelectOp::create(
+              nb, l, nan,
+              arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0.f)), c);
+          v = t.isUnsigned
+                  ? arith::FPToUIOp::create(nb, l, t.element, c).getResult()
+                  : arith::FPToSIOp::create(nb, l, t.element, c).getResult();
+        } else if (t.bytes > f.bytes) {
+          v = f.isUnsigned
+                  ? arith::ExtUIOp::create(nb, l, t.element, v).getResult()
+                  : arith::ExtSIOp::create(nb, l, t.element, v).getResult();
+        } else if (t.bytes < f.bytes) {
+          v = arith::TruncIOp::create(nb, l, t.element, v);
+        }
+        linalg::YieldOp::create(nb, l, v);
+      });
+  return success();
+}
+
+/// reduce_sum / reduce_mean over `axes` (all when empty), keepdims or not.
+LogicalResult Lowering::lowerReduce(Operation *op) {
+  Value in = op->getOperand(0), res = op->getResult(0);
+  if (!cast<RankedTensorType>(res.getType()).getElementType().isF32())
+    return op->emitError("CPU backend: ")
+           << op->getName() << " on non-f32 data is not supported yet";
+  ArrayRef<int64_t> xs = shapeOf(in), ys = shapeOf(res);
+  ArrayRef<int64_t> axesAttr;
+  bool keepdims = true, mean = isa<qg::ReduceMeanOp>(op);
+  if (auto r = dyn_cast<qg::ReduceSumOp>(op)) {
+    axesAttr = r.getAxes();
+    keepdims = r.getKeepdims();
+  } else {
+    auto m = cast<qg::ReduceMeanOp>(op);
+    axesAttr = m.getAxes();
+    keepdims = m.getKeepdims();
+  }
+  SmallVector<bool> reduced(xs.size(), axesAttr.empty());
+  for (int64_t a : axesAttr)
+    reduced[a < 0 ? a + xs.size() : a] = true;
+  SmallVector<int64_t> extents;
+  int64_t count = 1;
+  for (size_t d = 0; d < xs.size(); ++d)
+    if (reduced[d]) {
+      extents.push_back(xs[d]);
+      count *= xs[d];
+    }
+  FailureOr<Value> x = view(in), y = view(res);
+  if (failed(x) || failed(y))
+    return failure();
+  loopNest(b, loc, ys, [&](OpBuilder &nb, ArrayRef<Value> iv) {
+    Value sum = loopReduce(
+        nb, loc, extents,
+        arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.f)),
+        [&](OpBuilder &ib, ArrayRef<Value> r, Value acc) -> Value {
+          SmallVector<Value> idx;
+          size_t out = 0, red = 0;
+          for (size_t d = 0; d < xs.size(); ++d) {
+            if (reduced[d]) {
+              idx.push_back(r[red++]);
+              if (keepdims)
+                ++out;
+            } else {
+              idx.push_back(iv[out++]);
+            }
+          }
+          return arith::AddFOp::create(
+              ib, loc, acc, memref::LoadOp::create(ib, loc, *x, idx));
+        });
+    if (mean)
+      sum = arith::DivFOp::create(
+          nb, loc, sum,
+          arith::ConstantOp::create(
+              nb, loc, nb.getF32FloatAttr(static_cast<float>(count))));
+    memref::StoreOp::create(nb, loc, sum, *y, iv);
+  });
+  return success();
+}
+
+/// Loops over every index of `shape` except dimensions from `from` on
+/// (set to 0 in the index passed to `body`).
+void outerLoops(OpBuilder &b, Location l, ArrayRef<int64_t> shape,
+                size_t from, size_t skip,
+                function_ref<void(OpBuilder &, ArrayRef<Value>)> body) {
+  SmallVector<int64_t> outer;
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (d < from || d >= from + skip)
+      outer.push_back(shape[d]);
+  loopNest(b, l, outer, [&](OpBuilder &nb, ArrayRef<Value> iv) {
+    SmallVector<Value> idx;
+    size_t o = 0;
+    for (size_t d = 0; d < shape.size(); ++d)
+      idx.push_back(d < from || d >= from + skip
+                        ? iv[o++]
+                        : arith::ConstantIndexOp::create(nb, l, 0).getResult());
+    body(nb, idx);
+  });
+}
+
+/// Softmax along one axis: max, then the sum of exp(x - max), then
+/// exp(x - max) / sum.
+LogicalResult Lowering::lowerSoftmax(qg::SoftmaxOp op) {
+  ArrayRef<int64_t> xs = shapeOf(op.getInput());
+  if (!cast<RankedTensorType>(op.getType()).getElementType().isF32())
+    return op.emitError("CPU backend: qg.softmax on non-f32 data is not "
+                        "supported yet");
+  const int64_t axis = normalizedAxis(op.getAxis(), xs.size());
+  FailureOr<Value> x = view(op.getInput()), y = view(op.getResult());
+  if (failed(x) || failed(y))
+    return failure();
+  outerLoops(b, loc, xs, axis, 1, [&](OpBuilder &nb, ArrayRef<Value> base) {
+    auto at = [&](ArrayRef<Value> from, Value i) {
+      SmallVector<Value> idx(from.begin(), from.end());
+      idx[axis] = i;
+      return idx;
+    };
+    Value max = loopReduce(
+        nb, loc, {xs[axis]},
+        arith::ConstantOp::create(
+            nb, loc,
+            nb.getF32FloatAttr(-std::numeric_limits<float>::infinity())),
+        [&](OpBuilder &ib, ArrayRef<Value> r, Value acc) -> Value {
+          return arith::MaximumFOp::create(
+              ib, loc, acc,
+              memref::LoadOp::create(ib, loc, *x, at(base, r[0])));
+        });
+    Value sum = loopReduce(
+        nb, loc, {xs[axis]},
+        arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.f)),
+        [&](OpBuilder &ib, ArrayRef<Value> r, Value acc) -> Value {
+          Value e = math::ExpOp::create(
+              ib, loc,
+              arith::SubFOp::create(
+                  ib, loc, memref::LoadOp::create(ib, loc, *x, at(base, r[0])),
+                  max));
+          memref::StoreOp::create(ib, loc, e, *y, at(base, r[0]));
+          return arith::AddFOp::create(ib, loc, acc, e);
+        });
+    Value inv = arith::DivFOp::create(
+        nb, loc, arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(1.f)),
+        sum);
+    loopNest(nb, loc, {xs[axis]}, [&](OpBuilder &ib, ArrayRef<Value> r) {
+      SmallVector<Value> idx = at(base, r[0]);
+      Value e = memref::LoadOp::create(ib, loc, *y, idx);
+      memref::StoreOp::create(ib, loc, arith::MulFOp::create(ib, loc, e, inv),
+                              *y, idx);
+    });
+  });
+  return success();
+}
+
+/// Layer normalization over the trailing dimensions from `axis`: mean,
+/// variance, then (x - mean) / sqrt(variance + epsilon) * scale + bias.
+LogicalResult Lowering::lowerLayerNorm(qg::LayerNormOp op) {
+  ArrayRef<int64_t> xs = shapeOf(op.getInput());
+  if (!cast<RankedTensorType>(op.getType()).getElementType().isF32())
+    return op.emitError("CPU backend: qg.layer_norm on non-f32 data is not "
+                        "supported yet");
+  const int64_t axis = normalizedAxis(op.getAxis(), xs.size());
+  SmallVector<int64_t> inner(xs.begin() + axis, xs.end());
+  int64_t width = 1;
+  for (int64_t d : inner)
+    width *= d;
+  FailureOr<Value> x = view(op.getInput()), y = view(op.getResult()),
+                   scale = view(op.getScale());
+  if (failed(x) || failed(y) || failed(scale))
+    return failure();
+  Value bias;
+  if (op.getBias()) {
+    FailureOr<Value> bv = view(op.getBias());
+    if (failed(bv))
+      return failure();
+    bias = *bv;
+  }
+  const unsigned scaleRank = shapeOf(op.getScale()).size();
+  const float epsilon = op.getEpsilon().convertToFloat();
+  outerLoops(b, loc, xs, axis, inner.size(),
+             [&](OpBuilder &nb, ArrayRef<Value> base) {
+    auto at = [&](ArrayRef<Value> r) {
+      SmallVector<Value> idx(base.begin(), base.end());
+      for (size_t d = 0; d < r.size(); ++d)
+        idx[axis + d] = r[d];
+      return idx;
+    };
+    // The scale and bias index: the trailing `scaleRank` inner indices.
+    auto paramAt = [&](ArrayRef<Value> r) {
+      return SmallVector<Value>(r.end() - scaleRank, r.end());
+    };
+    Value zero = arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.f));
+    Value n = arith::ConstantOp::create(
+        nb, loc, nb.getF32FloatAttr(static_cast<float>(width)));
+    Value sum = loopReduce(nb, loc, inner, zero,
+                           [&](OpBuilder &ib, ArrayRef<Value> r, Value acc) -> Value {
+                             return arith::AddFOp::create(
+                                 ib, loc, acc,
+                                 memref::LoadOp::create(ib, loc, *x, at(r)));
+                           });
+    Value mean = arith::DivFOp::create(nb, loc, sum, n);
+    Value squares = loopReduce(
+        nb, loc, inner, zero,
+        [&](OpBuilder &ib, ArrayRef<Value> r, Value acc) -> Value {
+          Value d = arith::SubFOp::create(
+              ib, loc, memref::LoadOp::create(ib, loc, *x, at(r)), mean);
+          return math::FmaOp::create(ib, loc, d, d, acc);
+        });
+    Value var = arith::DivFOp::create(nb, loc, squares, n);
+    Value invStd = arith::DivFOp::create(
+        nb, loc, arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(1.f)),
+        math::SqrtOp::create(
+            nb, loc,
+            arith::AddFOp::create(
+                nb, loc, var,
+                arith::ConstantOp::create(nb, loc,
+                                          nb.getF32FloatAttr(epsilon)))));
+    loopNest(nb, loc, inner, [&](OpBuilder &ib, ArrayRef<Value> r) {
+      Value d = arith::SubFOp::create(
+          ib, loc, memref::LoadOp::create(ib, loc, *x, at(r)), mean);
+      Value v = arith::MulFOp::create(
+          ib, loc, arith::MulFOp::create(ib, loc, d, invStd),
+          memref::LoadOp::create(ib, loc, *scale, paramAt(r)));
+      if (bias)
+        v = arith::AddFOp::create(
+            ib, loc, v, memref::LoadOp::create(ib, loc, bias, paramAt(r)));
+      memref::StoreOp::create(ib, loc, v, *y, at(r));
+    });
+  });
+  return success();
+}
+
 template <typename Op>
 FailureOr<std::string> Lowering::gemmParams(Op op, int64_t n,
                                             std::vector<int64_t> &p,
@@ -1205,6 +1528,16 @@ LogicalResult Lowering::lowerOp(Operation *op) {
     return lowerPool(op);
   if (auto t = dyn_cast<qg::TransposeOp>(op))
     return lowerTranspose(t);
+  if (auto g = dyn_cast<qg::GatherOp>(op))
+    return lowerGather(g);
+  if (auto c = dyn_cast<qg::CastOp>(op))
+    return lowerCast(c);
+  if (isa<qg::ReduceSumOp, qg::ReduceMeanOp>(op))
+    return lowerReduce(op);
+  if (auto sm = dyn_cast<qg::SoftmaxOp>(op))
+    return lowerSoftmax(sm);
+  if (auto ln = dyn_cast<qg::LayerNormOp>(op))
+    return lowerLayerNorm(ln);
   if (auto ql = dyn_cast<qg::QLinearOp>(op))
     return lowerQLinear(ql);
   if (auto qc = dyn_cast<qg::QConv2DOp>(op))
@@ -1235,10 +1568,41 @@ LogicalResult Lowering::run() {
   callFn = entry->getArgument(3);
   b.setInsertionPointToStart(entry);
 
+  // Each generated kernel is a function of its own (kept out of line), so
+  // that LLVM optimizes many small functions instead of one huge one; the
+  // runtime's integer kernels are called from the entry directly.
   Block &body = source.getBody().front();
-  for (Operation &op : body.without_terminator())
+  SmallVector<func::FuncOp> kernels;
+  for (Operation &op : body.without_terminator()) {
+    if (isa<qg::ConstantOp, qg::ReshapeOp, qg::QLinearOp, qg::QConv2DOp>(op)) {
+      if (failed(lowerOp(&op)))
+        return failure();
+      continue;
+    }
+    const std::string name =
+        "qcc_kernel_" + std::to_string(out.manifest.kernels.size());
+    b.setInsertionPoint(fn);
+    auto kernel = func::FuncOp::create(
+        b, op.getLoc(), name, b.getFunctionType({placeholder, placeholder}, {}));
+    kernel.setPrivate();
+    kernel->setAttr("no_inline", UnitAttr::get(ctx));
+    Block *kernelBody = kernel.addEntryBlock();
+    Value entryArena = arena, entryWeights = weightsArg;
+    arena = kernelBody->getArgument(0);
+    weightsArg = kernelBody->getArgument(1);
+    b.setInsertionPointToStart(kernelBody);
     if (failed(lowerOp(&op)))
       return failure();
+    func::ReturnOp::create(b, op.getLoc());
+    arena = entryArena;
+    weightsArg = entryWeights;
+    b.setInsertionPointToEnd(entry);
+    func::CallOp::create(b, op.getLoc(), kernel, ValueRange{arena, weightsArg});
+    out.manifest.kernels.push_back({op.getName().stripDialect().str(),
+                                    sourceOf(&op), pkg::KernelKind::Generated,
+                                    {}});
+    kernels.push_back(kernel);
+  }
   // Outputs that are constants are copied into the arena; the plan gave
   // them no slot, so they go after it.
   auto ret = cast<func::ReturnOp>(body.getTerminator());
@@ -1292,6 +1656,11 @@ LogicalResult Lowering::run() {
   arena.setType(finalArena);
   weightsArg.setType(finalWeights);
   fn.setType(b.getFunctionType({i64, finalArena, finalWeights, callType}, {}));
+  for (func::FuncOp kernel : kernels) {
+    kernel.getArgument(0).setType(finalArena);
+    kernel.getArgument(1).setType(finalWeights);
+    kernel.setType(b.getFunctionType({finalArena, finalWeights}, {}));
+  }
   func::ReturnOp::create(b, source.getLoc());
   out.manifest.outputs = std::move(outputs);
   out.manifest.entry = kEntryName;
