@@ -104,8 +104,12 @@ TEST(CpuBackend, MatchesTheReferenceFromSeveralThreads) {
   mlir::FailureOr<std::vector<uint8_t>> package =
       cpu::compilePackage(function, cpu::CpuTarget{"", "", 2}, "test", &manifest);
   ASSERT_TRUE(succeeded(package));
-  ASSERT_EQ(manifest.kernels.size(), 1u);
-  EXPECT_EQ(manifest.kernels[0].kind, pkg::KernelKind::QLinear);
+  // quantize, the integer layer, dequantize, matmul.
+  ASSERT_EQ(manifest.kernels.size(), 4u);
+  EXPECT_EQ(manifest.kernels[0].kind, pkg::KernelKind::Generated);
+  EXPECT_EQ(manifest.kernels[1].kind, pkg::KernelKind::QLinear);
+  EXPECT_EQ(manifest.kernels[2].kind, pkg::KernelKind::Generated);
+  EXPECT_EQ(manifest.kernels[3].name, "matmul");
 
   qcc_model *model = nullptr;
   ASSERT_EQ(qcc_model_load_memory(package->data(), package->size(), &model),
