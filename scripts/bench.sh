@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The CPU kernel benchmarks (issue 5): int8 GEMM against oneDNN and the int8
-# MAC peak, int4 weight-only GEMV against the memory bandwidth, each with 1
-# and 2 threads (QCC_BENCH_THREADS=1,2,4 to change). Installs and builds what
+# The CPU benchmarks (issue 5): int8 GEMM against oneDNN and the int8 MAC
+# peak, int4 weight-only GEMV against the memory bandwidth, each with 1 and 2
+# threads (QCC_BENCH_THREADS=1,2,4 to change), then the real models compiled
+# by qcc against ONNX Runtime FP32 and int8 (benchmarks/bench_models.py). Installs and builds what
 # is missing first. Not part of the test suite: timings are not tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,3 +13,6 @@ echo "== int8 GEMM"
 echo
 echo "== int4 weight-only GEMV"
 ./build/benchmarks/bench-gemv-int4
+echo
+echo "== end to end: the real models against ONNX Runtime FP32 and int8"
+./.venv/bin/python3 benchmarks/bench_models.py --qcc build/bin/qcc --qrun build/bin/qrun
