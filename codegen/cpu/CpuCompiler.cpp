@@ -304,16 +304,16 @@ private:
   Value f32(float v) {
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
   }
-  Value i32(int32_t v) {
-    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
-  }
   /// Maps of `in` broadcast (numpy rules) to a loop nest of `rank` dims.
   AffineMap broadcastMap(ArrayRef<int64_t> in, ArrayRef<int64_t> outShape,
                          unsigned loops);
   /// A table of per-axis scales (f32) or zero points (i32) as a 1-D view
   /// of the weights, for linalg.generic to read with an axis map.
-  Value tableView(ArrayRef<float> values);
-  Value tableView(ArrayRef<int32_t> values);
+  template <typename T> Value tableView(ArrayRef<T> values, Type element);
+  /// view(v), or a null Value when `v` is absent (an optional operand).
+  FailureOr<Value> optionalView(Value v) {
+    return v ? view(v) : FailureOr<Value>(Value());
+  }
   void callKernel(pkg::KernelInfo info);
 
   func::FuncOp source;
@@ -325,8 +325,6 @@ private:
   WeightsWriter weights;
   llvm::DenseMap<Value, int64_t> constantOffsets;
   Value arena, weightsArg, context, callFn;
-  int64_t weightsBytes = 0; // final size, known after the walk
-  std::vector<memref::ViewOp> weightViews; // patched with the final size
 };
 
 FailureOr<int64_t> Lowering::weightOffset(Value v) {
@@ -384,20 +382,11 @@ FailureOr<Value> Lowering::view(Value v) {
       .getResult();
 }
 
-Value Lowering::tableView(ArrayRef<float> values) {
-  const int64_t offset =
-      weights.add(values.data(), values.size() * sizeof(float));
-  auto type = MemRefType::get({static_cast<int64_t>(values.size())},
-                              b.getF32Type());
-  return memref::ViewOp::create(b, loc, type, weightsArg, index(offset),
-                                ValueRange{});
-}
-
-Value Lowering::tableView(ArrayRef<int32_t> values) {
-  const int64_t offset =
-      weights.add(values.data(), values.size() * sizeof(int32_t));
-  auto type = MemRefType::get({static_cast<int64_t>(values.size())},
-                              b.getI32Type());
+template <typename T>
+Value Lowering::tableView(ArrayRef<T> values, Type element) {
+  const int64_t offset = weights.add(values.data(), values.size() * sizeof(T));
+  auto type =
+      MemRefType::get({static_cast<int64_t>(values.size())}, element);
   return memref::ViewOp::create(b, loc, type, weightsArg, index(offset),
                                 ValueRange{});
 }
@@ -442,8 +431,8 @@ LogicalResult Lowering::lowerQuantize(Operation *op, bool quantize) {
     std::vector<int32_t> zps(params->scales.size());
     for (size_t i = 0; i < zps.size(); ++i)
       zps[i] = params->zeroPoint(i);
-    inputs.push_back(tableView(params->scales));
-    inputs.push_back(tableView(zps));
+    inputs.push_back(tableView(ArrayRef<float>(params->scales), b.getF32Type()));
+    inputs.push_back(tableView(ArrayRef<int32_t>(zps), b.getI32Type()));
     AffineMap axis =
         AffineMap::get(rank, 0, getAffineDimExpr(q.getAxis(), ctx), ctx);
     maps.push_back(axis);
@@ -716,15 +705,13 @@ LogicalResult Lowering::lowerMatMul(Operation *op) {
   if (failed(av) || failed(bv) || failed(yv))
     return failure();
   linalg::FillOp::create(b, loc, ValueRange{f32(0.f)}, ValueRange{*yv});
-  SmallVector<AffineMap> maps{operandMap(as, true, transA),
-                              operandMap(bs, false, transB),
-                              AffineMap::getMultiDimIdentityMap(outRank, ctx)
-                                  .shiftDims(0)};
-  // The output map ignores k.
+  // The output map is the identity on the result dims and ignores k.
   SmallVector<AffineExpr> outExprs;
   for (unsigned i = 0; i < outRank; ++i)
     outExprs.push_back(getAffineDimExpr(i, ctx));
-  maps[2] = AffineMap::get(loops, 0, outExprs, ctx);
+  SmallVector<AffineMap> maps{operandMap(as, true, transA),
+                              operandMap(bs, false, transB),
+                              AffineMap::get(loops, 0, outExprs, ctx)};
   SmallVector<utils::IteratorType> iters(outRank,
                                          utils::IteratorType::parallel);
   iters.push_back(utils::IteratorType::reduction);
@@ -878,13 +865,10 @@ LogicalResult Lowering::lowerConv(qg::Conv2DOp op) {
                    y = view(op.getResult());
   if (failed(x) || failed(w) || failed(y))
     return failure();
-  Value bias;
-  if (op.getBias()) {
-    FailureOr<Value> bv = view(op.getBias());
-    if (failed(bv))
-      return failure();
-    bias = *bv;
-  }
+  FailureOr<Value> biasView = optionalView(op.getBias());
+  if (failed(biasView))
+    return failure();
+  Value bias = *biasView;
   const int64_t H = xs[2], W = xs[3];
   loopNest(b, loc, {ys[0], ys[1], ys[2], ys[3]},
            [&](OpBuilder &nb, ArrayRef<Value> iv) {
@@ -1300,13 +1284,10 @@ LogicalResult Lowering::lowerLayerNorm(qg::LayerNormOp op) {
                    scale = view(op.getScale());
   if (failed(x) || failed(y) || failed(scale))
     return failure();
-  Value bias;
-  if (op.getBias()) {
-    FailureOr<Value> bv = view(op.getBias());
-    if (failed(bv))
-      return failure();
-    bias = *bv;
-  }
+  FailureOr<Value> biasView = optionalView(op.getBias());
+  if (failed(biasView))
+    return failure();
+  Value bias = *biasView;
   const unsigned scaleRank = shapeOf(op.getScale()).size();
   const float epsilon = op.getEpsilon().convertToFloat();
   outerLoops(b, loc, xs, axis, inner.size(),
