@@ -18,6 +18,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
@@ -315,6 +316,9 @@ private:
     return v ? view(v) : FailureOr<Value>(Value());
   }
   void callKernel(pkg::KernelInfo info);
+  /// The float matmul with B's rows contiguous, in vector registers.
+  void vectorMatMul(Value av, Value bv, Value yv, ArrayRef<int64_t> as,
+                    ArrayRef<int64_t> bs, ArrayRef<int64_t> rs, bool transA);
 
   func::FuncOp source;
   const MemoryPlan &plan;
@@ -672,12 +676,18 @@ LogicalResult Lowering::lowerMatMul(Operation *op) {
   ArrayRef<int64_t> as = shapeOf(a), bs = shapeOf(bm), rs = shapeOf(res);
   const bool aVec = as.size() == 1, bVec = bs.size() == 1;
   const unsigned outRank = rs.size(), loops = outRank + 1;
-  // Result dims: batch..., [m], [n].
+  // Result dims: batch..., [m], [n]. The loops run batch..., m, k, n when
+  // there is an n: the innermost loop then walks rows of B and of the result
+  // and vectorizes, while each sum still adds its terms in order of k.
+  // Without an n (matrix times vector) k is innermost.
   const unsigned batch = outRank - (aVec ? 0 : 1) - (bVec ? 0 : 1);
-  AffineExpr k = getAffineDimExpr(outRank, ctx);
-  AffineExpr m = aVec ? AffineExpr() : getAffineDimExpr(batch, ctx);
-  AffineExpr n = bVec ? AffineExpr()
-                      : getAffineDimExpr(batch + (aVec ? 0 : 1), ctx);
+  const unsigned kDim = bVec ? outRank : outRank - 1;
+  auto resultDim = [&](unsigned i) {
+    return getAffineDimExpr(!bVec && i == outRank - 1 ? outRank : i, ctx);
+  };
+  AffineExpr k = getAffineDimExpr(kDim, ctx);
+  AffineExpr m = aVec ? AffineExpr() : resultDim(batch);
+  AffineExpr n = bVec ? AffineExpr() : resultDim(batch + (aVec ? 0 : 1));
   auto operandMap = [&](ArrayRef<int64_t> shape, bool isA, bool trans) {
     SmallVector<AffineExpr> exprs;
     if (shape.size() == 1) {
@@ -689,7 +699,7 @@ LogicalResult Lowering::lowerMatMul(Operation *op) {
       const size_t j = i + (batch - own);
       exprs.push_back(shape[i] == 1 && rs[j] != 1
                           ? getAffineConstantExpr(0, ctx)
-                          : getAffineDimExpr(j, ctx));
+                          : resultDim(j));
     }
     AffineExpr outer = isA ? m : n;
     if (isA != trans) {
@@ -701,28 +711,35 @@ LogicalResult Lowering::lowerMatMul(Operation *op) {
     }
     return AffineMap::get(loops, 0, exprs, ctx);
   };
+  // The general case (B transposed, or a vector): a linalg.generic.
+  auto matMulLoops = [&](Value av, Value bv, Value yv) {
+    linalg::FillOp::create(b, loc, ValueRange{f32(0.f)}, ValueRange{yv});
+    // The output map takes the result dims and ignores k.
+    SmallVector<AffineExpr> outExprs;
+    for (unsigned i = 0; i < outRank; ++i)
+      outExprs.push_back(resultDim(i));
+    SmallVector<AffineMap> maps{operandMap(as, true, transA),
+                                operandMap(bs, false, transB),
+                                AffineMap::get(loops, 0, outExprs, ctx)};
+    SmallVector<utils::IteratorType> iters(loops, utils::IteratorType::parallel);
+    iters[kDim] = utils::IteratorType::reduction;
+    linalg::GenericOp::create(
+        b, loc, TypeRange{}, ValueRange{av, bv}, ValueRange{yv}, maps, iters,
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value prod = arith::MulFOp::create(nb, l, args[0], args[1]);
+          linalg::YieldOp::create(nb, l,
+                                  Value(arith::AddFOp::create(nb, l, args[2],
+                                                              prod)));
+        });
+  };
   FailureOr<Value> av = view(a), bv = view(bm), yv = view(res);
   if (failed(av) || failed(bv) || failed(yv))
     return failure();
-  linalg::FillOp::create(b, loc, ValueRange{f32(0.f)}, ValueRange{*yv});
-  // The output map is the identity on the result dims and ignores k.
-  SmallVector<AffineExpr> outExprs;
-  for (unsigned i = 0; i < outRank; ++i)
-    outExprs.push_back(getAffineDimExpr(i, ctx));
-  SmallVector<AffineMap> maps{operandMap(as, true, transA),
-                              operandMap(bs, false, transB),
-                              AffineMap::get(loops, 0, outExprs, ctx)};
-  SmallVector<utils::IteratorType> iters(outRank,
-                                         utils::IteratorType::parallel);
-  iters.push_back(utils::IteratorType::reduction);
-  linalg::GenericOp::create(
-      b, loc, TypeRange{}, ValueRange{*av, *bv}, ValueRange{*yv}, maps, iters,
-      [&](OpBuilder &nb, Location l, ValueRange args) {
-        Value prod = arith::MulFOp::create(nb, l, args[0], args[1]);
-        linalg::YieldOp::create(nb, l,
-                                Value(arith::AddFOp::create(nb, l, args[2],
-                                                            prod)));
-      });
+  if (!bVec && !transB) {
+    vectorMatMul(*av, *bv, *yv, as, bs, rs, transA);
+  } else {
+    matMulLoops(*av, *bv, *yv);
+  }
   if (alpha != 1.f || c) {
     SmallVector<Value> inputs;
     SmallVector<AffineMap> emaps;
@@ -812,6 +829,16 @@ void loopNest(OpBuilder &b, Location l, ArrayRef<int64_t> bounds,
   build(b, 0);
 }
 
+/// Fast-math flags for the adds of a float sum (reductions, layer norm,
+/// softmax): they may be reassociated, so that LLVM vectorizes the sum with
+/// several partial sums, as every vectorized runtime does. The result
+/// differs from the sequential sum by rounding only.
+arith::FastMathFlagsAttr reassociable(OpBuilder &b) {
+  return arith::FastMathFlagsAttr::get(
+      b.getContext(), arith::FastMathFlags::reassoc |
+                          arith::FastMathFlags::contract);
+}
+
 /// A reduction loop nest over `bounds` carrying one f32 value.
 Value loopReduce(OpBuilder &b, Location l, ArrayRef<int64_t> bounds,
                  Value init,
@@ -835,6 +862,126 @@ Value loopReduce(OpBuilder &b, Location l, ArrayRef<int64_t> bounds,
     return loop.getResult(0);
   };
   return build(b, 0, init);
+}
+
+void Lowering::vectorMatMul(Value av, Value bv, Value yv,
+                            ArrayRef<int64_t> as, ArrayRef<int64_t> bs,
+                            ArrayRef<int64_t> rs, bool transA) {
+  // A block of up to kRows rows of the result by kLanes columns lives in
+  // registers while k runs; every sum adds its terms in order of k with
+  // one multiply-add each (fused on CPUs with FMA). A vector of A (no m)
+  // is one row.
+  constexpr int64_t kRows = 4, kLanes = 16;
+  const bool aVec = as.size() == 1;
+  const size_t outRank = rs.size();
+  const size_t batch = outRank - (aVec ? 1 : 2);
+  const int64_t M = aVec ? 1 : rs[outRank - 2], N = rs[outRank - 1];
+  const int64_t K = bs[bs.size() - 2];
+  auto vecType = VectorType::get({kLanes}, b.getF32Type());
+  auto maskType = VectorType::get({kLanes}, b.getI1Type());
+  SmallVector<int64_t> batchShape(rs.begin(), rs.begin() + batch);
+  // An operand's leading (batch) indices: its own batch dims are the
+  // trailing ones of the result's, and a dim of 1 broadcasts.
+  auto batchIndex = [&](ArrayRef<int64_t> shape, size_t own,
+                        ArrayRef<Value> iv, OpBuilder &nb) {
+    SmallVector<Value> idx;
+    for (size_t i = 0; i < own; ++i) {
+      const size_t j = i + (batch - own);
+      idx.push_back(shape[i] == 1 && rs[j] != 1
+                        ? arith::ConstantIndexOp::create(nb, loc, 0).getResult()
+                        : iv[j]);
+    }
+    return idx;
+  };
+  loopNest(b, loc, batchShape, [&](OpBuilder &nb, ArrayRef<Value> iv) {
+    SmallVector<Value> aBase =
+        batchIndex(as, aVec ? 0 : as.size() - 2, iv, nb);
+    SmallVector<Value> bBase = batchIndex(bs, bs.size() - 2, iv, nb);
+    SmallVector<Value> yBase(iv.begin(), iv.end());
+    Value zero = arith::ConstantOp::create(
+        nb, loc, DenseElementsAttr::get(vecType, nb.getF32FloatAttr(0.f)));
+    // Rows [m0, m0 + rows) and the columns from n0.
+    auto block = [&](OpBuilder &bb, Value m0, int64_t rows) {
+      Value c0 = arith::ConstantIndexOp::create(bb, loc, 0);
+      Value cN = arith::ConstantIndexOp::create(bb, loc, N);
+      Value cK = arith::ConstantIndexOp::create(bb, loc, K);
+      Value lanes = arith::ConstantIndexOp::create(bb, loc, kLanes);
+      scf::ForOp::create(
+          bb, loc, c0, cN, lanes, ValueRange{},
+          [&](OpBuilder &nbb, Location, Value n0, ValueRange) {
+            // Columns past N are masked off (only the last block has any).
+            Value mask;
+            if (N % kLanes != 0) {
+              Value left = arith::SubIOp::create(nbb, loc, cN, n0);
+              mask = vector::CreateMaskOp::create(nbb, loc, maskType,
+                                                  ValueRange{left});
+            }
+            SmallVector<Value> rowIdx;
+            for (int64_t r = 0; r < rows; ++r)
+              rowIdx.push_back(arith::AddIOp::create(
+                  nbb, loc, m0, arith::ConstantIndexOp::create(nbb, loc, r)));
+            SmallVector<Value> init(rows, zero);
+            auto kLoop = scf::ForOp::create(
+                nbb, loc, c0, cK, arith::ConstantIndexOp::create(nbb, loc, 1),
+                init,
+                [&](OpBuilder &kb, Location, Value k, ValueRange accs) {
+                  SmallVector<Value> bIdx(bBase);
+                  bIdx.push_back(k);
+                  bIdx.push_back(n0);
+                  Value bRow =
+                      mask ? vector::MaskedLoadOp::create(kb, loc, vecType, bv,
+                                                          bIdx, mask, zero)
+                                 .getResult()
+                           : vector::LoadOp::create(kb, loc, vecType, bv, bIdx)
+                                 .getResult();
+                  SmallVector<Value> next;
+                  for (int64_t r = 0; r < rows; ++r) {
+                    SmallVector<Value> aIdx(aBase);
+                    if (aVec)
+                      aIdx.push_back(k);
+                    else if (transA)
+                      aIdx.append({k, rowIdx[r]});
+                    else
+                      aIdx.append({rowIdx[r], k});
+                    Value aScalar = memref::LoadOp::create(kb, loc, av, aIdx);
+                    Value aSplat =
+                        vector::BroadcastOp::create(kb, loc, vecType, aScalar);
+                    next.push_back(vector::FMAOp::create(kb, loc, aSplat, bRow,
+                                                         accs[r]));
+                  }
+                  scf::YieldOp::create(kb, loc, next);
+                });
+            for (int64_t r = 0; r < rows; ++r) {
+              SmallVector<Value> yIdx(yBase);
+              if (!aVec)
+                yIdx.push_back(rowIdx[r]);
+              yIdx.push_back(n0);
+              if (mask)
+                vector::MaskedStoreOp::create(nbb, loc, yv, yIdx, mask,
+                                              kLoop.getResult(r));
+              else
+                vector::StoreOp::create(nbb, loc, kLoop.getResult(r), yv,
+                                        yIdx);
+            }
+            scf::YieldOp::create(nbb, loc);
+          });
+    };
+    const int64_t full = M - M % kRows;
+    auto rowLoop = [&](int64_t from, int64_t to, int64_t step) {
+      if (from >= to)
+        return;
+      scf::ForOp::create(
+          nb, loc, arith::ConstantIndexOp::create(nb, loc, from),
+          arith::ConstantIndexOp::create(nb, loc, to),
+          arith::ConstantIndexOp::create(nb, loc, step), ValueRange{},
+          [&](OpBuilder &rb, Location, Value m0, ValueRange) {
+            block(rb, m0, step);
+            scf::YieldOp::create(rb, loc);
+          });
+    };
+    rowLoop(0, full, kRows);
+    rowLoop(full, M, 1);
+  });
 }
 
 Value affineIndex(OpBuilder &nb, Location l, Value out, int64_t stride,
@@ -1184,7 +1331,8 @@ LogicalResult Lowering::lowerReduce(Operation *op) {
             }
           }
           return arith::AddFOp::create(
-              ib, loc, acc, memref::LoadOp::create(ib, loc, *x, idx));
+              ib, loc, acc, memref::LoadOp::create(ib, loc, *x, idx),
+              reassociable(ib));
         });
     if (mean)
       sum = arith::DivFOp::create(
@@ -1243,17 +1391,23 @@ LogicalResult Lowering::lowerSoftmax(qg::SoftmaxOp op) {
               ib, loc, acc,
               memref::LoadOp::create(ib, loc, *x, at(base, r[0])));
         });
+    // exp in a loop of its own, which vectorizes (SLEEF), then the sum.
+    loopNest(nb, loc, {xs[axis]}, [&](OpBuilder &ib, ArrayRef<Value> r) {
+      Value e = math::ExpOp::create(
+          ib, loc,
+          arith::SubFOp::create(
+              ib, loc, memref::LoadOp::create(ib, loc, *x, at(base, r[0])),
+              max));
+      memref::StoreOp::create(ib, loc, e, *y, at(base, r[0]));
+    });
     Value sum = loopReduce(
         nb, loc, {xs[axis]},
         arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.f)),
         [&](OpBuilder &ib, ArrayRef<Value> r, Value acc) -> Value {
-          Value e = math::ExpOp::create(
-              ib, loc,
-              arith::SubFOp::create(
-                  ib, loc, memref::LoadOp::create(ib, loc, *x, at(base, r[0])),
-                  max));
-          memref::StoreOp::create(ib, loc, e, *y, at(base, r[0]));
-          return arith::AddFOp::create(ib, loc, acc, e);
+          return arith::AddFOp::create(
+              ib, loc, acc,
+              memref::LoadOp::create(ib, loc, *y, at(base, r[0])),
+              reassociable(ib));
         });
     Value inv = arith::DivFOp::create(
         nb, loc, arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(1.f)),
@@ -1309,7 +1463,8 @@ LogicalResult Lowering::lowerLayerNorm(qg::LayerNormOp op) {
                            [&](OpBuilder &ib, ArrayRef<Value> r, Value acc) -> Value {
                              return arith::AddFOp::create(
                                  ib, loc, acc,
-                                 memref::LoadOp::create(ib, loc, *x, at(r)));
+                                 memref::LoadOp::create(ib, loc, *x, at(r)),
+                                 reassociable(ib));
                            });
     Value mean = arith::DivFOp::create(nb, loc, sum, n);
     Value squares = loopReduce(
@@ -1317,7 +1472,9 @@ LogicalResult Lowering::lowerLayerNorm(qg::LayerNormOp op) {
         [&](OpBuilder &ib, ArrayRef<Value> r, Value acc) -> Value {
           Value d = arith::SubFOp::create(
               ib, loc, memref::LoadOp::create(ib, loc, *x, at(r)), mean);
-          return math::FmaOp::create(ib, loc, d, d, acc);
+          return arith::AddFOp::create(ib, loc, acc,
+                                       arith::MulFOp::create(ib, loc, d, d),
+                                       reassociable(ib));
         });
     Value var = arith::DivFOp::create(nb, loc, squares, n);
     Value invStd = arith::DivFOp::create(
@@ -1657,7 +1814,7 @@ FailureOr<LoweredModel> lowerToLoops(func::FuncOp function) {
   ctx->loadDialect<func::FuncDialect, linalg::LinalgDialect,
                    memref::MemRefDialect, scf::SCFDialect, arith::ArithDialect,
                    math::MathDialect, affine::AffineDialect,
-                   LLVM::LLVMDialect>();
+                   vector::VectorDialect, LLVM::LLVMDialect>();
   FailureOr<MemoryPlan> plan = planMemory(function);
   if (failed(plan))
     return failure();
@@ -1675,6 +1832,7 @@ LogicalResult lowerToLLVM(ModuleOp module) {
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createArithToLLVMConversionPass());

@@ -34,6 +34,11 @@ struct SharedObject {
 std::string emitSharedObject(mlir::ModuleOp module, const CpuTarget &target,
                              SharedObject &out);
 
+/// The LLVM IR of `module` after LLVM's optimizer ran for `target`: what the
+/// code generator would see (for inspection and tests).
+std::string emitOptimizedIR(mlir::ModuleOp module, const CpuTarget &target,
+                            std::string &ir);
+
 } // namespace qcc::cpu
 
 #endif // QCC_CODEGEN_CPU_OBJECTEMITTER_H

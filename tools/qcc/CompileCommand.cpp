@@ -56,7 +56,10 @@ cl::opt<std::string>
     emit("emit",
          cl::desc("What to write: qpkg (the package, default), loops (the "
                   "module after lowering qg to linalg/scf over the arena) or "
-                  "llvm (the LLVM dialect module), for inspection"),
+                  "llvm (the LLVM dialect module), ir (the LLVM IR after LLVM's "
+                  "optimizer, with --cpu/--cpu-features/--opt-level applied) "
+                  "or so (the package's shared object alone, for perf, nm or "
+                  "objdump), for inspection"),
          cl::init("qpkg"), cl::sub(qcc::compileCommand()), cl::cat(category));
 
 int fail(const Twine &message) {
@@ -78,8 +81,10 @@ int qcc::compileAndWrite(mlir::ModuleOp module, std::string modelPath,
                 "not written yet)");
   if (optLevel > 3)
     return fail("--opt-level must be 0, 1, 2 or 3");
-  if (emit != "qpkg" && emit != "loops" && emit != "llvm")
-    return fail("--emit must be qpkg, loops or llvm, got '" + emit + "'");
+  if (emit != "qpkg" && emit != "loops" && emit != "llvm" && emit != "ir" &&
+      emit != "so")
+    return fail("--emit must be qpkg, loops, llvm, ir or so, got '" + emit +
+                "'");
   if (emit == "qpkg" && !StringRef(outputPath).ends_with(".qpkg"))
     return fail("-o must end in .qpkg, got '" + outputPath + "'");
   mlir::func::FuncOp function;
@@ -136,15 +141,31 @@ int qcc::compileAndWrite(mlir::ModuleOp module, std::string modelPath,
         qcc::cpu::lowerToLoops(function);
     if (failed(lowered))
       return 1;
-    if (emit == "llvm" && failed(qcc::cpu::lowerToLLVM(*lowered->module)))
+    if (emit != "loops" && failed(qcc::cpu::lowerToLLVM(*lowered->module)))
       return 1;
-    raw_string_ostream os(text);
-    lowered->module->print(os);
+    qcc::cpu::CpuTarget cpuTarget{cpuName, cpuFeatures,
+                                  static_cast<int>(optLevel)};
+    if (emit == "ir") {
+      if (std::string e =
+              qcc::cpu::emitOptimizedIR(*lowered->module, cpuTarget, text);
+          !e.empty())
+        return fail(e);
+    } else if (emit == "so") {
+      qcc::cpu::SharedObject so;
+      if (std::string e =
+              qcc::cpu::emitSharedObject(*lowered->module, cpuTarget, so);
+          !e.empty())
+        return fail(e);
+      bytes = std::move(so.bytes);
+    } else {
+      raw_string_ostream os(text);
+      lowered->module->print(os);
+    }
   }
   if (!qcc::tools::writeOutputAtomically(
           outputPath,
           [&](raw_ostream &os) {
-            if (emit == "qpkg")
+            if (emit == "qpkg" || emit == "so")
               os.write(reinterpret_cast<const char *>(bytes.data()),
                        bytes.size());
             else
