@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -284,6 +285,12 @@ private:
   LogicalResult lowerConv(qg::Conv2DOp op);
   LogicalResult lowerPool(Operation *op);
   LogicalResult lowerTranspose(qg::TransposeOp op);
+  LogicalResult lowerExpand(qg::ExpandOp op);
+  LogicalResult lowerSlice(qg::SliceOp op);
+  LogicalResult lowerConcat(qg::ConcatOp op);
+  /// y[i...] = x[inputMap(i...)] over y's shape: a copy of stored values,
+  /// so quantized tensors keep their codes.
+  void copyInto(Value x, Value y, AffineMap inputMap);
   LogicalResult lowerGather(qg::GatherOp op);
   LogicalResult lowerCast(qg::CastOp op);
   LogicalResult lowerReduce(Operation *op);
@@ -1182,6 +1189,88 @@ LogicalResult Lowering::lowerTranspose(qg::TransposeOp op) {
 /// Fills the parameters of the integer product and its epilogue (see
 /// runtime/api/KernelParams.h) for qg.qlinear or qg.qconv2d, with `n`
 /// output features; returns the result kind ("u8", "i8" or "f32").
+void Lowering::copyInto(Value x, Value y, AffineMap inputMap) {
+  // Loops over y's shape. (A linalg.generic would take its loop bounds from
+  // x where the map is the identity, e.g. a slice that starts at 0.)
+  loopNest(b, loc, cast<MemRefType>(y.getType()).getShape(),
+           [&](OpBuilder &nb, ArrayRef<Value> iv) {
+             SmallVector<Value> from;
+             for (AffineExpr e : inputMap.getResults())
+               from.push_back(affine::AffineApplyOp::create(
+                   nb, loc,
+                   AffineMap::get(inputMap.getNumDims(), 0, e, ctx), iv));
+             memref::StoreOp::create(
+                 nb, loc, memref::LoadOp::create(nb, loc, x, from), y, iv);
+           });
+}
+
+LogicalResult Lowering::lowerExpand(qg::ExpandOp op) {
+  if (op.getInput().getType().getElementType() !=
+      op.getType().getElementType())
+    return op.emitError("CPU backend: qg.expand that changes the element "
+                        "type is not supported");
+  FailureOr<Value> x = view(op.getInput()), y = view(op.getResult());
+  if (failed(x) || failed(y))
+    return failure();
+  ArrayRef<int64_t> rs = shapeOf(op.getResult());
+  copyInto(*x, *y, broadcastMap(shapeOf(op.getInput()), rs, rs.size()));
+  return success();
+}
+
+/// y[i...] = x[start + i * step ...]; the importer has normalized the
+/// bounds (0 <= start <= dim, step != 0).
+LogicalResult Lowering::lowerSlice(qg::SliceOp op) {
+  ArrayRef<int64_t> starts = op.getStarts(), steps = op.getSteps();
+  const size_t rank = shapeOf(op.getResult()).size();
+  if (starts.size() != rank || steps.size() != rank)
+    return op.emitError("CPU backend: qg.slice needs one start and step per "
+                        "dimension");
+  if (op.getInput().getType().getElementType() !=
+      op.getType().getElementType())
+    return op.emitError("CPU backend: qg.slice that changes the element "
+                        "type is not supported yet (a slice along a "
+                        "per-axis quantization axis)");
+  FailureOr<Value> x = view(op.getInput()), y = view(op.getResult());
+  if (failed(x) || failed(y))
+    return failure();
+  SmallVector<AffineExpr> exprs;
+  for (size_t d = 0; d < rank; ++d)
+    exprs.push_back(getAffineDimExpr(d, ctx) * steps[d] + starts[d]);
+  copyInto(*x, *y, AffineMap::get(rank, 0, exprs, ctx));
+  return success();
+}
+
+/// Each input is copied into its window of the result along the axis.
+LogicalResult Lowering::lowerConcat(qg::ConcatOp op) {
+  ArrayRef<int64_t> rs = shapeOf(op.getResult());
+  const int64_t axis = normalizedAxis(op.getAxis(), rs.size());
+  for (Value in : op.getInputs())
+    if (cast<RankedTensorType>(in.getType()).getElementType() !=
+        op.getType().getElementType())
+      return op.emitError("CPU backend: qg.concat of inputs whose element "
+                          "types differ from the result's (different "
+                          "quantization parameters) is not supported yet");
+  FailureOr<Value> y = view(op.getResult());
+  if (failed(y))
+    return failure();
+  int64_t offset = 0;
+  for (Value in : op.getInputs()) {
+    ArrayRef<int64_t> shape = shapeOf(in);
+    FailureOr<Value> x = view(in);
+    if (failed(x))
+      return failure();
+    if (shape[axis] != 0) {
+      SmallVector<int64_t> offsets(rs.size(), 0), strides(rs.size(), 1);
+      offsets[axis] = offset;
+      Value window =
+          memref::SubViewOp::create(b, loc, *y, offsets, shape, strides);
+      copyInto(*x, window, b.getMultiDimIdentityMap(rs.size()));
+    }
+    offset += shape[axis];
+  }
+  return success();
+}
+
 LogicalResult Lowering::lowerGather(qg::GatherOp op) {
   ArrayRef<int64_t> ds = shapeOf(op.getData()), is = shapeOf(op.getIndices()),
                     ys = shapeOf(op.getResult());
@@ -1668,6 +1757,12 @@ LogicalResult Lowering::lowerOp(Operation *op) {
     return lowerTranspose(t);
   if (auto g = dyn_cast<qg::GatherOp>(op))
     return lowerGather(g);
+  if (auto e = dyn_cast<qg::ExpandOp>(op))
+    return lowerExpand(e);
+  if (auto sl = dyn_cast<qg::SliceOp>(op))
+    return lowerSlice(sl);
+  if (auto c = dyn_cast<qg::ConcatOp>(op))
+    return lowerConcat(c);
   if (auto c = dyn_cast<qg::CastOp>(op))
     return lowerCast(c);
   if (isa<qg::ReduceSumOp, qg::ReduceMeanOp>(op))
@@ -1822,6 +1917,10 @@ FailureOr<LoweredModel> lowerToLoops(func::FuncOp function) {
   Lowering lowering(function, *plan, out);
   if (failed(lowering.run()))
     return failure();
+  // A lowering bug shows here, at the model, rather than as bad code.
+  if (failed(verify(*out.module)))
+    return function.emitError("CPU backend: internal error: the lowered "
+                              "module does not verify (see above)");
   return out;
 }
 
