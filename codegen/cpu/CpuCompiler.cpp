@@ -153,6 +153,72 @@ bool isConstant(Value v) {
   return root.getDefiningOp() && isa<qg::ConstantOp>(root.getDefiningOp());
 }
 
+/// The dequantize of a 4-bit constant behind a matmul's right operand `b`
+/// (uint4, int4 or NF4, in blocks of a multiple of 16 along K): either
+/// b = dequantize(C) with C [K, N] blocked along axis 0, or b =
+/// transpose(dequantize(C), [1, 0]) with C [N, K] blocked along axis 1 (the
+/// layout of ONNX Runtime's MatMulNBits). `transposed` says which.
+qg::DequantizeOp fourBitWeightOf(Value b, bool &transposed) {
+  transposed = false;
+  if (auto t = b.getDefiningOp<qg::TransposeOp>()) {
+    if (t.getPerm().size() != 2 || t.getPerm()[0] != 1)
+      return {};
+    transposed = true;
+    b = t.getInput();
+    if (!b.hasOneUse())
+      return {};
+  }
+  auto dq = b.getDefiningOp<qg::DequantizeOp>();
+  if (!dq || !isConstant(dq.getInput()))
+    return {};
+  qg::QuantType q = quantOf(dq.getInput());
+  if (!q || shapeOf(b).size() != 2 || !q.isPerBlock() ||
+      q.getAxis() != (transposed ? 1 : 0) || q.isDoubleQuantized() ||
+      q.getBlockSize() % 16 != 0 ||
+      !cast<RankedTensorType>(b.getType()).getElementType().isF32())
+    return {};
+  const rt::Format f = q.getFormat();
+  if (f != rt::Format::U4 && f != rt::Format::I4 && f != rt::Format::NF4)
+    return {};
+  return dq;
+}
+
+/// Whether every use of `b` is an f32 matmul taking it as its right
+/// operand, with a left operand of rows of K values in the arena.
+bool onlyMatmulRightOperand(Value b) {
+  if (b.use_empty())
+    return false;
+  const int64_t k = shapeOf(b)[0];
+  for (OpOperand &use : b.getUses()) {
+    auto mm = dyn_cast<qg::MatMulOp>(use.getOwner());
+    if (!mm || use.getOperandNumber() != 1 || mm.getOperand(0) == b)
+      return false;
+    Value a = mm.getOperand(0);
+    ArrayRef<int64_t> as = shapeOf(a);
+    if (as.size() < 2 || as.back() != k || isConstant(a) ||
+        !cast<RankedTensorType>(a.getType()).getElementType().isF32())
+      return false;
+  }
+  return true;
+}
+
+/// Whether `v` is a 4-bit weight's dequantize (or its transpose) that only
+/// feeds matmuls as their right operand. Such values are never computed:
+/// each matmul calls the runtime's weight-only kernel, which dequantizes in
+/// registers, so the f32 weights never exist.
+bool isFoldedWeight(Value v) {
+  bool transposed = false;
+  if (v.getDefiningOp<qg::TransposeOp>())
+    return fourBitWeightOf(v, transposed) && onlyMatmulRightOperand(v);
+  if (!v.getDefiningOp<qg::DequantizeOp>())
+    return false;
+  if (v.hasOneUse())
+    if (auto t = dyn_cast<qg::TransposeOp>(*v.getUsers().begin()))
+      return isFoldedWeight(t.getResult());
+  return fourBitWeightOf(v, transposed) && !transposed &&
+         onlyMatmulRightOperand(v);
+}
+
 FailureOr<MemoryPlan> planMemory(func::FuncOp f) {
   Block &body = f.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
@@ -175,7 +241,7 @@ FailureOr<MemoryPlan> planMemory(func::FuncOp f) {
     for (Value operand : op.getOperands())
       lastUse[find(operand)] = index;
     for (Value r : op.getResults()) {
-      if (isConstant(r))
+      if (isConstant(r) || isFoldedWeight(r))
         continue;
       values.push_back(r);
       def[r] = index;
@@ -297,6 +363,7 @@ private:
   LogicalResult lowerSoftmax(qg::SoftmaxOp op);
   LogicalResult lowerLayerNorm(qg::LayerNormOp op);
   LogicalResult lowerQLinear(qg::QLinearOp op);
+  LogicalResult lowerWeightInt4(qg::MatMulOp op);
   LogicalResult lowerQConv(qg::QConv2DOp op);
   template <typename Op>
   FailureOr<std::string> gemmParams(Op op, int64_t n, std::vector<int64_t> &p,
@@ -664,6 +731,8 @@ LogicalResult Lowering::lowerElementwise(Operation *op) {
 /// matmul (numpy rules, batch broadcasting, 1-D promotion) and gemm on f32:
 /// fill, accumulate over k, then gemm's alpha and beta * C.
 LogicalResult Lowering::lowerMatMul(Operation *op) {
+  if (isa<qg::MatMulOp>(op) && isFoldedWeight(op->getOperand(1)))
+    return lowerWeightInt4(cast<qg::MatMulOp>(op));
   Value a = op->getOperand(0), bm = op->getOperand(1), res = op->getResult(0);
   if (!cast<RankedTensorType>(res.getType()).getElementType().isF32())
     return op->emitError("CPU backend: ")
@@ -1667,6 +1736,73 @@ FailureOr<std::string> Lowering::gemmParams(Op op, int64_t n,
   return std::string(p[f.xSigned] ? "i8" : "u8") + "xi8->" + kind;
 }
 
+/// x [..., K] times a 4-bit constant [K, N] through the runtime's
+/// weight-only kernel: the codes go to the weights section as rows of the
+/// transposed weight, two per byte, with the scale (and zero point) table
+/// of each row.
+LogicalResult Lowering::lowerWeightInt4(qg::MatMulOp op) {
+  namespace w = rt::kernel::wint4;
+  bool transposed = false;
+  qg::DequantizeOp dq = fourBitWeightOf(op.getOperand(1), transposed);
+  Value codesValue = dq.getInput();
+  auto constant = cast<qg::ConstantOp>(storageRoot(codesValue).getDefiningOp());
+  auto type = cast<RankedTensorType>(codesValue.getType());
+  qg::QuantType q = quantOf(codesValue);
+  FailureOr<rt::QuantParams> params = q.getParams();
+  FailureOr<ref::Tensor> codes =
+      ref::fromAttribute(cast<ElementsAttr>(constant.getValue()), type);
+  if (failed(params) || failed(codes))
+    return op.emitError("CPU backend: cannot read the 4-bit weights");
+  // Codes and scale tables are [K, N] and [K/g, N], or [N, K] and [N, K/g]
+  // when transposed.
+  const int64_t kDim = type.getShape()[transposed ? 1 : 0],
+                n = type.getShape()[transposed ? 0 : 1];
+  const int64_t group = q.getBlockSize(), groups = (kDim + group - 1) / group;
+  const int64_t rowBytes = (kDim + 1) / 2;
+  std::vector<uint8_t> packed(static_cast<size_t>(n * rowBytes), 0);
+  for (int64_t k = 0; k < kDim; ++k)
+    for (int64_t j = 0; j < n; ++j) {
+      const double c = codes->data[transposed ? j * kDim + k : k * n + j];
+      const auto code = static_cast<uint8_t>(static_cast<int64_t>(c) & 15);
+      packed[j * rowBytes + k / 2] |= static_cast<uint8_t>(code << (4 * (k % 2)));
+    }
+  std::vector<float> scales(static_cast<size_t>(n * groups));
+  std::vector<int8_t> zeroPoints(scales.size());
+  bool anyZeroPoint = false;
+  for (int64_t g = 0; g < groups; ++g)
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t at = transposed ? j * groups + g : g * n + j;
+      scales[j * groups + g] = params->scales[at];
+      const int32_t zp = params->zeroPoint(at);
+      zeroPoints[j * groups + g] = static_cast<int8_t>(zp);
+      anyZeroPoint |= zp != 0;
+    }
+  const rt::Format f = q.getFormat();
+  std::vector<int64_t> p(w::Count, -1);
+  p[w::K] = kDim;
+  p[w::N] = n;
+  p[w::M] = elementsOf(op.getOperand(0)) / kDim;
+  p[w::XOffset] = plan.offset.lookup(storageRoot(op.getOperand(0)));
+  p[w::YOffset] = plan.offset.lookup(op.getResult());
+  p[w::CodesOffset] = weights.add(packed);
+  p[w::GroupSize] = group;
+  p[w::ScalesOffset] = weights.add(scales);
+  if (anyZeroPoint && f != rt::Format::NF4)
+    p[w::ZeroPointsOffset] = weights.add(zeroPoints);
+  p[w::Format] = static_cast<int64_t>(
+      f == rt::Format::U4   ? w::WeightFormat::Uint4
+      : f == rt::Format::I4 ? w::WeightFormat::Int4
+                            : w::WeightFormat::NF4);
+  const char *formatName = f == rt::Format::U4   ? "uint4"
+                           : f == rt::Format::I4 ? "int4"
+                                                 : "nf4";
+  callKernel({"matmul " + std::to_string(p[w::M]) + "x" + std::to_string(n) +
+                  "x" + std::to_string(kDim) + " " + formatName + " g" +
+                  std::to_string(group),
+              sourceOf(op), pkg::KernelKind::WeightInt4, std::move(p)});
+  return success();
+}
+
 LogicalResult Lowering::lowerQLinear(qg::QLinearOp op) {
   namespace q = rt::kernel::qlinear;
   const int64_t n = shapeOf(op.getWeight())[0], k = shapeOf(op.getWeight())[1];
@@ -1741,7 +1877,8 @@ LogicalResult Lowering::lowerOp(Operation *op) {
   if (isa<qg::QuantizeOp>(op))
     return lowerQuantize(op, true);
   if (isa<qg::DequantizeOp>(op))
-    return lowerQuantize(op, false);
+    return isFoldedWeight(op->getResult(0)) ? success()
+                                            : lowerQuantize(op, false);
   if (isa<qg::AddOp, qg::SubOp, qg::MulOp, qg::DivOp, qg::PowOp, qg::MaxOp,
           qg::MinOp, qg::ReluOp, qg::SigmoidOp, qg::TanhOp, qg::ExpOp,
           qg::SqrtOp, qg::ErfOp, qg::NegOp, qg::AbsOp, qg::SiluOp, qg::GeluOp,
@@ -1754,7 +1891,7 @@ LogicalResult Lowering::lowerOp(Operation *op) {
   if (isa<qg::MaxPoolOp, qg::AvgPoolOp, qg::GlobalAvgPoolOp>(op))
     return lowerPool(op);
   if (auto t = dyn_cast<qg::TransposeOp>(op))
-    return lowerTranspose(t);
+    return isFoldedWeight(t.getResult()) ? success() : lowerTranspose(t);
   if (auto g = dyn_cast<qg::GatherOp>(op))
     return lowerGather(g);
   if (auto e = dyn_cast<qg::ExpandOp>(op))
@@ -1803,11 +1940,15 @@ LogicalResult Lowering::run() {
 
   // Each generated kernel is a function of its own (kept out of line), so
   // that LLVM optimizes many small functions instead of one huge one; the
-  // runtime's integer kernels are called from the entry directly.
+  // runtime's kernels are called from the entry directly (a folded 4-bit
+  // weight's dequantize emits nothing).
   Block &body = source.getBody().front();
   SmallVector<func::FuncOp> kernels;
   for (Operation &op : body.without_terminator()) {
-    if (isa<qg::ConstantOp, qg::ReshapeOp, qg::QLinearOp, qg::QConv2DOp>(op)) {
+    if (isa<qg::ConstantOp, qg::ReshapeOp, qg::QLinearOp, qg::QConv2DOp>(op) ||
+        (isa<qg::DequantizeOp, qg::TransposeOp>(op) &&
+         isFoldedWeight(op.getResult(0))) ||
+        (isa<qg::MatMulOp>(op) && isFoldedWeight(op.getOperand(1)))) {
       if (failed(lowerOp(&op)))
         return failure();
       continue;

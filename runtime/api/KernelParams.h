@@ -77,6 +77,28 @@ enum : int {
 };
 } // namespace qconv
 
+/// y[m, n] = sum_k x[m, k] * w[n, k] (+ bias[n]) in f32, where w[n, k] =
+/// (levels[code] - zeroPoint[n, g]) * scale[n, g] for group g = k /
+/// GroupSize: DequantizeLinear's value, formed in registers.
+namespace wint4 {
+enum : int {
+  M,
+  K,
+  N,
+  XOffset,          ///< arena, M*K f32, rows contiguous
+  CodesOffset,      ///< weights, N rows of ceil(K/2) bytes: code k of a row
+                    ///< in the low nibble of byte k/2 when k is even
+  GroupSize,        ///< a positive multiple of 16
+  ScalesOffset,     ///< weights, N * ceil(K/GroupSize) f32, row n contiguous
+  ZeroPointsOffset, ///< weights, as many i8, or -1 for none
+  Format,           ///< WeightFormat
+  BiasOffset,       ///< weights, N f32, or -1
+  YOffset,          ///< arena, M*N f32
+  Count
+};
+enum class WeightFormat : int64_t { Uint4 = 0, Int4 = 1, NF4 = 2 };
+} // namespace wint4
+
 } // namespace qcc::rt::kernel
 
 #endif // QCC_RUNTIME_API_KERNELPARAMS_H

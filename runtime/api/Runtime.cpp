@@ -6,13 +6,16 @@
 #include "runtime/api/KernelParams.h"
 #include "runtime/cpu/AlignedBuffer.h"
 #include "runtime/cpu/CodeLoader.h"
+#include "runtime/cpu/GemmInt4.h"
 #include "runtime/cpu/GemmInt8.h"
 #include "runtime/cpu/ThreadPool.h"
+#include "runtime/numerics/Numerics.h"
 #include "runtime/package/Manifest.h"
 #include "runtime/package/Package.h"
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -43,6 +46,7 @@ struct Prepared {
   pkg::KernelKind kind;
   std::vector<int64_t> p;
   rt::PackedInt8Weights packed;
+  rt::PackedInt4Weights packed4; // WeightInt4 only
   rt::Int8Epilogue epilogue;
   int64_t gemmRows = 0;   // rows of one GEMM call (M, or OH*OW for conv)
   size_t scratchBytes = 0; // per context, conv only
@@ -163,6 +167,73 @@ std::string prepareGemm(const qcc_model &model, Prepared &k, int64_t n,
 
 size_t outputSize(int64_t kind) { return kind == 0 ? 4 : 1; }
 
+/// Checks a weight-only 4-bit matmul and packs its weights for this CPU.
+std::string prepareWeightInt4(const qcc_model &model, Prepared &k) {
+  namespace w = kp::wint4;
+  const std::vector<int64_t> &p = k.p;
+  if (p.size() != w::Count)
+    return "expected " + std::to_string(w::Count) + " parameters";
+  const uint64_t arena = model.manifest.arenaBytes;
+  const uint64_t wBytes = model.manifest.weightBytes;
+  const int64_t m = p[w::M], kDim = p[w::K], n = p[w::N], g = p[w::GroupSize];
+  if (m < 0 || m > (int64_t{1} << 40) || kDim <= 0 || kDim > (1 << 20) ||
+      n <= 0 || n > (1 << 24))
+    return "sizes out of range";
+  if (g <= 0 || g % 16 != 0 || g > (1 << 20))
+    return "group size must be a positive multiple of 16";
+  if (p[w::Format] < 0 || p[w::Format] > 2)
+    return "unknown 4-bit format";
+  const auto format = static_cast<kp::wint4::WeightFormat>(p[w::Format]);
+  const int64_t groups = (kDim + g - 1) / g, rowBytes = (kDim + 1) / 2;
+  if (!fitsIn(p[w::CodesOffset], product({n, rowBytes}), wBytes, 1))
+    return "weight codes lie outside the weights section";
+  if (!fitsIn(p[w::ScalesOffset], product({n, groups, 4}), wBytes, 4))
+    return "scales lie outside the weights section";
+  if (p[w::ZeroPointsOffset] != -1 &&
+      (format == kp::wint4::WeightFormat::NF4 ||
+       !fitsIn(p[w::ZeroPointsOffset], product({n, groups}), wBytes, 1)))
+    return "zero points lie outside the weights section (or NF4 has some)";
+  if (p[w::BiasOffset] != -1 && !fitsIn(p[w::BiasOffset], n * 4, wBytes, 4))
+    return "bias lies outside the weights section";
+  if (!fitsIn(p[w::XOffset], product({m, kDim, 4}), arena, 4))
+    return "input lies outside the arena";
+  if (!fitsIn(p[w::YOffset], product({m, n, 4}), arena, 4))
+    return "output lies outside the arena";
+  const int8_t *zp =
+      p[w::ZeroPointsOffset] == -1
+          ? nullptr
+          : reinterpret_cast<const int8_t *>(model.weights +
+                                             p[w::ZeroPointsOffset]);
+  const int zpLo = format == kp::wint4::WeightFormat::Int4 ? -8 : 0;
+  if (zp)
+    for (int64_t i = 0; i < n * groups; ++i)
+      if (zp[i] < zpLo || zp[i] > zpLo + 15)
+        return "zero point out of the format's range";
+  // One code per byte, as packInt4Weights takes them.
+  std::vector<uint8_t> codes(static_cast<size_t>(n * kDim));
+  const uint8_t *packed = model.weights + p[w::CodesOffset];
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < kDim; ++c)
+      codes[r * kDim + c] = (packed[r * rowBytes + c / 2] >> (4 * (c % 2))) & 15;
+  std::vector<float> scales(static_cast<size_t>(n * groups));
+  std::memcpy(scales.data(), model.weights + p[w::ScalesOffset],
+              scales.size() * 4);
+  for (float s : scales)
+    if (!std::isfinite(s))
+      return "scale is not finite";
+  const std::array<float, 16> levels =
+      format == kp::wint4::WeightFormat::Uint4  ? rt::uint4Levels()
+      : format == kp::wint4::WeightFormat::Int4 ? rt::int4Levels()
+                                                : rt::nf4Levels();
+  std::string error;
+  k.packed4 = rt::packInt4Weights(codes.data(), n, kDim, g, scales.data(), zp,
+                                  levels, rt::defaultIsa(), error);
+  if (!error.empty())
+    return error;
+  k.gemmRows = m;
+  return {};
+}
+
 std::string prepare(qcc_model &model, size_t index) {
   const pkg::KernelInfo &info = model.manifest.kernels[index];
   Prepared &k = model.kernels[index];
@@ -195,6 +266,8 @@ std::string prepare(qcc_model &model, size_t index) {
     k.gemmRows = p[q::M];
     return {};
   }
+  if (info.kind == pkg::KernelKind::WeightInt4)
+    return prepareWeightInt4(model, k);
   namespace c = kp::qconv;
   if (p.size() != c::Count)
     return "expected " + std::to_string(c::Count) + " parameters";
@@ -440,6 +513,24 @@ void runQConv(qcc_context &ctx, const Prepared &k) {
   }
 }
 
+void runWeightInt4(qcc_context &ctx, const Prepared &k) {
+  namespace w = kp::wint4;
+  const std::vector<int64_t> &p = k.p;
+  uint8_t *arena = ctx.arena.data();
+  const float *bias =
+      p[w::BiasOffset] == -1
+          ? nullptr
+          : reinterpret_cast<const float *>(ctx.model->weights +
+                                            p[w::BiasOffset]);
+  std::string e = rt::gemmWeightInt4(
+      reinterpret_cast<const float *>(arena + p[w::XOffset]), p[w::M],
+      p[w::K], k.packed4, bias,
+      reinterpret_cast<float *>(arena + p[w::YOffset]), p[w::N],
+      poolFor(ctx, p[w::M] * p[w::N] * p[w::K]));
+  if (!e.empty() && ctx.error.empty())
+    ctx.error = e;
+}
+
 void callKernel(int64_t context, int64_t index) {
   auto *ctx = reinterpret_cast<qcc_context *>(context);
   if (index < 0 || static_cast<size_t>(index) >= ctx->model->kernels.size()) {
@@ -453,6 +544,8 @@ void callKernel(int64_t context, int64_t index) {
     runQLinear(*ctx, k);
   else if (k.kind == pkg::KernelKind::QConv2D)
     runQConv(*ctx, k);
+  else if (k.kind == pkg::KernelKind::WeightInt4)
+    runWeightInt4(*ctx, k);
   else if (ctx->error.empty())
     ctx->error = "compiled code called kernel " + std::to_string(index) +
                  ", which is generated code, not a runtime kernel";

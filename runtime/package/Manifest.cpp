@@ -161,7 +161,7 @@ std::string decode(std::span<const uint8_t> bytes, Manifest &m) {
     const uint32_t kind = r.u32(), params = r.u32();
     if (r.failed())
       break;
-    if (kind > static_cast<uint32_t>(KernelKind::QConv2D))
+    if (kind > static_cast<uint32_t>(KernelKind::WeightInt4))
       return "kernel " + std::to_string(i) + " has an unknown kind " +
              std::to_string(kind);
     if (params > kMaxKernelParams)

@@ -39,6 +39,8 @@ enum class KernelKind : uint32_t {
   Generated = 0,
   QLinear = 1, ///< int8 GEMM with epilogue; params: see runtime/api
   QConv2D = 2, ///< int8 convolution (im2col + the same GEMM)
+  WeightInt4 = 3, ///< f32 x 4-bit weights (uint4/int4/NF4), dequantized in
+                  ///< registers
 };
 inline constexpr uint32_t kMaxKernelParams = 64;
 

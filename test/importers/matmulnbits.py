@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """com.microsoft MatMulNBits, the 4-bit weight format ONNX Runtime's
-quantizer writes: qcc's import and reference interpreter against ONNX
-Runtime's own kernel on randomly packed weights, with and without zero
-points and bias, for several block sizes."""
+quantizer writes: qcc's import, its reference interpreter and the model
+compiled for the CPU against ONNX Runtime's own kernel on randomly packed
+weights, with and without zero points and bias, for several block sizes."""
 import argparse
 import os
 import subprocess
@@ -71,10 +71,21 @@ def main():
             subprocess.run([args.qrun, "--reference", mlir, "--input=A=" + os.path.join(tmp, "a.npy"),
                             "--output-dir=" + out], check=True, stdout=subprocess.DEVNULL)
             ours = np.load(os.path.join(out, "Y.npy"))
+            # Compiled for the CPU: the runtime's weight-only 4-bit kernel.
+            package = os.path.join(tmp, "model.qpkg")
+            subprocess.run([args.qcc, "compile", mlir, "-o", package], check=True,
+                           stdout=subprocess.DEVNULL)
+            cpu_out = os.path.join(tmp, "cpu")
+            subprocess.run([args.qrun, package, "--input=A=" + os.path.join(tmp, "a.npy"),
+                            "--output-dir=" + cpu_out], check=True, stdout=subprocess.DEVNULL)
+            cpu = np.load(os.path.join(cpu_out, "Y.npy"))
             diff = float(np.abs(ours - expected).max())
-            ok = np.allclose(ours, expected, rtol=1e-4, atol=1e-4)
+            cpu_diff = float(np.abs(cpu - expected).max())
+            ok = (np.allclose(ours, expected, rtol=1e-4, atol=1e-4) and
+                  np.allclose(cpu, expected, rtol=1e-4, atol=1e-4))
             name = f"M={m} K={k} N={n} block={block} zero_points={zp} bias={bias}"
-            print(f"{'ok' if ok else 'FAILED'}: {name}: max |diff| {diff:.2e}")
+            print(f"{'ok' if ok else 'FAILED'}: {name}: max |diff| reference {diff:.2e}, "
+                  f"CPU package {cpu_diff:.2e}")
             passed += ok
             failed += not ok
     print(f"matmulnbits: {passed} passed, {failed} failed")

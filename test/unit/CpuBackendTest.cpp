@@ -40,6 +40,32 @@ template <typename T> std::string list(const std::vector<T> &values) {
   return os.str();
 }
 
+/// Loads `package`, runs it once on `inputs` in a fresh context, and
+/// returns outputs of the given element counts (f32), or sets `error`.
+std::vector<std::vector<float>>
+runOnce(const std::vector<uint8_t> &package,
+        const std::vector<std::vector<float>> &inputs,
+        const std::vector<size_t> &outputSizes, std::string &error) {
+  std::vector<std::vector<float>> outputs;
+  for (size_t n : outputSizes)
+    outputs.emplace_back(n);
+  qcc_model *model = nullptr;
+  qcc_context *ctx = nullptr;
+  std::vector<const void *> in;
+  for (const auto &v : inputs)
+    in.push_back(v.data());
+  std::vector<void *> out;
+  for (auto &o : outputs)
+    out.push_back(o.data());
+  if (qcc_model_load_memory(package.data(), package.size(), &model) != QCC_OK ||
+      qcc_context_create(model, 1, &ctx) != QCC_OK ||
+      qcc_run(ctx, in.data(), in.size(), out.data(), out.size()) != QCC_OK)
+    error = qcc_last_error();
+  qcc_context_free(ctx);
+  qcc_model_free(model);
+  return outputs;
+}
+
 /// x [4, 64] -> quantize u8 -> qlinear (i8 per-row weights, i32 bias, ReLU
 /// as clip_min, u8 out) -> dequantize = y [4, 32]; z = matmul(y, B [32, 8]).
 std::string modelText() {
@@ -237,24 +263,13 @@ func.func @main(%x: tensor<2x5x7xf32> {qg.name = "x"},
       ref::run(function, refInputs);
   ASSERT_TRUE(succeeded(expected));
 
-  qcc_model *model = nullptr;
-  ASSERT_EQ(qcc_model_load_memory(package->data(), package->size(), &model),
-            QCC_OK)
-      << qcc_last_error();
-  qcc_context *ctx = nullptr;
-  ASSERT_EQ(qcc_context_create(model, 1, &ctx), QCC_OK) << qcc_last_error();
-  std::vector<const void *> in;
-  for (const auto &v : inputs)
-    in.push_back(v.data());
-  std::vector<std::vector<float>> outputs;
-  std::vector<void *> out;
+  std::vector<size_t> sizes;
   for (const ref::Tensor &e : *expected)
-    outputs.emplace_back(e.data.size());
-  for (auto &o : outputs)
-    out.push_back(o.data());
-  ASSERT_EQ(qcc_run(ctx, in.data(), in.size(), out.data(), out.size()),
-            QCC_OK)
-      << qcc_last_error();
+    sizes.push_back(e.data.size());
+  std::string error;
+  std::vector<std::vector<float>> outputs =
+      runOnce(*package, inputs, sizes, error);
+  ASSERT_EQ(error, "");
   const char *names[] = {"xw", "pq", "vw", "gelu", "softmax", "norm"};
   for (size_t o = 0; o < outputs.size(); ++o) {
     // Float sums in another order and 1-ulp SLEEF functions against the
@@ -270,8 +285,123 @@ func.func @main(%x: tensor<2x5x7xf32> {qg.name = "x"},
     }
     EXPECT_LE(worst, 1.0) << names[o];
   }
-  qcc_context_free(ctx);
-  qcc_model_free(model);
+}
+
+/// Matmuls with 4-bit constant weights (int4 and uint4 with zero points,
+/// NF4) go to the runtime's weight-only kernel, which dequantizes in
+/// registers; the results must match the reference interpreter, which
+/// dequantizes the whole tensor first.
+TEST(CpuBackend, FourBitWeightMatmulsMatchTheReference) {
+  Lcg rng{11};
+  const int64_t K = 48, N = 7, groups = 3; // groups of 16 along K
+  auto table = [&](double lo, double hi, bool integer) {
+    std::ostringstream os;
+    os.precision(9);
+    os << "[";
+    for (int64_t g = 0; g < groups; ++g) {
+      os << (g ? ", " : "") << "[";
+      for (int64_t n = 0; n < N; ++n) {
+        const double v = rng.next(lo, hi);
+        os << (n ? ", " : "");
+        if (integer)
+          os << std::lround(v);
+        else
+          os << v;
+      }
+      os << "]";
+    }
+    return os.str() + "]";
+  };
+  auto codes = [&](int lo, int hi) {
+    std::ostringstream os;
+    os << "[";
+    for (int64_t k = 0; k < K; ++k) {
+      os << (k ? ", " : "") << "[";
+      for (int64_t n = 0; n < N; ++n)
+        os << (n ? ", " : "") << std::lround(rng.next(lo, hi));
+      os << "]";
+    }
+    return os.str() + "]";
+  };
+  struct Case {
+    const char *format, *storage;
+    int lo, hi;
+    bool zeroPoints;
+  };
+  const Case cases[] = {{"i4", "i4", -8, 7, true},
+                        {"u4", "ui4", 0, 15, true},
+                        {"nf4", "ui4", 0, 15, false}};
+  std::ostringstream text;
+  text << "func.func @main(%x: tensor<5x" << K
+       << "xf32> {qg.name = \"x\"}) -> (";
+  for (int c = 0; c < 3; ++c)
+    text << (c ? ", " : "") << "tensor<5x" << N << "xf32> {qg.name = \"y"
+         << c << "\"}";
+  text << ") {\n";
+  for (int c = 0; c < 3; ++c) {
+    const Case &k = cases[c];
+    std::string quant = std::string("!qg.quant<") + k.format +
+                        ", axis = 0, block = 16, scales = dense<" +
+                        table(0.01, 0.1, false) + "> : tensor<3x" +
+                        std::to_string(N) + "xf32>";
+    if (k.zeroPoints)
+      quant += ", zero_points = dense<" + table(k.lo, k.hi, true) +
+               "> : tensor<3x" + std::to_string(N) + "xi32>";
+    quant += ">";
+    const std::string wType =
+        "tensor<" + std::to_string(K) + "x" + std::to_string(N) + "x" + quant +
+        ">";
+    text << "  %w" << c << " = qg.constant dense<" << codes(k.lo, k.hi)
+         << "> : tensor<" << K << "x" << N << "x" << k.storage << "> as "
+         << wType << "\n"
+         << "  %d" << c << " = qg.dequantize %w" << c << " : " << wType
+         << " -> tensor<" << K << "x" << N << "xf32>\n"
+         << "  %y" << c << " = qg.matmul %x, %d" << c << " : tensor<5x" << K
+         << "xf32>, tensor<" << K << "x" << N << "xf32> -> tensor<5x" << N
+         << "xf32>\n";
+  }
+  text << "  return %y0, %y1, %y2 : ";
+  for (int c = 0; c < 3; ++c)
+    text << (c ? ", " : "") << "tensor<5x" << N << "xf32>";
+  text << "\n}\n";
+
+  mlir::DialectRegistry registry;
+  registerDialects(registry);
+  mlir::MLIRContext context(registry);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(text.str(), &context);
+  ASSERT_TRUE(module) << text.str();
+  auto function = *module->getOps<mlir::func::FuncOp>().begin();
+  pkg::Manifest manifest;
+  mlir::FailureOr<std::vector<uint8_t>> package = cpu::compilePackage(
+      function, cpu::CpuTarget{"", "", 2}, "test", &manifest);
+  ASSERT_TRUE(succeeded(package));
+  // Three runtime calls and nothing generated: the dequantizes vanish.
+  ASSERT_EQ(manifest.kernels.size(), 3u);
+  for (const pkg::KernelInfo &k : manifest.kernels)
+    EXPECT_EQ(k.kind, pkg::KernelKind::WeightInt4) << k.name;
+  EXPECT_EQ(manifest.kernels[2].name, "matmul 5x7x48 nf4 g16");
+
+  std::vector<float> x(5 * K);
+  for (float &v : x)
+    v = static_cast<float>(rng.next(-2, 2));
+  ref::Tensor xt{llvm::cast<mlir::RankedTensorType>(
+                     function.getArgumentTypes()[0])
+                     .getElementType(),
+                 {5, K},
+                 std::vector<double>(x.begin(), x.end())};
+  mlir::FailureOr<std::vector<ref::Tensor>> expected = ref::run(function, {xt});
+  ASSERT_TRUE(succeeded(expected));
+  std::string error;
+  std::vector<std::vector<float>> y =
+      runOnce(*package, {x}, std::vector<size_t>(3, 5 * N), error);
+  ASSERT_EQ(error, "");
+  for (int c = 0; c < 3; ++c)
+    for (size_t i = 0; i < y[c].size(); ++i) {
+      const double want = (*expected)[c].data[i];
+      EXPECT_NEAR(y[c][i], want, 1e-5 + 1e-5 * std::fabs(want))
+          << cases[c].format << " output " << i;
+    }
 }
 
 } // namespace

@@ -44,11 +44,11 @@ pkg::Manifest linearManifest() {
 }
 
 std::vector<uint8_t> build(const pkg::Manifest &m, size_t weights,
-                           bool withCode = true) {
+                           bool withCode = true, uint8_t fill = 1) {
   pkg::Writer w;
   w.add(pkg::SectionKind::Manifest, pkg::encode(m), 8);
   if (weights)
-    w.add(pkg::SectionKind::Weights, std::vector<uint8_t>(weights, 1), 64);
+    w.add(pkg::SectionKind::Weights, std::vector<uint8_t>(weights, fill), 64);
   if (withCode)
     w.add(pkg::SectionKind::CpuCode, std::vector<uint8_t>{1, 2, 3, 4}, 4096);
   return w.finish();
@@ -96,6 +96,65 @@ TEST(Runtime, ChecksKernelParametersBeforeLoadingCode) {
   shortParams.kernels[0].params.pop_back();
   EXPECT_EQ(loadError(build(shortParams, 128)),
             "kernel 0 (qlinear): expected 16 parameters");
+}
+
+/// y [2, 3] = x [2, 32] times 4-bit weights [3, 32] in groups of 16.
+pkg::Manifest weightInt4Manifest() {
+  namespace w = qcc::rt::kernel::wint4;
+  pkg::Manifest m;
+  m.model = "hand.mlir";
+  m.target = "cpu x86_64";
+  m.entry = "qcc_model_run";
+  m.arenaBytes = 512;
+  m.weightBytes = 128;
+  m.inputs.push_back({"x", pkg::ElementType::F32, {2, 32}, 0});
+  m.outputs.push_back({"y", pkg::ElementType::F32, {2, 3}, 256});
+  std::vector<int64_t> p(w::Count, -1);
+  p[w::M] = 2;
+  p[w::K] = 32;
+  p[w::N] = 3;
+  p[w::XOffset] = 0;
+  p[w::CodesOffset] = 0; // 3 rows of 16 bytes
+  p[w::GroupSize] = 16;
+  p[w::ScalesOffset] = 64; // 3 x 2 f32
+  p[w::ZeroPointsOffset] = 96; // 3 x 2 i8
+  p[w::Format] = static_cast<int64_t>(w::WeightFormat::Uint4);
+  p[w::YOffset] = 256;
+  m.kernels.push_back({"matmul", "fc", pkg::KernelKind::WeightInt4, p});
+  return m;
+}
+
+TEST(Runtime, ChecksWeightInt4Parameters) {
+  namespace w = qcc::rt::kernel::wint4;
+  EXPECT_NE(loadError(build(weightInt4Manifest(), 128)).find("code: "),
+            std::string::npos);
+  auto withParam = [](int index, int64_t value) {
+    pkg::Manifest m = weightInt4Manifest();
+    m.kernels[0].params[index] = value;
+    return m;
+  };
+  EXPECT_EQ(loadError(build(withParam(w::GroupSize, 24), 128)),
+            "kernel 0 (matmul): group size must be a positive multiple of 16");
+  EXPECT_EQ(loadError(build(withParam(w::CodesOffset, 96), 128)),
+            "kernel 0 (matmul): weight codes lie outside the weights section");
+  EXPECT_EQ(loadError(build(withParam(w::ScalesOffset, 110), 128)),
+            "kernel 0 (matmul): scales lie outside the weights section");
+  EXPECT_EQ(loadError(build(withParam(w::Format, 3), 128)),
+            "kernel 0 (matmul): unknown 4-bit format");
+  EXPECT_EQ(
+      loadError(build(
+          withParam(w::Format, static_cast<int64_t>(w::WeightFormat::NF4)),
+          128)),
+      "kernel 0 (matmul): zero points lie outside the weights section (or "
+      "NF4 has some)");
+  EXPECT_EQ(loadError(build(withParam(w::YOffset, 500), 128)),
+            "kernel 0 (matmul): output lies outside the arena");
+  EXPECT_EQ(loadError(build(withParam(w::K, 0), 128)),
+            "kernel 0 (matmul): sizes out of range");
+  // Bytes of 0xF0: the zero points are -16, outside uint4's and int4's
+  // ranges.
+  EXPECT_EQ(loadError(build(weightInt4Manifest(), 128, true, 0xF0)),
+            "kernel 0 (matmul): zero point out of the format's range");
 }
 
 TEST(Runtime, ChecksSections) {

@@ -133,7 +133,7 @@ int qcc::compileAndWrite(mlir::ModuleOp module, std::string modelPath,
     outs() << "compiled for " << join(ArrayRef(words).take_front(3), " ")
            << " in "
            << format("%.2f", seconds) << " s: " << runtimeKernels
-           << " integer kernel" << (runtimeKernels == 1 ? "" : "s") << ", "
+           << " runtime kernel" << (runtimeKernels == 1 ? "" : "s") << ", "
            << manifest.weightBytes << " bytes of weights, "
            << manifest.arenaBytes << "-byte arena\n";
   } else {
