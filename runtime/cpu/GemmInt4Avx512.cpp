@@ -148,6 +148,10 @@ template <int Rows> bool gemvFast(const Int4Args &a, int64_t n) {
 
 template <int Rows> void rowsForAllBatches(const Int4Args &a, int64_t n) {
   int64_t m = 0;
+  // 8 rows of X share each decoded weight vector (Rows * 8 accumulators,
+  // 8 inputs and Rows tables stay in the 32 registers).
+  for (; m + 8 <= a.m; m += 8)
+    block<Rows, 8>(a, n, m);
   for (; m + 4 <= a.m; m += 4)
     block<Rows, 4>(a, n, m);
   switch (a.m - m) {

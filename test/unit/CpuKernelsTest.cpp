@@ -346,7 +346,7 @@ TEST_P(Int4Gemm, MatchesDequantizedWeightsForEveryFormat) {
                                {33, 300, 64},
                                {7, 200, 192},
                                {9, 130, 16}})
-      for (int64_t m : {1, 2, 3, 4, 5, 9})
+      for (int64_t m : {1, 2, 3, 4, 5, 9, 13})
         checkInt4(kind, m, n, k, group, GetParam(), rng);
 }
 
