@@ -150,8 +150,18 @@ def minilm(args, work):
     subprocess.run([args.qcc, "compile", model, f"--calib={calib}", "--holdout=4",
                     "--scheme=int8", "--quiet", "-o", packages["qcc int8"]], check=True,
                    stdout=subprocess.DEVNULL)
+    packages["qcc w4"] = os.path.join(work, "minilm-w4.qpkg")
+    subprocess.run([args.qcc, "compile", model, f"--calib={calib}", "--holdout=4",
+                    "--scheme=w4a16", "--group-size=128", "--method=rtn", "--quiet",
+                    "-o", packages["qcc w4"]], check=True, stdout=subprocess.DEVNULL)
     ort_int8 = os.path.join(work, "minilm_ort_int8.onnx")
     ortq.quantize_dynamic(model, ort_int8, weight_type=ortq.QuantType.QInt8)
+    # ONNX Runtime's own 4-bit weights (MatMulNBits, groups of 128).
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    ort_w4 = os.path.join(work, "minilm_ort_w4.onnx")
+    quantizer = MatMulNBitsQuantizer(onnx.load(model), block_size=128, is_symmetric=True)
+    quantizer.process()
+    quantizer.model.save_model_to_file(ort_w4)
 
     # Accuracy: every test sentence, one at a time (batch 1).
     ids, mask = tokenizer.batch(sentences.SENTENCES, seq)
@@ -178,9 +188,11 @@ def minilm(args, work):
         return float(((e * reference).sum(1) / (np.linalg.norm(e, axis=1) *
                                                 np.linalg.norm(reference, axis=1))).mean())
     accuracy = {"ORT FP32": 1.0, "ORT int8": cosine(ort_embed(ort_int8)),
+                "ORT w4": cosine(ort_embed(ort_w4)),
                 "qcc int8": cosine(qcc_embed(packages["qcc int8"], "int8-out")),
+                "qcc w4": cosine(qcc_embed(packages["qcc w4"], "w4-out")),
                 "qcc FP32": cosine(qcc_embed(packages["qcc FP32"], "fp32-out"))}
-    paths = {"ORT FP32": model, "ORT int8": ort_int8, **packages}
+    paths = {"ORT FP32": model, "ORT int8": ort_int8, "ORT w4": ort_w4, **packages}
     sizes = {label: os.path.getsize(path) for label, path in paths.items()}
     feeds = {"input_ids": ids[:1], "attention_mask": mask[:1]}
     runs = max(args.runs // 10, 20)
@@ -189,12 +201,16 @@ def minilm(args, work):
         rows.append((threads, {
             "ORT FP32": ort_latency(model, feeds, threads, runs),
             "ORT int8": ort_latency(ort_int8, feeds, threads, runs),
+            "ORT w4": ort_latency(ort_w4, feeds, threads, runs),
             "qcc int8": qrun_latency(args.qrun, packages["qcc int8"], feeds, threads, runs, work),
+            "qcc w4": qrun_latency(args.qrun, packages["qcc w4"], feeds, threads, runs, work),
             "qcc FP32": qrun_latency(args.qrun, packages["qcc FP32"], feeds, threads,
                                      max(runs // 10, 10), work)}))
     print_table(f"all-MiniLM-L6-v2 (batch 1, {seq} tokens; accuracy: mean cosine to FP32 "
-                f"over {len(ids)} sentences; ORT int8 is quantize_dynamic)",
-                accuracy, sizes, rows, ("ORT FP32", "ORT int8", "qcc int8", "qcc FP32"))
+                f"over {len(ids)} sentences; ORT int8 is quantize_dynamic, w4 is 4-bit "
+                f"weights in groups of 128: ORT MatMulNBits, qcc RTN)",
+                accuracy, sizes, rows,
+                ("ORT FP32", "ORT int8", "ORT w4", "qcc int8", "qcc w4", "qcc FP32"))
 
 
 def print_table(title, accuracy, sizes, rows,
