@@ -89,6 +89,17 @@ FailureOr<Storage> storageOf(Operation *where, Type tensorType) {
          << e << " is not supported yet";
 }
 
+/// The float-only lowerings' guard: an error at `op` unless its (first)
+/// result is f32. `why` is appended to the message.
+LogicalResult requireF32(Operation *op, StringRef why = "") {
+  if (cast<RankedTensorType>(op->getResult(0).getType())
+          .getElementType()
+          .isF32())
+    return success();
+  return op->emitError("CPU backend: ")
+         << op->getName() << " on non-f32 data is not supported yet" << why;
+}
+
 /// An I64Attr axis (generated accessors return it unsigned), counted from
 /// the end when negative.
 int64_t normalizedAxis(uint64_t axis, size_t rank) {
@@ -734,11 +745,9 @@ LogicalResult Lowering::lowerMatMul(Operation *op) {
   if (isa<qg::MatMulOp>(op) && isFoldedWeight(op->getOperand(1)))
     return lowerWeightInt4(cast<qg::MatMulOp>(op));
   Value a = op->getOperand(0), bm = op->getOperand(1), res = op->getResult(0);
-  if (!cast<RankedTensorType>(res.getType()).getElementType().isF32())
-    return op->emitError("CPU backend: ")
-           << op->getName()
-           << " on non-f32 data is not supported yet (quantized layers are "
-              "fused into qg.qlinear first)";
+  if (failed(requireF32(op, " (quantized layers are fused into qg.qlinear "
+                            "first)")))
+    return failure();
   bool transA = false, transB = false;
   float alpha = 1.f, beta = 1.f;
   Value c;
@@ -1074,10 +1083,8 @@ Value affineIndex(OpBuilder &nb, Location l, Value out, int64_t stride,
 }
 
 LogicalResult Lowering::lowerConv(qg::Conv2DOp op) {
-  if (!cast<RankedTensorType>(op.getType()).getElementType().isF32())
-    return op.emitError("CPU backend: qg.conv2d on non-f32 data is not "
-                        "supported yet "
-                        "(quantized convolutions are fused first); other types are not supported yet");
+  if (failed(requireF32(op, " (quantized convolutions are fused first)")))
+    return failure();
   ArrayRef<int64_t> xs = shapeOf(op.getInput()), ws = shapeOf(op.getWeight()),
                     ys = shapeOf(op.getResult());
   const int64_t group = op.getGroup();
@@ -1131,9 +1138,8 @@ LogicalResult Lowering::lowerConv(qg::Conv2DOp op) {
 
 LogicalResult Lowering::lowerPool(Operation *op) {
   Value in = op->getOperand(0), res = op->getResult(0);
-  if (!cast<RankedTensorType>(res.getType()).getElementType().isF32())
-    return op->emitError("CPU backend: ")
-           << op->getName() << " on non-f32 data is not supported yet";
+  if (failed(requireF32(op)))
+    return failure();
   ArrayRef<int64_t> xs = shapeOf(in), ys = shapeOf(res);
   FailureOr<Value> x = view(in), y = view(res);
   if (failed(x) || failed(y))
@@ -1445,9 +1451,8 @@ LogicalResult Lowering::lowerCast(qg::CastOp op) {
 /// reduce_sum / reduce_mean over `axes` (all when empty), keepdims or not.
 LogicalResult Lowering::lowerReduce(Operation *op) {
   Value in = op->getOperand(0), res = op->getResult(0);
-  if (!cast<RankedTensorType>(res.getType()).getElementType().isF32())
-    return op->emitError("CPU backend: ")
-           << op->getName() << " on non-f32 data is not supported yet";
+  if (failed(requireF32(op)))
+    return failure();
   ArrayRef<int64_t> xs = shapeOf(in), ys = shapeOf(res);
   ArrayRef<int64_t> axesAttr;
   bool keepdims = true, mean = isa<qg::ReduceMeanOp>(op);
@@ -1526,9 +1531,8 @@ void outerLoops(OpBuilder &b, Location l, ArrayRef<int64_t> shape,
 /// exp(x - max) / sum.
 LogicalResult Lowering::lowerSoftmax(qg::SoftmaxOp op) {
   ArrayRef<int64_t> xs = shapeOf(op.getInput());
-  if (!cast<RankedTensorType>(op.getType()).getElementType().isF32())
-    return op.emitError("CPU backend: qg.softmax on non-f32 data is not "
-                        "supported yet");
+  if (failed(requireF32(op)))
+    return failure();
   const int64_t axis = normalizedAxis(op.getAxis(), xs.size());
   FailureOr<Value> x = view(op.getInput()), y = view(op.getResult());
   if (failed(x) || failed(y))
@@ -1584,9 +1588,8 @@ LogicalResult Lowering::lowerSoftmax(qg::SoftmaxOp op) {
 /// variance, then (x - mean) / sqrt(variance + epsilon) * scale + bias.
 LogicalResult Lowering::lowerLayerNorm(qg::LayerNormOp op) {
   ArrayRef<int64_t> xs = shapeOf(op.getInput());
-  if (!cast<RankedTensorType>(op.getType()).getElementType().isF32())
-    return op.emitError("CPU backend: qg.layer_norm on non-f32 data is not "
-                        "supported yet");
+  if (failed(requireF32(op)))
+    return failure();
   const int64_t axis = normalizedAxis(op.getAxis(), xs.size());
   SmallVector<int64_t> inner(xs.begin() + axis, xs.end());
   int64_t width = 1;

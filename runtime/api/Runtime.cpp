@@ -215,18 +215,18 @@ std::string prepareWeightInt4(const qcc_model &model, Prepared &k) {
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < kDim; ++c)
       codes[r * kDim + c] = (packed[r * rowBytes + c / 2] >> (4 * (c % 2))) & 15;
-  std::vector<float> scales(static_cast<size_t>(n * groups));
-  std::memcpy(scales.data(), model.weights + p[w::ScalesOffset],
-              scales.size() * 4);
-  for (float s : scales)
-    if (!std::isfinite(s))
+  // 4-byte aligned and inside the section, checked above.
+  const auto *scales =
+      reinterpret_cast<const float *>(model.weights + p[w::ScalesOffset]);
+  for (int64_t i = 0; i < n * groups; ++i)
+    if (!std::isfinite(scales[i]))
       return "scale is not finite";
   const std::array<float, 16> levels =
       format == kp::wint4::WeightFormat::Uint4  ? rt::uint4Levels()
       : format == kp::wint4::WeightFormat::Int4 ? rt::int4Levels()
                                                 : rt::nf4Levels();
   std::string error;
-  k.packed4 = rt::packInt4Weights(codes.data(), n, kDim, g, scales.data(), zp,
+  k.packed4 = rt::packInt4Weights(codes.data(), n, kDim, g, scales, zp,
                                   levels, rt::defaultIsa(), error);
   if (!error.empty())
     return error;
