@@ -168,6 +168,88 @@ def QGFuseQuantizedLayers : Pass<"qg-fuse-quantized-layers", "mlir::ModuleOp"> {
   ];
 }
 
+def QGFoldTransposes : Pass<"qg-fold-transposes", "mlir::ModuleOp"> {
+  let summary = "Fold transposes into the operand layouts of matmul and gemm";
+  let description = [{
+    A `qg.transpose` that feeds a `qg.matmul` operand becomes that operand's
+    `lhs_perm` or `rhs_perm`: the product reads the transpose's input in
+    place. Perms compose when the operand is already permuted, and a perm
+    that comes out as the identity is dropped. A 2-D transpose feeding a
+    `qg.gemm` operand toggles `trans_a` or `trans_b`. A transpose left
+    without users is erased. Matmuls with folded perms keep their
+    locations; the quantization passes ignore them, so this pass runs after
+    quantization, just before code generation.
+
+    ```mlir
+    // Before
+    %kt = qg.transpose %k {perm = array<i64: 0, 2, 3, 1>} : tensor<1x16x12x32xf32> -> tensor<1x12x32x16xf32>
+    %s = qg.matmul %q, %kt : tensor<1x12x16x32xf32>, tensor<1x12x32x16xf32> -> tensor<1x12x16x16xf32>
+    // After
+    %s = qg.matmul %q, %k {rhs_perm = array<i64: 0, 2, 3, 1>} : tensor<1x12x16x32xf32>, tensor<1x16x12x32xf32> -> tensor<1x12x16x16xf32>
+    ```
+  }];
+  let statistics = [
+    Statistic<"numFolded", "num-folded", "Transposes folded into operands">
+  ];
+}
+
+def QGFuseWeightOnly : Pass<"qg-fuse-weight-only", "mlir::ModuleOp"> {
+  let summary = "Fuse matmuls with dequantized 4-bit constant weights into qg.dequant_matmul";
+  let description = [{
+    A `qg.matmul` whose right operand is the `qg.dequantize` of a uint4,
+    int4 or NF4 constant quantized in blocks along K becomes a
+    `qg.dequant_matmul`, which dequantizes the weight in registers: the
+    weight `[K, N]` blocked along axis 0, or `[N, K]` blocked along axis 1
+    read through `rhs_perm = [1, 0]` (what `qg-fold-transposes` makes of
+    MatMulNBits' transposed weight), which becomes `trans_b`. A following
+    `qg.add` of an f32 constant `[N]`, when it is the matmul's only user,
+    becomes the bias. The dequantize is erased when nothing else uses it.
+    The fused op's location fuses those of the dequantize, the matmul and
+    the add. Run it after `qg-fold-transposes`.
+
+    ```mlir
+    // Before
+    %d = qg.dequantize %w : tensor<64x32x!qg.quant<u4, axis = 1, block = 32, ...>> -> tensor<64x32xf32>
+    %y = qg.matmul %x, %d {rhs_perm = array<i64: 1, 0>} : tensor<4x32xf32>, tensor<64x32xf32> -> tensor<4x64xf32>
+    // After
+    %y = qg.dequant_matmul %x, %w {trans_b = true} : tensor<4x32xf32>, tensor<64x32x!qg.quant<u4, ...>> -> tensor<4x64xf32>
+    ```
+  }];
+  let statistics = [
+    Statistic<"numFused", "num-fused", "Matmuls fused into qg.dequant_matmul">
+  ];
+}
+
+def QGFuseElementwise : Pass<"qg-fuse-elementwise", "mlir::ModuleOp"> {
+  let summary = "Fuse chains of elementwise ops into qg.fused_elementwise";
+  let description = [{
+    Groups f32 elementwise ops (binary arithmetic, unary functions,
+    activations, clip) and per-tensor `qg.quantize`/`qg.dequantize` into
+    `qg.fused_elementwise` ops, one loop nest each. Walking the function
+    backwards, each op not yet grouped starts a group and pulls in the
+    producers of its operands that are fusible, have the same result shape
+    and have no users outside the group, until none is left; a group of
+    two or more ops is fused. Values used outside the group stay tensors
+    and become inputs. One-element constants are copied into the body. The
+    fused op's location fuses those of its ops.
+
+    ```mlir
+    // Before: GELU written out, then quantize
+    %1 = qg.mul %x, %c0 : tensor<16x64xf32>, tensor<1xf32> -> tensor<16x64xf32>
+    %2 = qg.erf %1 : tensor<16x64xf32>
+    %3 = qg.add %2, %c1 : tensor<16x64xf32>, tensor<1xf32> -> tensor<16x64xf32>
+    %4 = qg.mul %x, %3 : tensor<16x64xf32>, tensor<16x64xf32> -> tensor<16x64xf32>
+    %5 = qg.quantize %4 : tensor<16x64xf32> -> tensor<16x64x!qg.quant<u8, ...>>
+    // After: one op whose body holds the five
+    %5 = qg.fused_elementwise %x : (tensor<16x64xf32>) -> tensor<16x64x!qg.quant<u8, ...>> { ... }
+    ```
+  }];
+  let statistics = [
+    Statistic<"numFused", "num-fused", "Fused elementwise ops created">,
+    Statistic<"numOps", "num-ops", "Elementwise ops moved into them">
+  ];
+}
+
 def QGFoldConstants : Pass<"qg-fold-constants", "mlir::ModuleOp"> {
   let summary = "Evaluate qg ops whose operands are all constants";
   let description = [{

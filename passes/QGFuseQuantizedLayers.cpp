@@ -80,6 +80,8 @@ public:
 private:
   std::optional<Match> matchLayer(Operation *layer) {
     Match match;
+    if (auto mm = dyn_cast<MatMulOp>(layer); mm && mm.hasOperandPerms())
+      return std::nullopt; // operand layouts are folded after this pass
     auto activation = layer->getOperand(0).getDefiningOp<DequantizeOp>();
     auto weightDq = layer->getOperand(1).getDefiningOp<DequantizeOp>();
     if (!activation || !weightDq ||

@@ -16,6 +16,10 @@ namespace qcc::qg {
 
 std::optional<WeightSite> findWeight(Operation *op) {
   if (auto matmul = dyn_cast<MatMulOp>(op)) {
+    // Folded transposes are a late, pre-codegen form; the quantization
+    // passes see the importer's plain matmuls.
+    if (matmul.hasOperandPerms())
+      return std::nullopt;
     const int64_t rank =
         cast<RankedTensorType>(matmul.getRhs().getType()).getRank();
     if (rank == 1)
@@ -44,8 +48,10 @@ bool isLayer(Operation *op) {
 }
 
 std::optional<ActivationSite> findActivation(Operation *op) {
-  if (isa<MatMulOp>(op))
-    return ActivationSite{&op->getOpOperand(0), true};
+  if (auto matmul = dyn_cast<MatMulOp>(op))
+    return matmul.hasOperandPerms()
+               ? std::nullopt
+               : std::optional(ActivationSite{&op->getOpOperand(0), true});
   if (auto gemm = dyn_cast<GemmOp>(op))
     return ActivationSite{&op->getOpOperand(0), !gemm.getTransA()};
   if (isa<Conv2DOp>(op))
@@ -57,8 +63,11 @@ std::optional<MatrixView> matrixView(Operation *layer) {
   auto type = cast<RankedTensorType>(layer->getOperand(1).getType());
   if (type.getRank() != 2 || !type.hasStaticShape())
     return std::nullopt;
-  if (isa<MatMulOp>(layer))
-    return MatrixView{type.getDimSize(0), type.getDimSize(1), false};
+  if (auto matmul = dyn_cast<MatMulOp>(layer))
+    return matmul.hasOperandPerms()
+               ? std::nullopt
+               : std::optional(
+                     MatrixView{type.getDimSize(0), type.getDimSize(1), false});
   if (auto gemm = dyn_cast<GemmOp>(layer)) {
     if (gemm.getTransB())
       return MatrixView{type.getDimSize(1), type.getDimSize(0), true};

@@ -30,6 +30,13 @@ void qcc::buildPreparePipeline(mlir::OpPassManager &pm) {
   pm.addPass(mlir::createCanonicalizerPass());
 }
 
+void qcc::buildFusionPipeline(mlir::OpPassManager &pm) {
+  pm.addPass(qcc::qg::createQGFuseQuantizedLayers());
+  pm.addPass(qcc::qg::createQGFoldTransposes());
+  pm.addPass(qcc::qg::createQGFuseWeightOnly());
+  pm.addPass(qcc::qg::createQGFuseElementwise());
+}
+
 void qcc::registerPasses() {
   qcc::qg::registerQGPasses();
   mlir::PassPipelineRegistration<>(
@@ -37,6 +44,12 @@ void qcc::registerPasses() {
       "Prepare a float graph for quantization: fold batch norms into convs "
       "and gemms, fold constants, canonicalize",
       buildPreparePipeline);
+  mlir::PassPipelineRegistration<>(
+      "qg-fuse",
+      "Fuse for code generation: quantized layers into integer ops, "
+      "transposes into matmul operand layouts, 4-bit weight-only matmuls "
+      "into dequant_matmul, elementwise chains into one loop each",
+      buildFusionPipeline);
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();

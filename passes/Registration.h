@@ -16,6 +16,11 @@ void registerDialects(mlir::DialectRegistry &registry);
 /// qg-prepare: fold batch norms, fold constants, canonicalize.
 void buildPreparePipeline(mlir::OpPassManager &pm);
 
+/// qg-fuse: the fusion passes the compiler runs before code generation
+/// (quantized layers into integer ops, transposes into operand layouts,
+/// 4-bit weight-only matmuls, elementwise chains).
+void buildFusionPipeline(mlir::OpPassManager &pm);
+
 /// Every qg pass, plus the upstream generic transforms (canonicalize, cse).
 void registerPasses();
 

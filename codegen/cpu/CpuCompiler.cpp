@@ -28,6 +28,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -115,6 +116,24 @@ ArrayRef<int64_t> shapeOf(Value v) {
   return cast<RankedTensorType>(v.getType()).getShape();
 }
 
+/// Indices (or index expressions) of an operand read through a folded
+/// transpose: logical index i addresses the operand's dim perm[i]. An empty
+/// perm is the identity.
+template <typename T>
+SmallVector<T> permuteIndices(ArrayRef<T> logical, ArrayRef<int64_t> perm) {
+  if (perm.empty())
+    return SmallVector<T>(logical);
+  SmallVector<T> physical(logical.size());
+  for (size_t i = 0; i < perm.size(); ++i)
+    physical[perm[i]] = logical[i];
+  return physical;
+}
+template <typename T>
+SmallVector<T> permuteIndices(const SmallVector<T> &logical,
+                              ArrayRef<int64_t> perm) {
+  return permuteIndices(ArrayRef<T>(logical), perm);
+}
+
 qg::QuantType quantOf(Value v) {
   return dyn_cast<qg::QuantType>(
       cast<RankedTensorType>(v.getType()).getElementType());
@@ -164,72 +183,6 @@ bool isConstant(Value v) {
   return root.getDefiningOp() && isa<qg::ConstantOp>(root.getDefiningOp());
 }
 
-/// The dequantize of a 4-bit constant behind a matmul's right operand `b`
-/// (uint4, int4 or NF4, in blocks of a multiple of 16 along K): either
-/// b = dequantize(C) with C [K, N] blocked along axis 0, or b =
-/// transpose(dequantize(C), [1, 0]) with C [N, K] blocked along axis 1 (the
-/// layout of ONNX Runtime's MatMulNBits). `transposed` says which.
-qg::DequantizeOp fourBitWeightOf(Value b, bool &transposed) {
-  transposed = false;
-  if (auto t = b.getDefiningOp<qg::TransposeOp>()) {
-    if (t.getPerm().size() != 2 || t.getPerm()[0] != 1)
-      return {};
-    transposed = true;
-    b = t.getInput();
-    if (!b.hasOneUse())
-      return {};
-  }
-  auto dq = b.getDefiningOp<qg::DequantizeOp>();
-  if (!dq || !isConstant(dq.getInput()))
-    return {};
-  qg::QuantType q = quantOf(dq.getInput());
-  if (!q || shapeOf(b).size() != 2 || !q.isPerBlock() ||
-      q.getAxis() != (transposed ? 1 : 0) || q.isDoubleQuantized() ||
-      q.getBlockSize() % 16 != 0 ||
-      !cast<RankedTensorType>(b.getType()).getElementType().isF32())
-    return {};
-  const rt::Format f = q.getFormat();
-  if (f != rt::Format::U4 && f != rt::Format::I4 && f != rt::Format::NF4)
-    return {};
-  return dq;
-}
-
-/// Whether every use of `b` is an f32 matmul taking it as its right
-/// operand, with a left operand of rows of K values in the arena.
-bool onlyMatmulRightOperand(Value b) {
-  if (b.use_empty())
-    return false;
-  const int64_t k = shapeOf(b)[0];
-  for (OpOperand &use : b.getUses()) {
-    auto mm = dyn_cast<qg::MatMulOp>(use.getOwner());
-    if (!mm || use.getOperandNumber() != 1 || mm.getOperand(0) == b)
-      return false;
-    Value a = mm.getOperand(0);
-    ArrayRef<int64_t> as = shapeOf(a);
-    if (as.size() < 2 || as.back() != k || isConstant(a) ||
-        !cast<RankedTensorType>(a.getType()).getElementType().isF32())
-      return false;
-  }
-  return true;
-}
-
-/// Whether `v` is a 4-bit weight's dequantize (or its transpose) that only
-/// feeds matmuls as their right operand. Such values are never computed:
-/// each matmul calls the runtime's weight-only kernel, which dequantizes in
-/// registers, so the f32 weights never exist.
-bool isFoldedWeight(Value v) {
-  bool transposed = false;
-  if (v.getDefiningOp<qg::TransposeOp>())
-    return fourBitWeightOf(v, transposed) && onlyMatmulRightOperand(v);
-  if (!v.getDefiningOp<qg::DequantizeOp>())
-    return false;
-  if (v.hasOneUse())
-    if (auto t = dyn_cast<qg::TransposeOp>(*v.getUsers().begin()))
-      return isFoldedWeight(t.getResult());
-  return fourBitWeightOf(v, transposed) && !transposed &&
-         onlyMatmulRightOperand(v);
-}
-
 FailureOr<MemoryPlan> planMemory(func::FuncOp f) {
   Block &body = f.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
@@ -252,7 +205,7 @@ FailureOr<MemoryPlan> planMemory(func::FuncOp f) {
     for (Value operand : op.getOperands())
       lastUse[find(operand)] = index;
     for (Value r : op.getResults()) {
-      if (isConstant(r) || isFoldedWeight(r))
+      if (isConstant(r))
         continue;
       values.push_back(r);
       def[r] = index;
@@ -374,7 +327,8 @@ private:
   LogicalResult lowerSoftmax(qg::SoftmaxOp op);
   LogicalResult lowerLayerNorm(qg::LayerNormOp op);
   LogicalResult lowerQLinear(qg::QLinearOp op);
-  LogicalResult lowerWeightInt4(qg::MatMulOp op);
+  LogicalResult lowerDequantMatMul(qg::DequantMatMulOp op);
+  LogicalResult lowerFused(qg::FusedElementwiseOp op);
   LogicalResult lowerQConv(qg::QConv2DOp op);
   template <typename Op>
   FailureOr<std::string> gemmParams(Op op, int64_t n, std::vector<int64_t> &p,
@@ -403,7 +357,11 @@ private:
   void callKernel(pkg::KernelInfo info);
   /// The float matmul with B's rows contiguous, in vector registers.
   void vectorMatMul(Value av, Value bv, Value yv, ArrayRef<int64_t> as,
-                    ArrayRef<int64_t> bs, ArrayRef<int64_t> rs, bool transA);
+                    ArrayRef<int64_t> bs, ArrayRef<int64_t> rs, bool transA,
+                    ArrayRef<int64_t> aPerm, ArrayRef<int64_t> bPerm);
+  void dotMatMul(Value av, Value bv, Value yv, ArrayRef<int64_t> as,
+                 ArrayRef<int64_t> bs, ArrayRef<int64_t> rs, bool transB,
+                 ArrayRef<int64_t> aPerm, ArrayRef<int64_t> bPerm);
 
   func::FuncOp source;
   const MemoryPlan &plan;
@@ -500,6 +458,39 @@ void Lowering::callKernel(pkg::KernelInfo info) {
   func::CallIndirectOp::create(b, loc, callFn, ValueRange{context, idValue});
 }
 
+/// saturate(round_half_even(x / scale) + zp) as an 8-bit code; NaN -> zp.
+Value quantizeScalar(OpBuilder &nb, Location l, Value x, Value scale, Value zp,
+                     bool isUnsigned) {
+  const float lo = isUnsigned ? 0.f : -128.f, hi = isUnsigned ? 255.f : 127.f;
+  Value scaled = arith::DivFOp::create(nb, l, x, scale);
+  Value rounded = math::RoundEvenOp::create(nb, l, scaled);
+  Value zpf = arith::SIToFPOp::create(nb, l, nb.getF32Type(), zp);
+  Value shifted = arith::AddFOp::create(nb, l, rounded, zpf);
+  Value clamped = arith::MinimumFOp::create(
+      nb, l,
+      arith::MaximumFOp::create(
+          nb, l, shifted,
+          arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(lo))),
+      arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(hi)));
+  Value isNan =
+      arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNO, x, x);
+  Value chosen = arith::SelectOp::create(nb, l, isNan, zpf, clamped);
+  Value asInt = arith::FPToSIOp::create(nb, l, nb.getI32Type(), chosen);
+  return arith::TruncIOp::create(nb, l, nb.getI8Type(), asInt);
+}
+
+/// (q - zp) * scale in f32 from an 8-bit code.
+Value dequantizeScalar(OpBuilder &nb, Location l, Value q, Value scale,
+                       Value zp, bool isUnsigned) {
+  Value code =
+      isUnsigned
+          ? arith::ExtUIOp::create(nb, l, nb.getI32Type(), q).getResult()
+          : arith::ExtSIOp::create(nb, l, nb.getI32Type(), q).getResult();
+  Value centered = arith::SubIOp::create(nb, l, code, zp);
+  Value asFloat = arith::SIToFPOp::create(nb, l, nb.getF32Type(), centered);
+  return arith::MulFOp::create(nb, l, asFloat, scale);
+}
+
 LogicalResult Lowering::lowerQuantize(Operation *op, bool quantize) {
   Value in = op->getOperand(0), res = op->getResult(0);
   qg::QuantType q = quantize ? quantOf(res) : quantOf(in);
@@ -531,7 +522,6 @@ LogicalResult Lowering::lowerQuantize(Operation *op, bool quantize) {
   const float scale0 = params->scales[0];
   const int32_t zp0 = params->zeroPoint(0);
   const bool isUnsigned = s->isUnsigned;
-  const float lo = isUnsigned ? 0.f : -128.f, hi = isUnsigned ? 255.f : 127.f;
   SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
   linalg::GenericOp::create(
       b, loc, TypeRange{}, inputs, ValueRange{*y}, maps, iters,
@@ -542,38 +532,9 @@ LogicalResult Lowering::lowerQuantize(Operation *op, bool quantize) {
         Value zp = perAxis ? args[2]
                            : arith::ConstantOp::create(
                                  nb, l, nb.getI32IntegerAttr(zp0));
-        Value result;
-        if (quantize) {
-          // saturate(round_half_even(x / scale) + zp); NaN -> zp.
-          Value xv = args[0];
-          Value scaled = arith::DivFOp::create(nb, l, xv, scale);
-          Value rounded = math::RoundEvenOp::create(nb, l, scaled);
-          Value zpf = arith::SIToFPOp::create(nb, l, nb.getF32Type(), zp);
-          Value shifted = arith::AddFOp::create(nb, l, rounded, zpf);
-          Value clamped = arith::MinimumFOp::create(
-              nb, l,
-              arith::MaximumFOp::create(
-                  nb, l, shifted,
-                  arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(lo))),
-              arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(hi)));
-          Value isNan = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNO,
-                                              xv, xv);
-          Value chosen = arith::SelectOp::create(nb, l, isNan, zpf, clamped);
-          Value asInt = arith::FPToSIOp::create(nb, l, nb.getI32Type(), chosen);
-          result = arith::TruncIOp::create(nb, l, nb.getI8Type(), asInt);
-        } else {
-          // (q - zp) * scale in f32.
-          Value code =
-              isUnsigned
-                  ? arith::ExtUIOp::create(nb, l, nb.getI32Type(), args[0])
-                        .getResult()
-                  : arith::ExtSIOp::create(nb, l, nb.getI32Type(), args[0])
-                        .getResult();
-          Value centered = arith::SubIOp::create(nb, l, code, zp);
-          Value asFloat =
-              arith::SIToFPOp::create(nb, l, nb.getF32Type(), centered);
-          result = arith::MulFOp::create(nb, l, asFloat, scale);
-        }
+        Value result =
+            quantize ? quantizeScalar(nb, l, args[0], scale, zp, isUnsigned)
+                     : dequantizeScalar(nb, l, args[0], scale, zp, isUnsigned);
         linalg::YieldOp::create(nb, l, result);
       });
   return success();
@@ -739,11 +700,107 @@ LogicalResult Lowering::lowerElementwise(Operation *op) {
   return success();
 }
 
+/// qg.fused_elementwise: one loop nest over the result; each element runs
+/// the body's ops in order on scalars (inputs read with broadcasting), so
+/// no intermediate tensor is stored.
+LogicalResult Lowering::lowerFused(qg::FusedElementwiseOp op) {
+  Block &body = op.getBody().front();
+  // The scalar body, or failure (with an error) when some op has no scalar
+  // form on the CPU.
+  auto buildBody = [&](OpBuilder &nb, Location l,
+                       ValueRange args) -> FailureOr<Value> {
+    DenseMap<Value, Value> scalar;
+    for (auto [arg, v] : llvm::zip(body.getArguments(), args))
+      scalar[arg] = v;
+    for (Operation &inner : body.without_terminator()) {
+      Value result;
+      if (auto c = dyn_cast<qg::ConstantOp>(inner)) {
+        FailureOr<ref::Tensor> value = ref::fromAttribute(
+            cast<ElementsAttr>(c.getValue()),
+            cast<RankedTensorType>(c.getType()));
+        if (failed(value) || !c.getType().getElementType().isF32())
+          return inner.emitError("CPU backend: a fused constant must be f32");
+        result = arith::ConstantOp::create(
+            nb, l, nb.getF32FloatAttr(static_cast<float>(value->data[0])));
+      } else if (isa<qg::QuantizeOp, qg::DequantizeOp>(inner)) {
+        const bool quantize = isa<qg::QuantizeOp>(inner);
+        Type quantType = quantize ? inner.getResult(0).getType()
+                                  : inner.getOperand(0).getType();
+        FailureOr<Storage> st = storageOf(&inner, quantType);
+        if (failed(st))
+          return failure();
+        FailureOr<rt::QuantParams> params =
+            cast<qg::QuantType>(
+                cast<RankedTensorType>(quantType).getElementType())
+                .getParams();
+        if (failed(params))
+          return inner.emitError("CPU backend: the scale table is not "
+                                 "available");
+        Value scale = arith::ConstantOp::create(
+            nb, l, nb.getF32FloatAttr(params->scales[0]));
+        Value zp = arith::ConstantOp::create(
+            nb, l, nb.getI32IntegerAttr(params->zeroPoint(0)));
+        Value x = scalar.lookup(inner.getOperand(0));
+        result = quantize
+                     ? quantizeScalar(nb, l, x, scale, zp, st->isUnsigned)
+                     : dequantizeScalar(nb, l, x, scale, zp, st->isUnsigned);
+      } else {
+        SmallVector<Value> operands;
+        for (Value v : inner.getOperands())
+          operands.push_back(scalar.lookup(v));
+        FailureOr<Value> v = scalarBody(&inner, nb, l, operands);
+        if (failed(v))
+          return inner.emitError("CPU backend: ")
+                 << inner.getName() << " has no scalar form for fusion";
+        result = *v;
+      }
+      scalar[inner.getResult(0)] = result;
+    }
+    return scalar.lookup(op.getYielded());
+  };
+  // Check that the body can be built before emitting anything.
+  {
+    OpBuilder probe(ctx);
+    Block scratch;
+    SmallVector<Value> args;
+    for (Value input : op.getInputs()) {
+      FailureOr<Storage> st = storageOf(op, input.getType());
+      if (failed(st))
+        return failure();
+      args.push_back(scratch.addArgument(st->element, loc));
+    }
+    probe.setInsertionPointToStart(&scratch);
+    if (failed(buildBody(probe, loc, args)))
+      return failure();
+  }
+  Value res = op.getResult();
+  const unsigned rank = shapeOf(res).size();
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  for (Value input : op.getInputs()) {
+    FailureOr<Value> v = view(input);
+    if (failed(v))
+      return failure();
+    inputs.push_back(*v);
+    maps.push_back(broadcastMap(shapeOf(input), shapeOf(res), rank));
+  }
+  FailureOr<Value> y = view(res);
+  if (failed(y))
+    return failure();
+  maps.push_back(b.getMultiDimIdentityMap(rank));
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  linalg::GenericOp::create(
+      b, loc, TypeRange{}, inputs, ValueRange{*y}, maps, iters,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        FailureOr<Value> v = buildBody(nb, l, args.drop_back());
+        linalg::YieldOp::create(nb, l, *v);
+      });
+  return success();
+}
+
 /// matmul (numpy rules, batch broadcasting, 1-D promotion) and gemm on f32:
 /// fill, accumulate over k, then gemm's alpha and beta * C.
 LogicalResult Lowering::lowerMatMul(Operation *op) {
-  if (isa<qg::MatMulOp>(op) && isFoldedWeight(op->getOperand(1)))
-    return lowerWeightInt4(cast<qg::MatMulOp>(op));
   Value a = op->getOperand(0), bm = op->getOperand(1), res = op->getResult(0);
   if (failed(requireF32(op, " (quantized layers are fused into qg.qlinear "
                             "first)")))
@@ -751,14 +808,29 @@ LogicalResult Lowering::lowerMatMul(Operation *op) {
   bool transA = false, transB = false;
   float alpha = 1.f, beta = 1.f;
   Value c;
+  // Folded transposes: the product reads operand dim perm[i] as its dim i.
+  SmallVector<int64_t> aPerm, bPerm;
   if (auto gemm = dyn_cast<qg::GemmOp>(op)) {
     transA = gemm.getTransA();
     transB = gemm.getTransB();
     alpha = gemm.getAlpha().convertToFloat();
     beta = gemm.getBeta().convertToFloat();
     c = gemm.getC();
+  } else if (auto mm = dyn_cast<qg::MatMulOp>(op)) {
+    if (auto p = mm.getLhsPerm())
+      aPerm.assign(p->begin(), p->end());
+    if (auto p = mm.getRhsPerm())
+      bPerm.assign(p->begin(), p->end());
   }
-  ArrayRef<int64_t> as = shapeOf(a), bs = shapeOf(bm), rs = shapeOf(res);
+  auto logicalShape = [](ArrayRef<int64_t> shape, ArrayRef<int64_t> perm) {
+    SmallVector<int64_t> out(shape);
+    for (size_t i = 0; i < perm.size(); ++i)
+      out[i] = shape[perm[i]];
+    return out;
+  };
+  const SmallVector<int64_t> aShape = logicalShape(shapeOf(a), aPerm),
+                             bShape = logicalShape(shapeOf(bm), bPerm);
+  ArrayRef<int64_t> as = aShape, bs = bShape, rs = shapeOf(res);
   const bool aVec = as.size() == 1, bVec = bs.size() == 1;
   const unsigned outRank = rs.size(), loops = outRank + 1;
   // Result dims: batch..., [m], [n]. The loops run batch..., m, k, n when
@@ -794,7 +866,8 @@ LogicalResult Lowering::lowerMatMul(Operation *op) {
       exprs.push_back(k);
       exprs.push_back(outer);
     }
-    return AffineMap::get(loops, 0, exprs, ctx);
+    return AffineMap::get(loops, 0, permuteIndices(exprs, isA ? aPerm : bPerm),
+                          ctx);
   };
   // The general case (B transposed, or a vector): a linalg.generic.
   auto matMulLoops = [&](Value av, Value bv, Value yv) {
@@ -820,8 +893,28 @@ LogicalResult Lowering::lowerMatMul(Operation *op) {
   FailureOr<Value> av = view(a), bv = view(bm), yv = view(res);
   if (failed(av) || failed(bv) || failed(yv))
     return failure();
-  if (!bVec && !transB) {
-    vectorMatMul(*av, *bv, *yv, as, bs, rs, transA);
+  // Which operand dim is contiguous in memory: the vector kernel loads rows
+  // of B (n contiguous); the dot kernel loads rows of A and columns of B
+  // (k contiguous in both).
+  // The logical dim that is contiguous in memory (the operand's last).
+  auto physicalLast = [](ArrayRef<int64_t> perm, size_t rank) -> size_t {
+    if (perm.empty())
+      return rank - 1;
+    return std::find(perm.begin(), perm.end(),
+                     static_cast<int64_t>(rank) - 1) -
+           perm.begin();
+  };
+  const bool bRowsContiguous =
+      !bVec && !transB && physicalLast(bPerm, bs.size()) == bs.size() - 1;
+  const bool bColsContiguous =
+      !bVec && (transB ? physicalLast(bPerm, bs.size()) == bs.size() - 1
+                       : physicalLast(bPerm, bs.size()) == bs.size() - 2);
+  const bool aRowsContiguous =
+      aVec || (!transA && physicalLast(aPerm, as.size()) == as.size() - 1);
+  if (bRowsContiguous) {
+    vectorMatMul(*av, *bv, *yv, as, bs, rs, transA, aPerm, bPerm);
+  } else if (bColsContiguous && aRowsContiguous) {
+    dotMatMul(*av, *bv, *yv, as, bs, rs, transB, aPerm, bPerm);
   } else {
     matMulLoops(*av, *bv, *yv);
   }
@@ -949,9 +1042,49 @@ Value loopReduce(OpBuilder &b, Location l, ArrayRef<int64_t> bounds,
   return build(b, 0, init);
 }
 
+/// Calls `block(builder, start, size)` over [0, extent): blocks of
+/// `blockSize` in one loop, then the leftover one at a time in another.
+void blockedLoops(OpBuilder &b, Location l, int64_t extent, int64_t blockSize,
+                  function_ref<void(OpBuilder &, Value, int64_t)> block) {
+  const int64_t full = extent - extent % blockSize;
+  auto loop = [&](int64_t from, int64_t to, int64_t step) {
+    if (from >= to)
+      return;
+    scf::ForOp::create(
+        b, l, arith::ConstantIndexOp::create(b, l, from),
+        arith::ConstantIndexOp::create(b, l, to),
+        arith::ConstantIndexOp::create(b, l, step), ValueRange{},
+        [&](OpBuilder &nb, Location, Value start, ValueRange) {
+          block(nb, start, step);
+          scf::YieldOp::create(nb, l);
+        });
+  };
+  loop(0, full, blockSize);
+  loop(full, extent, 1);
+}
+
+/// An operand's leading (batch) indices in a matrix product whose result
+/// has shape `rs` and `batch` batch dims, from the result's batch indices
+/// `iv`: the operand's own `own` batch dims are the trailing ones of the
+/// result's, and a dim of 1 broadcasts.
+SmallVector<Value> batchIndices(OpBuilder &b, Location l,
+                                ArrayRef<int64_t> shape, size_t own,
+                                size_t batch, ArrayRef<int64_t> rs,
+                                ArrayRef<Value> iv) {
+  SmallVector<Value> idx;
+  for (size_t i = 0; i < own; ++i) {
+    const size_t j = i + (batch - own);
+    idx.push_back(shape[i] == 1 && rs[j] != 1
+                      ? arith::ConstantIndexOp::create(b, l, 0).getResult()
+                      : iv[j]);
+  }
+  return idx;
+}
+
 void Lowering::vectorMatMul(Value av, Value bv, Value yv,
                             ArrayRef<int64_t> as, ArrayRef<int64_t> bs,
-                            ArrayRef<int64_t> rs, bool transA) {
+                            ArrayRef<int64_t> rs, bool transA,
+                            ArrayRef<int64_t> aPerm, ArrayRef<int64_t> bPerm) {
   // A block of up to kRows rows of the result by kLanes columns lives in
   // registers while k runs; every sum adds its terms in order of k with
   // one multiply-add each (fused on CPUs with FMA). A vector of A (no m)
@@ -965,23 +1098,11 @@ void Lowering::vectorMatMul(Value av, Value bv, Value yv,
   auto vecType = VectorType::get({kLanes}, b.getF32Type());
   auto maskType = VectorType::get({kLanes}, b.getI1Type());
   SmallVector<int64_t> batchShape(rs.begin(), rs.begin() + batch);
-  // An operand's leading (batch) indices: its own batch dims are the
-  // trailing ones of the result's, and a dim of 1 broadcasts.
-  auto batchIndex = [&](ArrayRef<int64_t> shape, size_t own,
-                        ArrayRef<Value> iv, OpBuilder &nb) {
-    SmallVector<Value> idx;
-    for (size_t i = 0; i < own; ++i) {
-      const size_t j = i + (batch - own);
-      idx.push_back(shape[i] == 1 && rs[j] != 1
-                        ? arith::ConstantIndexOp::create(nb, loc, 0).getResult()
-                        : iv[j]);
-    }
-    return idx;
-  };
   loopNest(b, loc, batchShape, [&](OpBuilder &nb, ArrayRef<Value> iv) {
-    SmallVector<Value> aBase =
-        batchIndex(as, aVec ? 0 : as.size() - 2, iv, nb);
-    SmallVector<Value> bBase = batchIndex(bs, bs.size() - 2, iv, nb);
+    SmallVector<Value> aBase = batchIndices(
+        nb, loc, as, aVec ? 0 : as.size() - 2, batch, rs, iv);
+    SmallVector<Value> bBase =
+        batchIndices(nb, loc, bs, bs.size() - 2, batch, rs, iv);
     SmallVector<Value> yBase(iv.begin(), iv.end());
     Value zero = arith::ConstantOp::create(
         nb, loc, DenseElementsAttr::get(vecType, nb.getF32FloatAttr(0.f)));
@@ -1013,6 +1134,7 @@ void Lowering::vectorMatMul(Value av, Value bv, Value yv,
                   SmallVector<Value> bIdx(bBase);
                   bIdx.push_back(k);
                   bIdx.push_back(n0);
+                  bIdx = permuteIndices(bIdx, bPerm);
                   Value bRow =
                       mask ? vector::MaskedLoadOp::create(kb, loc, vecType, bv,
                                                           bIdx, mask, zero)
@@ -1028,7 +1150,8 @@ void Lowering::vectorMatMul(Value av, Value bv, Value yv,
                       aIdx.append({k, rowIdx[r]});
                     else
                       aIdx.append({rowIdx[r], k});
-                    Value aScalar = memref::LoadOp::create(kb, loc, av, aIdx);
+                    Value aScalar = memref::LoadOp::create(
+                        kb, loc, av, permuteIndices(aIdx, aPerm));
                     Value aSplat =
                         vector::BroadcastOp::create(kb, loc, vecType, aScalar);
                     next.push_back(vector::FMAOp::create(kb, loc, aSplat, bRow,
@@ -1051,21 +1174,90 @@ void Lowering::vectorMatMul(Value av, Value bv, Value yv,
             scf::YieldOp::create(nbb, loc);
           });
     };
-    const int64_t full = M - M % kRows;
-    auto rowLoop = [&](int64_t from, int64_t to, int64_t step) {
-      if (from >= to)
-        return;
-      scf::ForOp::create(
-          nb, loc, arith::ConstantIndexOp::create(nb, loc, from),
-          arith::ConstantIndexOp::create(nb, loc, to),
-          arith::ConstantIndexOp::create(nb, loc, step), ValueRange{},
-          [&](OpBuilder &rb, Location, Value m0, ValueRange) {
-            block(rb, m0, step);
-            scf::YieldOp::create(rb, loc);
+    blockedLoops(nb, loc, M, kRows, block);
+  });
+}
+
+/// Matrix products whose rows of A and columns of B are contiguous (B
+/// transposed, or read through a folded transpose that puts k last): each
+/// result is a dot product over k, computed 16 lanes at a time for a block
+/// of up to 4 columns that share the loaded row of A, then summed across
+/// lanes. The lanes reassociate the sum, as every vectorized dot product
+/// does; the result differs from the sequential sum by rounding only.
+void Lowering::dotMatMul(Value av, Value bv, Value yv, ArrayRef<int64_t> as,
+                         ArrayRef<int64_t> bs, ArrayRef<int64_t> rs,
+                         bool transB, ArrayRef<int64_t> aPerm,
+                         ArrayRef<int64_t> bPerm) {
+  constexpr int64_t kCols = 4, kLanes = 16;
+  const bool aVec = as.size() == 1;
+  const size_t outRank = rs.size();
+  const size_t batch = outRank - (aVec ? 1 : 2);
+  const int64_t M = aVec ? 1 : rs[outRank - 2], N = rs[outRank - 1];
+  const int64_t K = as.back();
+  auto vecType = VectorType::get({kLanes}, b.getF32Type());
+  auto maskType = VectorType::get({kLanes}, b.getI1Type());
+  SmallVector<int64_t> outer(rs.begin(), rs.begin() + batch);
+  if (!aVec)
+    outer.push_back(M);
+  loopNest(b, loc, outer, [&](OpBuilder &nb, ArrayRef<Value> iv) {
+    SmallVector<Value> aBase = batchIndices(
+        nb, loc, as, aVec ? 0 : as.size() - 2, batch, rs, iv);
+    SmallVector<Value> bBase =
+        batchIndices(nb, loc, bs, bs.size() - 2, batch, rs, iv);
+    Value m = aVec ? Value() : iv.back();
+    Value zero = arith::ConstantOp::create(
+        nb, loc, DenseElementsAttr::get(vecType, nb.getF32FloatAttr(0.f)));
+    Value c0 = arith::ConstantIndexOp::create(nb, loc, 0);
+    Value cK = arith::ConstantIndexOp::create(nb, loc, K);
+    Value lanes = arith::ConstantIndexOp::create(nb, loc, kLanes);
+    auto block = [&](OpBuilder &bb, Value n0, int64_t cols) {
+      SmallVector<Value> colIdx;
+      for (int64_t c = 0; c < cols; ++c)
+        colIdx.push_back(arith::AddIOp::create(
+            bb, loc, n0, arith::ConstantIndexOp::create(bb, loc, c)));
+      SmallVector<Value> init(cols, zero);
+      auto kLoop = scf::ForOp::create(
+          bb, loc, c0, cK, lanes, init,
+          [&](OpBuilder &kb, Location, Value k0, ValueRange accs) {
+            Value mask;
+            if (K % kLanes != 0)
+              mask = vector::CreateMaskOp::create(
+                  kb, loc, maskType,
+                  ValueRange{arith::SubIOp::create(kb, loc, cK, k0)});
+            auto load = [&](Value memref, SmallVector<Value> idx) -> Value {
+              if (mask)
+                return vector::MaskedLoadOp::create(kb, loc, vecType, memref,
+                                                    idx, mask, zero);
+              return vector::LoadOp::create(kb, loc, vecType, memref, idx);
+            };
+            SmallVector<Value> aIdx(aBase);
+            if (!aVec)
+              aIdx.push_back(m);
+            aIdx.push_back(k0);
+            Value aRow = load(av, permuteIndices(aIdx, aPerm));
+            SmallVector<Value> next;
+            for (int64_t c = 0; c < cols; ++c) {
+              SmallVector<Value> bIdx(bBase);
+              if (transB)
+                bIdx.append({colIdx[c], k0});
+              else
+                bIdx.append({k0, colIdx[c]});
+              Value bCol = load(bv, permuteIndices(bIdx, bPerm));
+              next.push_back(
+                  vector::FMAOp::create(kb, loc, aRow, bCol, accs[c]));
+            }
+            scf::YieldOp::create(kb, loc, next);
           });
+      for (int64_t c = 0; c < cols; ++c) {
+        Value sum = vector::ReductionOp::create(
+            bb, loc, vector::CombiningKind::ADD, kLoop.getResult(c),
+            arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+        SmallVector<Value> yIdx(iv.begin(), iv.end());
+        yIdx.push_back(colIdx[c]);
+        memref::StoreOp::create(bb, loc, sum, yv, yIdx);
+      }
     };
-    rowLoop(0, full, kRows);
-    rowLoop(full, M, 1);
+    blockedLoops(nb, loc, N, kCols, block);
   });
 }
 
@@ -1743,14 +1935,23 @@ FailureOr<std::string> Lowering::gemmParams(Op op, int64_t n,
 /// weight-only kernel: the codes go to the weights section as rows of the
 /// transposed weight, two per byte, with the scale (and zero point) table
 /// of each row.
-LogicalResult Lowering::lowerWeightInt4(qg::MatMulOp op) {
+LogicalResult Lowering::lowerDequantMatMul(qg::DequantMatMulOp op) {
   namespace w = rt::kernel::wint4;
-  bool transposed = false;
-  qg::DequantizeOp dq = fourBitWeightOf(op.getOperand(1), transposed);
-  Value codesValue = dq.getInput();
-  auto constant = cast<qg::ConstantOp>(storageRoot(codesValue).getDefiningOp());
+  const bool transposed = op.getTransB();
+  Value codesValue = op.getWeight();
+  auto constant =
+      dyn_cast_or_null<qg::ConstantOp>(storageRoot(codesValue).getDefiningOp());
   auto type = cast<RankedTensorType>(codesValue.getType());
   qg::QuantType q = quantOf(codesValue);
+  const rt::Format f = q.getFormat();
+  if (!constant || q.isDoubleQuantized() || q.getBlockSize() % 16 != 0 ||
+      (f != rt::Format::U4 && f != rt::Format::I4 && f != rt::Format::NF4))
+    return op.emitError("CPU backend: qg.dequant_matmul needs a constant "
+                        "uint4, int4 or NF4 weight in blocks of a multiple "
+                        "of 16, without double quantization");
+  if (shapeOf(op.getInput()).size() < 2 || isConstant(op.getInput()))
+    return op.emitError("CPU backend: qg.dequant_matmul needs rows of "
+                        "activations ([..., M, K]) computed at run time");
   FailureOr<rt::QuantParams> params = q.getParams();
   FailureOr<ref::Tensor> codes =
       ref::fromAttribute(cast<ElementsAttr>(constant.getValue()), type);
@@ -1780,7 +1981,6 @@ LogicalResult Lowering::lowerWeightInt4(qg::MatMulOp op) {
       zeroPoints[j * groups + g] = static_cast<int8_t>(zp);
       anyZeroPoint |= zp != 0;
     }
-  const rt::Format f = q.getFormat();
   std::vector<int64_t> p(w::Count, -1);
   p[w::K] = kDim;
   p[w::N] = n;
@@ -1792,6 +1992,15 @@ LogicalResult Lowering::lowerWeightInt4(qg::MatMulOp op) {
   p[w::ScalesOffset] = weights.add(scales);
   if (anyZeroPoint && f != rt::Format::NF4)
     p[w::ZeroPointsOffset] = weights.add(zeroPoints);
+  if (Value bias = op.getBias()) {
+    if (!isConstant(bias))
+      return op.emitError("CPU backend: qg.dequant_matmul's bias must be a "
+                          "constant");
+    FailureOr<int64_t> at = weightOffset(bias);
+    if (failed(at))
+      return failure();
+    p[w::BiasOffset] = *at;
+  }
   p[w::Format] = static_cast<int64_t>(
       f == rt::Format::U4   ? w::WeightFormat::Uint4
       : f == rt::Format::I4 ? w::WeightFormat::Int4
@@ -1880,8 +2089,7 @@ LogicalResult Lowering::lowerOp(Operation *op) {
   if (isa<qg::QuantizeOp>(op))
     return lowerQuantize(op, true);
   if (isa<qg::DequantizeOp>(op))
-    return isFoldedWeight(op->getResult(0)) ? success()
-                                            : lowerQuantize(op, false);
+    return lowerQuantize(op, false);
   if (isa<qg::AddOp, qg::SubOp, qg::MulOp, qg::DivOp, qg::PowOp, qg::MaxOp,
           qg::MinOp, qg::ReluOp, qg::SigmoidOp, qg::TanhOp, qg::ExpOp,
           qg::SqrtOp, qg::ErfOp, qg::NegOp, qg::AbsOp, qg::SiluOp, qg::GeluOp,
@@ -1894,7 +2102,7 @@ LogicalResult Lowering::lowerOp(Operation *op) {
   if (isa<qg::MaxPoolOp, qg::AvgPoolOp, qg::GlobalAvgPoolOp>(op))
     return lowerPool(op);
   if (auto t = dyn_cast<qg::TransposeOp>(op))
-    return isFoldedWeight(t.getResult()) ? success() : lowerTranspose(t);
+    return lowerTranspose(t);
   if (auto g = dyn_cast<qg::GatherOp>(op))
     return lowerGather(g);
   if (auto e = dyn_cast<qg::ExpandOp>(op))
@@ -1915,6 +2123,10 @@ LogicalResult Lowering::lowerOp(Operation *op) {
     return lowerQLinear(ql);
   if (auto qc = dyn_cast<qg::QConv2DOp>(op))
     return lowerQConv(qc);
+  if (auto dmm = dyn_cast<qg::DequantMatMulOp>(op))
+    return lowerDequantMatMul(dmm);
+  if (auto fused = dyn_cast<qg::FusedElementwiseOp>(op))
+    return lowerFused(fused);
   return op->emitError("CPU backend: ")
          << op->getName() << " has no CPU lowering yet";
 }
@@ -1948,10 +2160,8 @@ LogicalResult Lowering::run() {
   Block &body = source.getBody().front();
   SmallVector<func::FuncOp> kernels;
   for (Operation &op : body.without_terminator()) {
-    if (isa<qg::ConstantOp, qg::ReshapeOp, qg::QLinearOp, qg::QConv2DOp>(op) ||
-        (isa<qg::DequantizeOp, qg::TransposeOp>(op) &&
-         isFoldedWeight(op.getResult(0))) ||
-        (isa<qg::MatMulOp>(op) && isFoldedWeight(op.getOperand(1)))) {
+    if (isa<qg::ConstantOp, qg::ReshapeOp, qg::QLinearOp, qg::QConv2DOp,
+            qg::DequantMatMulOp>(op)) {
       if (failed(lowerOp(&op)))
         return failure();
       continue;

@@ -366,6 +366,44 @@ FailureOr<Tensor> evalElementwise(Operation *op, ArrayRef<Tensor> operands) {
 // Driver
 //===----------------------------------------------------------------------===//
 
+namespace {
+FailureOr<Tensor> evalFused(FusedElementwiseOp op, ArrayRef<Tensor> operands);
+
+/// qg.dequant_matmul means matmul(x, dequantize(W)) then + bias, each step
+/// rounded to the result type, exactly as the ops it replaced.
+FailureOr<Tensor> evalDequantMatMul(DequantMatMulOp op,
+                                    ArrayRef<Tensor> operands) {
+  const Tensor &codes = operands[1];
+  FailureOr<rt::QuantParams> params = paramsOf(op, op.getWeight().getType());
+  if (failed(params))
+    return failure();
+  Tensor weight;
+  weight.elementType = getElementTypeOrSelf(op.getType());
+  weight.shape = codes.shape;
+  weight.data.resize(codes.data.size());
+  rt::ScaleIndexer indexer(codes.shape, params->granularity);
+  for (int64_t i = 0; i < codes.size(); ++i) {
+    const int64_t s = indexer(i);
+    weight.data[i] = roundToType(
+        weight.elementType,
+        rt::dequantizeValue(static_cast<int32_t>(codes.data[i]),
+                            params->scales[s], params->zeroPoint(s),
+                            params->format));
+  }
+  if (op.getTransB())
+    weight = permuted(weight, {1, 0});
+  Tensor result = matmul(operands[0], weight, zeros(op.getType()));
+  if (operands.size() > 2) {
+    const Tensor &bias = operands[2];
+    const int64_t n = bias.size();
+    for (int64_t i = 0; i < result.size(); ++i)
+      result.data[i] =
+          roundToType(result.elementType, result.data[i] + bias.data[i % n]);
+  }
+  return result;
+}
+} // namespace
+
 FailureOr<std::vector<Tensor>> evaluate(Operation *op,
                                         ArrayRef<Tensor> operands) {
   for (Type type : op->getResultTypes()) {
@@ -397,6 +435,10 @@ FailureOr<std::vector<Tensor>> evaluate(Operation *op,
   } else if (isa<ReshapeOp, TransposeOp, ConcatOp, SliceOp, GatherOp, ExpandOp,
                  StorageCastOp>(op)) {
     result = evalDataMovement(op, operands);
+  } else if (auto dmm = dyn_cast<DequantMatMulOp>(op)) {
+    result = evalDequantMatMul(dmm, operands);
+  } else if (auto fused = dyn_cast<FusedElementwiseOp>(op)) {
+    result = evalFused(fused, operands);
   } else if (isa<QGDialect>(op->getDialect())) {
     result = evalElementwise(op, operands);
   } else {
@@ -406,6 +448,27 @@ FailureOr<std::vector<Tensor>> evaluate(Operation *op,
     return failure();
   return std::vector<Tensor>{std::move(*result)};
 }
+
+namespace {
+/// qg.fused_elementwise means its body: each op in turn, on whole tensors,
+/// rounding to its own result type as it would unfused.
+FailureOr<Tensor> evalFused(FusedElementwiseOp op, ArrayRef<Tensor> operands) {
+  DenseMap<Value, Tensor> values;
+  Block &body = op.getBody().front();
+  for (auto [arg, tensor] : llvm::zip(body.getArguments(), operands))
+    values[arg] = tensor;
+  for (Operation &inner : body.without_terminator()) {
+    SmallVector<Tensor> innerOperands;
+    for (Value v : inner.getOperands())
+      innerOperands.push_back(values.lookup(v));
+    FailureOr<std::vector<Tensor>> results = evaluate(&inner, innerOperands);
+    if (failed(results))
+      return failure();
+    values[inner.getResult(0)] = std::move((*results)[0]);
+  }
+  return values.lookup(op.getYielded());
+}
+} // namespace
 
 ElementsAttr toAttribute(const Tensor &value, int64_t inlineLimit,
                          StringRef resourceName) {

@@ -109,7 +109,24 @@ FailureOr<Tensor> evalNormalization(Operation *op, ArrayRef<Tensor> operands) {
 // Contractions, pooling and reductions
 //===----------------------------------------------------------------------===//
 
-namespace {
+Tensor permuted(const Tensor &x, ArrayRef<int64_t> perm) {
+  Tensor result;
+  result.elementType = x.elementType;
+  for (int64_t p : perm)
+    result.shape.push_back(x.shape[p]);
+  result.data.resize(x.data.size());
+  SmallVector<int64_t> inStrides = stridesOf(x.shape),
+                       outStrides = stridesOf(result.shape);
+  const int64_t rank = perm.size();
+  for (int64_t i = 0; i < result.size(); ++i) {
+    int64_t source = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      source += ((i / outStrides[d]) % result.shape[d]) * inStrides[perm[d]];
+    result.data[i] = x.data[source];
+  }
+  return result;
+}
+
 Tensor matmul(const Tensor &lhs, const Tensor &rhs, Tensor result) {
   // Promote 1-D operands, then broadcast the batch dimensions.
   SmallVector<int64_t> a(lhs.shape), b(rhs.shape);
@@ -146,7 +163,6 @@ Tensor matmul(const Tensor &lhs, const Tensor &rhs, Tensor result) {
   }
   return result;
 }
-} // namespace
 
 namespace {
 /// The epilogue of qg.qlinear and qg.qconv2d by their definition (QGOps.td),
@@ -296,8 +312,16 @@ FailureOr<Tensor> evalContraction(Operation *op, ArrayRef<Tensor> operands) {
     return evalQConv2D(qconv, operands);
   if (auto qlinear = dyn_cast<QLinearOp>(op))
     return evalQLinear(qlinear, operands);
-  if (isa<MatMulOp>(op))
+  if (auto mm = dyn_cast<MatMulOp>(op)) {
+    // Folded transposes: the product reads the permuted operands.
+    if (mm.hasOperandPerms())
+      return matmul(mm.getLhsPerm() ? permuted(operands[0], *mm.getLhsPerm())
+                                    : operands[0],
+                    mm.getRhsPerm() ? permuted(operands[1], *mm.getRhsPerm())
+                                    : operands[1],
+                    std::move(result));
     return matmul(operands[0], operands[1], std::move(result));
+  }
 
   if (auto gemm = dyn_cast<GemmOp>(op)) {
     const Tensor &a = operands[0], &b = operands[1];
@@ -505,18 +529,8 @@ FailureOr<Tensor> evalDataMovement(Operation *op, ArrayRef<Tensor> operands) {
       result.data[i] = x.data[map(i)];
     return result;
   }
-  if (auto transpose = dyn_cast<TransposeOp>(op)) {
-    ArrayRef<int64_t> perm = transpose.getPerm();
-    SmallVector<int64_t> inStrides = stridesOf(x.shape),
-                         outStrides = stridesOf(result.shape);
-    for (int64_t i = 0; i < result.size(); ++i) {
-      int64_t source = 0;
-      for (int64_t d = 0; d < rank; ++d)
-        source += ((i / outStrides[d]) % result.shape[d]) * inStrides[perm[d]];
-      result.data[i] = x.data[source];
-    }
-    return result;
-  }
+  if (auto transpose = dyn_cast<TransposeOp>(op))
+    return permuted(x, transpose.getPerm());
   if (auto concat = dyn_cast<ConcatOp>(op)) {
     const int64_t axis =
         normalizeAxis(static_cast<int64_t>(concat.getAxis()), rank);

@@ -27,6 +27,13 @@ private:
   llvm::SmallVector<int64_t> outShape, inStrides; // inStrides 0 where broadcast
 };
 
+/// numpy matmul of f32/f64/integer tensors into `result` (its type and
+/// shape set), summing in double and rounding to the result type.
+Tensor matmul(const Tensor &lhs, const Tensor &rhs, Tensor result);
+
+/// `x` with its dims permuted: result dim i is x's dim perm[i].
+Tensor permuted(const Tensor &x, llvm::ArrayRef<int64_t> perm);
+
 mlir::FailureOr<Tensor> evalQuantOp(mlir::Operation *op,
                                     llvm::ArrayRef<Tensor> operands);
 mlir::FailureOr<std::vector<Tensor>>

@@ -3,6 +3,7 @@
 #include "dialects/qg/QGOps.h"
 #include "dialects/qg/QGElements.h"
 
+#include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/OpImplementation.h"
@@ -332,4 +333,113 @@ LogicalResult QConv2DOp::verify() {
            << shape[3] << "]";
   return verifyIntegerEpilogue(getOperation(), resultType, getBias(), w[0],
                                getClipMin(), getClipMax());
+}
+
+//===----------------------------------------------------------------------===//
+// Fused elementwise chains
+//===----------------------------------------------------------------------===//
+
+bool FusedElementwiseOp::isFusible(Operation *op) {
+  if (isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, ReluOp, SigmoidOp,
+          TanhOp, ExpOp, SqrtOp, ErfOp, NegOp, AbsOp, SiluOp, GeluOp,
+          LeakyReluOp, ClipOp>(op))
+    return true;
+  // Per-tensor quantization: one scale and zero point for every element.
+  auto perTensor = [](Type type) {
+    auto quant = dyn_cast<QuantType>(cast<RankedTensorType>(type).getElementType());
+    return quant && quant.isPerTensor();
+  };
+  if (isa<QuantizeOp>(op))
+    return perTensor(op->getResult(0).getType());
+  if (isa<DequantizeOp>(op))
+    return perTensor(op->getOperand(0).getType());
+  return false;
+}
+
+Value FusedElementwiseOp::getYielded() {
+  return cast<YieldOp>(getBody().front().getTerminator()).getValue();
+}
+
+LogicalResult FusedElementwiseOp::verify() {
+  Block &body = getBody().front();
+  if (body.getNumArguments() != getInputs().size())
+    return emitOpError("body has ")
+           << body.getNumArguments() << " arguments for "
+           << getInputs().size() << " inputs";
+  for (auto [arg, input] : llvm::zip(body.getArguments(), getInputs()))
+    if (arg.getType() != input.getType())
+      return emitOpError("body argument type ")
+             << arg.getType() << " differs from its input's " << input.getType();
+  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield)
+    return emitOpError("body must end in qg.yield");
+  if (yield.getValue().getType() != getType())
+    return emitOpError("yields ")
+           << yield.getValue().getType() << " for a result of type "
+           << getType();
+  ArrayRef<int64_t> shape = getType().getShape();
+  auto broadcastsToResult = [&](Type type) {
+    SmallVector<int64_t> joined;
+    return OpTrait::util::getBroadcastedShape(
+               cast<RankedTensorType>(type).getShape(), shape, joined) &&
+           ArrayRef<int64_t>(joined) == shape;
+  };
+  for (Operation &op : body.without_terminator()) {
+    if (auto constant = dyn_cast<ConstantOp>(op)) {
+      if (cast<RankedTensorType>(constant.getType()).getNumElements() != 1)
+        return op.emitOpError("in a fused_elementwise body must have one "
+                              "element");
+      continue;
+    }
+    if (!isFusible(&op))
+      return op.emitOpError("is not an elementwise op that can be fused");
+    if (!broadcastsToResult(op.getResult(0).getType()))
+      return op.emitOpError("result does not broadcast to the fused result "
+                            "shape ")
+             << formatShape(shape);
+  }
+  for (BlockArgument arg : body.getArguments())
+    if (!broadcastsToResult(arg.getType()))
+      return emitOpError("input of type ")
+             << arg.getType() << " does not broadcast to the result shape "
+             << formatShape(shape);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// DequantMatMulOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult DequantMatMulOp::verify() {
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  auto weightType = cast<RankedTensorType>(getWeight().getType());
+  auto resultType = cast<RankedTensorType>(getType());
+  auto weight = cast<QuantType>(weightType.getElementType());
+  const unsigned kAxis = getTransB() ? 1 : 0;
+  if (weightType.getRank() != 2 || !weight.isPerBlock() ||
+      weight.getAxis() != static_cast<int64_t>(kAxis))
+    return emitOpError("weight must be 2-D and quantized in blocks along K "
+                       "(axis ")
+           << kAxis << "), not " << weightType;
+  if (inputType.getRank() < 1)
+    return emitOpError("input must have rank 1 or more");
+  const int64_t k = weightType.getDimSize(kAxis),
+                n = weightType.getDimSize(1 - kAxis);
+  if (inputType.getShape().back() != k)
+    return emitOpError("input's last dimension ")
+           << inputType.getShape().back() << " is not the weight's K " << k;
+  SmallVector<int64_t> shape(inputType.getShape());
+  shape.back() = n;
+  if (resultType.getShape() != ArrayRef<int64_t>(shape) ||
+      resultType.getElementType() != inputType.getElementType())
+    return emitOpError("result must be ")
+           << RankedTensorType::get(shape, inputType.getElementType());
+  if (Value bias = getBias()) {
+    auto biasType = cast<RankedTensorType>(bias.getType());
+    if (biasType.getRank() != 1 || biasType.getDimSize(0) != n ||
+        biasType.getElementType() != inputType.getElementType())
+      return emitOpError("bias must be [")
+             << n << "] of the input's element type, not " << biasType;
+  }
+  return success();
 }

@@ -282,9 +282,27 @@ def QG_MatMulOp : QG_Op<"matmul", [Pure, InferTypeOpAdaptor]> {
     promoted dimension is dropped from the result; leading batch
     dimensions broadcast. Integer operands accumulate exactly and the sum
     wraps to the result type (i32 accumulation for MatMulInteger).
+
+    `lhs_perm` and `rhs_perm`, when present, are the layouts of operands
+    that `qg-fold-transposes` took from a `qg.transpose`: the product reads
+    `transpose(lhs, lhs_perm)` and `transpose(rhs, rhs_perm)` without
+    materializing them. The ONNX importer never sets them.
   }];
-  let arguments = (ins QG_DataTensor:$lhs, QG_DataTensor:$rhs);
+  let arguments = (ins QG_DataTensor:$lhs, QG_DataTensor:$rhs,
+                       OptionalAttr<DenseI64ArrayAttr>:$lhs_perm,
+                       OptionalAttr<DenseI64ArrayAttr>:$rhs_perm);
   let results = (outs QG_DataTensor:$result);
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$lhs,
+                   "::mlir::Value":$rhs), [{
+      build($_builder, $_state, result, lhs, rhs, ::mlir::DenseI64ArrayAttr(),
+            ::mlir::DenseI64ArrayAttr());
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    /// True when either operand is read through a folded transpose.
+    bool hasOperandPerms() { return getLhsPerm() || getRhsPerm(); }
+  }];
   let assemblyFormat =
       "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)";
 }
@@ -351,6 +369,77 @@ def QG_QLinearOp : QG_Op<"qlinear", [Pure]> {
     $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)
   }];
   let hasVerifier = 1;
+}
+
+def QG_DequantMatMulOp : QG_Op<"dequant_matmul", [Pure]> {
+  let summary = "Weight-only quantized matmul: the weight is dequantized in registers";
+  let description = [{
+    What `qg-fuse-weight-only` makes of `matmul(x, dequantize(W))` (and a
+    following add of a constant bias) when `W` is a 4-bit constant
+    (uint4/int4/NF4) quantized in blocks along K. `input` is f32
+    `[..., K]`; `weight` is the quantized constant, `[K, N]` blocked along
+    axis 0, or `[N, K]` blocked along axis 1 with `trans_b` (the layout of
+    ONNX Runtime's MatMulNBits). The result is f32 `[..., N]`:
+    `y = matmul(x, dequantize(W)) (+ bias[n])`, each step rounded to f32 as
+    unfused. A backend dequantizes each block of W in registers as it goes,
+    so the f32 weights never exist in memory.
+  }];
+  let arguments = (ins QG_FloatTensor:$input, QG_QuantTensor:$weight,
+                       Optional<QG_FloatTensor>:$bias,
+                       DefaultValuedAttr<BoolAttr, "false">:$trans_b);
+  let results = (outs QG_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def QG_FusedElementwiseOp : QG_Op<"fused_elementwise",
+    [Pure, IsolatedFromAbove, SingleBlock]> {
+  let summary = "A chain of elementwise ops evaluated in one loop nest";
+  let description = [{
+    What `qg-fuse-elementwise` makes of a chain of elementwise ops: the body
+    holds the original ops on whole tensors, in program order, with the
+    inputs as block arguments; `qg.yield` names the result. The meaning is
+    exactly that of the body (every op rounds to its own result type, as
+    before fusion); a backend evaluates the body once per element of the
+    result, reading each input with numpy broadcasting, so no intermediate
+    tensor is stored. The body may hold the float elementwise ops (binary,
+    unary, activations, clip), per-tensor `qg.quantize` and
+    `qg.dequantize`, and one-element `qg.constant`s. Every value in the
+    body broadcasts to the result's shape.
+
+    ```mlir
+    %y = qg.fused_elementwise %x, %c : (tensor<16x64xf32>, tensor<1xf32>) -> tensor<16x64x!qg.quant<u8, scale = 0.1, zero_point = 3>> {
+    ^bb0(%a: tensor<16x64xf32>, %b: tensor<1xf32>):
+      %0 = qg.mul %a, %b : tensor<16x64xf32>, tensor<1xf32> -> tensor<16x64xf32>
+      %1 = qg.erf %0 : tensor<16x64xf32>
+      %2 = qg.quantize %1 : tensor<16x64xf32> -> tensor<16x64x!qg.quant<u8, scale = 0.1, zero_point = 3>>
+      qg.yield %2 : tensor<16x64x!qg.quant<u8, scale = 0.1, zero_point = 3>>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs);
+  let results = (outs AnyRankedTensor:$result);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $inputs attr-dict `:` functional-type($inputs, $result) $body
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The op that yields the result.
+    ::mlir::Value getYielded();
+    /// True for the ops a fused_elementwise body may hold (besides
+    /// constants and the terminator).
+    static bool isFusible(::mlir::Operation *op);
+  }];
+}
+
+def QG_YieldOp : QG_Op<"yield", [Pure, Terminator,
+                                 HasParent<"FusedElementwiseOp">]> {
+  let summary = "The result of a qg.fused_elementwise body";
+  let arguments = (ins AnyRankedTensor:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
 }
 
 def QG_QConv2DOp : QG_Op<"qconv2d", [Pure]> {

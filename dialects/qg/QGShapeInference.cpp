@@ -44,6 +44,31 @@ std::string typeString(Type type) {
   return text;
 }
 
+/// `shape` permuted by `perm` (result dim i is input dim perm[i]), or an
+/// error naming `what` when perm is not a permutation of the dims.
+FailureOr<SmallVector<int64_t>> permutedShape(std::optional<Location> loc,
+                                              ArrayRef<int64_t> shape,
+                                              ArrayRef<int64_t> perm,
+                                              StringRef what) {
+  const int64_t rank = shape.size();
+  if (static_cast<int64_t>(perm.size()) != rank) {
+    (void)fail(loc, what + " has " + Twine(perm.size()) +
+                        " entries for a rank-" + Twine(rank) + " operand");
+    return failure();
+  }
+  SmallVector<bool> used(rank, false);
+  SmallVector<int64_t> result;
+  for (int64_t p : perm) {
+    if (p < 0 || p >= rank || used[p]) {
+      (void)fail(loc, what + " is not a permutation of 0.." + Twine(rank - 1));
+      return failure();
+    }
+    used[p] = true;
+    result.push_back(shape[p]);
+  }
+  return result;
+}
+
 LogicalResult inferBroadcast(std::optional<Location> loc, Value lhs, Value rhs,
                              SmallVectorImpl<Type> &results) {
   RankedTensorType l = tensorOf(lhs), r = tensorOf(rhs);
@@ -190,7 +215,23 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
     return fail(loc, "operand element types differ");
   if (lhs.getRank() == 0 || rhs.getRank() == 0)
     return fail(loc, "matmul operands must have rank >= 1");
+  // The operands as the product reads them (through folded transposes).
   SmallVector<int64_t> a(lhs.getShape()), b(rhs.getShape());
+  if (auto perm = adaptor.getLhsPerm()) {
+    FailureOr<SmallVector<int64_t>> shape =
+        permutedShape(loc, lhs.getShape(), *perm, "lhs_perm");
+    if (failed(shape))
+      return failure();
+    a = *shape;
+  }
+  if (auto perm = adaptor.getRhsPerm()) {
+    FailureOr<SmallVector<int64_t>> shape =
+        permutedShape(loc, rhs.getShape(), *perm, "rhs_perm");
+    if (failed(shape))
+      return failure();
+    b = *shape;
+  }
+  const SmallVector<int64_t> lhsShape = a, rhsShape = b;
   if (a.size() == 1)
     a.insert(a.begin(), 1);
   if (b.size() == 1)
@@ -198,14 +239,14 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
   const int64_t ka = a.back(), kb = b[b.size() - 2];
   if (staticMismatch(ka, kb))
     return fail(loc, "contraction dimensions differ: lhs " +
-                         formatShape(lhs.getShape()) + " has " + Twine(ka) +
-                         ", rhs " + formatShape(rhs.getShape()) + " has " +
+                         formatShape(lhsShape) + " has " + Twine(ka) +
+                         ", rhs " + formatShape(rhsShape) + " has " +
                          Twine(kb));
   SmallVector<int64_t> shape;
   if (!OpTrait::util::getBroadcastedShape(ArrayRef(a).drop_back(2),
                                           ArrayRef(b).drop_back(2), shape))
-    return fail(loc, "batch dimensions of " + formatShape(lhs.getShape()) +
-                         " and " + formatShape(rhs.getShape()) +
+    return fail(loc, "batch dimensions of " + formatShape(lhsShape) +
+                         " and " + formatShape(rhsShape) +
                          " do not broadcast");
   if (lhs.getRank() != 1)
     shape.push_back(a[a.size() - 2]);
@@ -408,20 +449,11 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &results) {
   RankedTensorType input = tensorOf(adaptor.getInput());
-  ArrayRef<int64_t> perm = adaptor.getPerm();
-  const int64_t rank = input.getRank();
-  if (static_cast<int64_t>(perm.size()) != rank)
-    return fail(loc, "perm has " + Twine(perm.size()) + " entries for a rank-" +
-                         Twine(rank) + " input");
-  SmallVector<bool> used(rank, false);
-  SmallVector<int64_t> shape;
-  for (int64_t p : perm) {
-    if (p < 0 || p >= rank || used[p])
-      return fail(loc, "perm is not a permutation of 0.." + Twine(rank - 1));
-    used[p] = true;
-    shape.push_back(input.getDimSize(p));
-  }
-  results.push_back(RankedTensorType::get(shape, input.getElementType()));
+  FailureOr<SmallVector<int64_t>> shape =
+      permutedShape(loc, input.getShape(), adaptor.getPerm(), "perm");
+  if (failed(shape))
+    return failure();
+  results.push_back(RankedTensorType::get(*shape, input.getElementType()));
   return success();
 }
 

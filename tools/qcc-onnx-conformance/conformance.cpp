@@ -8,6 +8,7 @@
 #include "codegen/cpu/CpuCompiler.h"
 #include "codegen/reference/Interpreter.h"
 #include "passes/Passes.h"
+#include "passes/Registration.h"
 #include "qcc/runtime.h"
 #include "dialects/qg/QGDialect.h"
 #include "importers/onnx/OnnxImporter.h"
@@ -193,7 +194,7 @@ runOnCpu(mlir::ModuleOp module, llvm::ArrayRef<ref::Tensor> values,
   lowered = true;
   mlir::PassManager pm(module.getContext(),
                        mlir::ModuleOp::getOperationName());
-  pm.addPass(qg::createQGFuseQuantizedLayers());
+  qcc::buildFusionPipeline(pm);
   if (failed(pm.run(module))) {
     error = "fuse: " + firstError;
     return mlir::failure();

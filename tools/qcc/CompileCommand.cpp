@@ -98,12 +98,13 @@ int qcc::compileAndWrite(mlir::ModuleOp module, std::string modelPath,
   if (!function)
     return fail(modelPath + ": no function to compile");
 
-  // Fusion first: quantized layers become integer kernels.
+  // Fusion first (qg-fuse): quantized layers become integer kernels,
+  // transposes become operand layouts.
   mlir::PassManager pm(module.getContext(),
                        mlir::ModuleOp::getOperationName());
   std::string error;
   raw_string_ostream errorStream(error);
-  if (failed(mlir::parsePassPipeline("qg-fuse-quantized-layers",
+  if (failed(mlir::parsePassPipeline("qg-fuse",
                                      pm, errorStream)))
     return fail("internal pipeline: " + error);
   if (failed(pm.run(module)))

@@ -609,7 +609,7 @@ func.func @f(%x: tensor<2x3xf32>) {
 
 // Transpose's perm covers every dimension.
 func.func @f(%x: tensor<2x3xf32>) {
-  // expected-error@+2 {{perm has 3 entries for a rank-2 input}}
+  // expected-error@+2 {{perm has 3 entries for a rank-2 operand}}
   // expected-error@+1 {{'qg.transpose' op failed to infer returned types}}
   %y = qg.transpose %x {perm = array<i64: 1, 0, 2>} : tensor<2x3xf32> -> tensor<3x2xf32>
   return
@@ -622,6 +622,26 @@ func.func @f(%x: tensor<2x3xf32>) {
   // expected-error@+2 {{perm is not a permutation of 0..1}}
   // expected-error@+1 {{'qg.transpose' op failed to infer returned types}}
   %y = qg.transpose %x {perm = array<i64: 1, 1>} : tensor<2x3xf32> -> tensor<3x3xf32>
+  return
+}
+
+// -----
+
+// A folded operand layout of matmul is a permutation of the operand's dims.
+func.func @f(%a: tensor<2x3xf32>, %b: tensor<4x3xf32>) {
+  // expected-error@+2 {{rhs_perm is not a permutation of 0..1}}
+  // expected-error@+1 {{'qg.matmul' op failed to infer returned types}}
+  %y = qg.matmul %a, %b {rhs_perm = array<i64: 0, 0>} : tensor<2x3xf32>, tensor<4x3xf32> -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+// The product reads rhs through rhs_perm, so K must match after it.
+func.func @f(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) {
+  // expected-error@+2 {{contraction dimensions differ: lhs [2, 3] has 3, rhs [4, 3] has 4}}
+  // expected-error@+1 {{'qg.matmul' op failed to infer returned types}}
+  %y = qg.matmul %a, %b {rhs_perm = array<i64: 1, 0>} : tensor<2x3xf32>, tensor<3x4xf32> -> tensor<2x3xf32>
   return
 }
 
@@ -943,4 +963,40 @@ func.func @qconv_strides(%x: tensor<1x2x5x5x!qg.quant<u8, scale = 1.0>>, %w: ten
   // expected-error@+1 {{needs 2 positive strides, 2 positive dilations and 4 non-negative pads}}
   %y = qg.qconv2d %x, %w {strides = array<i64: 0, 1>} : tensor<1x2x5x5x!qg.quant<u8, scale = 1.0>>, tensor<4x2x3x3x!qg.quant<i8, scale = 1.0>> -> tensor<1x4x3x3xf32>
   return
+}
+
+// -----
+
+// A fused_elementwise body holds elementwise ops only.
+func.func @f(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %y = qg.fused_elementwise %x : (tensor<2x3xf32>) -> tensor<2x3xf32> {
+  ^bb0(%a: tensor<2x3xf32>):
+    // expected-error@+1 {{'qg.softmax' op is not an elementwise op that can be fused}}
+    %s = qg.softmax %a {axis = 1} : tensor<2x3xf32>
+    qg.yield %s : tensor<2x3xf32>
+  }
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+// What the body yields is the result.
+func.func @f(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error@+1 {{'qg.fused_elementwise' op yields 'tensor<3xf32>' for a result of type 'tensor<2x3xf32>'}}
+  %y = qg.fused_elementwise %x : (tensor<2x3xf32>) -> tensor<2x3xf32> {
+  ^bb0(%a: tensor<2x3xf32>):
+    %c = qg.constant dense<1.0> : tensor<3xf32>
+    qg.yield %c : tensor<3xf32>
+  }
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+// dequant_matmul's weight is blocked along K.
+func.func @f(%x: tensor<2x32xf32>) -> tensor<2x16xf32> {
+  %w = qg.constant dense<7> : tensor<32x16xui4> as tensor<32x16x!qg.quant<u4, axis = 1, block = 16, scales = dense<0.5> : tensor<32x1xf32>>>
+  // expected-error@+1 {{'qg.dequant_matmul' op weight must be 2-D and quantized in blocks along K (axis 0)}}
+  %y = qg.dequant_matmul %x, %w : tensor<2x32xf32>, tensor<32x16x!qg.quant<u4, axis = 1, block = 16, scales = dense<0.5> : tensor<32x1xf32>>> -> tensor<2x16xf32>
+  return %y : tensor<2x16xf32>
 }
