@@ -329,6 +329,11 @@ private:
   LogicalResult lowerQLinear(qg::QLinearOp op);
   LogicalResult lowerDequantMatMul(qg::DequantMatMulOp op);
   LogicalResult lowerFused(qg::FusedElementwiseOp op);
+  /// One linalg.generic over `res` reading `operands` with numpy
+  /// broadcasting; `body` makes the result element from the operands'.
+  LogicalResult broadcastLoop(
+      ValueRange operands, Value res,
+      function_ref<FailureOr<Value>(OpBuilder &, Location, ValueRange)> body);
   LogicalResult lowerQConv(qg::QConv2DOp op);
   template <typename Op>
   FailureOr<std::string> gemmParams(Op op, int64_t n, std::vector<int64_t> &p,
@@ -676,10 +681,19 @@ LogicalResult Lowering::lowerElementwise(Operation *op) {
              << op->getName() << " on " << s->element
              << " is not supported yet";
   }
+  return broadcastLoop(op->getOperands(), res,
+                       [&](OpBuilder &nb, Location l, ValueRange args) {
+                         return scalarBody(op, nb, l, args);
+                       });
+}
+
+LogicalResult Lowering::broadcastLoop(
+    ValueRange operands, Value res,
+    function_ref<FailureOr<Value>(OpBuilder &, Location, ValueRange)> body) {
   SmallVector<Value> inputs;
   SmallVector<AffineMap> maps;
   const unsigned rank = shapeOf(res).size();
-  for (Value operand : op->getOperands()) {
+  for (Value operand : operands) {
     FailureOr<Value> v = view(operand);
     if (failed(v))
       return failure();
@@ -694,7 +708,7 @@ LogicalResult Lowering::lowerElementwise(Operation *op) {
   linalg::GenericOp::create(
       b, loc, TypeRange{}, inputs, ValueRange{*y}, maps, iters,
       [&](OpBuilder &nb, Location l, ValueRange args) {
-        FailureOr<Value> v = scalarBody(op, nb, l, args.drop_back());
+        FailureOr<Value> v = body(nb, l, args.drop_back());
         linalg::YieldOp::create(nb, l, *v);
       });
   return success();
@@ -773,29 +787,7 @@ LogicalResult Lowering::lowerFused(qg::FusedElementwiseOp op) {
     if (failed(buildBody(probe, loc, args)))
       return failure();
   }
-  Value res = op.getResult();
-  const unsigned rank = shapeOf(res).size();
-  SmallVector<Value> inputs;
-  SmallVector<AffineMap> maps;
-  for (Value input : op.getInputs()) {
-    FailureOr<Value> v = view(input);
-    if (failed(v))
-      return failure();
-    inputs.push_back(*v);
-    maps.push_back(broadcastMap(shapeOf(input), shapeOf(res), rank));
-  }
-  FailureOr<Value> y = view(res);
-  if (failed(y))
-    return failure();
-  maps.push_back(b.getMultiDimIdentityMap(rank));
-  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
-  linalg::GenericOp::create(
-      b, loc, TypeRange{}, inputs, ValueRange{*y}, maps, iters,
-      [&](OpBuilder &nb, Location l, ValueRange args) {
-        FailureOr<Value> v = buildBody(nb, l, args.drop_back());
-        linalg::YieldOp::create(nb, l, *v);
-      });
-  return success();
+  return broadcastLoop(op.getInputs(), op.getResult(), buildBody);
 }
 
 /// matmul (numpy rules, batch broadcasting, 1-D promotion) and gemm on f32:
