@@ -1034,6 +1034,35 @@ Value loopReduce(OpBuilder &b, Location l, ArrayRef<int64_t> bounds,
   return build(b, 0, init);
 }
 
+/// The lanes of a 16-wide step from `start` that fall before `end`, or a
+/// null mask when every step is full (`extent` a multiple of `lanes`).
+Value tailMask(OpBuilder &b, Location l, int64_t extent, int64_t lanes,
+               Value end, Value start) {
+  if (extent % lanes == 0)
+    return {};
+  return vector::CreateMaskOp::create(
+      b, l, VectorType::get({lanes}, b.getI1Type()),
+      ValueRange{arith::SubIOp::create(b, l, end, start)});
+}
+
+/// A vector load, masked (masked-off lanes read `zero`) when `mask` is set.
+Value loadLanes(OpBuilder &b, Location l, VectorType type, Value memref,
+                ValueRange idx, Value mask, Value zero) {
+  if (mask)
+    return vector::MaskedLoadOp::create(b, l, type, memref, idx, mask, zero);
+  return vector::LoadOp::create(b, l, type, memref, idx);
+}
+
+/// base, base + 1, ..., base + count - 1 as indices.
+SmallVector<Value> offsetsFrom(OpBuilder &b, Location l, Value base,
+                               int64_t count) {
+  SmallVector<Value> out;
+  for (int64_t i = 0; i < count; ++i)
+    out.push_back(arith::AddIOp::create(
+        b, l, base, arith::ConstantIndexOp::create(b, l, i)));
+  return out;
+}
+
 /// Calls `block(builder, start, size)` over [0, extent): blocks of
 /// `blockSize` in one loop, then the leftover one at a time in another.
 void blockedLoops(OpBuilder &b, Location l, int64_t extent, int64_t blockSize,
@@ -1088,7 +1117,6 @@ void Lowering::vectorMatMul(Value av, Value bv, Value yv,
   const int64_t M = aVec ? 1 : rs[outRank - 2], N = rs[outRank - 1];
   const int64_t K = bs[bs.size() - 2];
   auto vecType = VectorType::get({kLanes}, b.getF32Type());
-  auto maskType = VectorType::get({kLanes}, b.getI1Type());
   SmallVector<int64_t> batchShape(rs.begin(), rs.begin() + batch);
   loopNest(b, loc, batchShape, [&](OpBuilder &nb, ArrayRef<Value> iv) {
     SmallVector<Value> aBase = batchIndices(
@@ -1108,16 +1136,8 @@ void Lowering::vectorMatMul(Value av, Value bv, Value yv,
           bb, loc, c0, cN, lanes, ValueRange{},
           [&](OpBuilder &nbb, Location, Value n0, ValueRange) {
             // Columns past N are masked off (only the last block has any).
-            Value mask;
-            if (N % kLanes != 0) {
-              Value left = arith::SubIOp::create(nbb, loc, cN, n0);
-              mask = vector::CreateMaskOp::create(nbb, loc, maskType,
-                                                  ValueRange{left});
-            }
-            SmallVector<Value> rowIdx;
-            for (int64_t r = 0; r < rows; ++r)
-              rowIdx.push_back(arith::AddIOp::create(
-                  nbb, loc, m0, arith::ConstantIndexOp::create(nbb, loc, r)));
+            Value mask = tailMask(nbb, loc, N, kLanes, cN, n0);
+            SmallVector<Value> rowIdx = offsetsFrom(nbb, loc, m0, rows);
             SmallVector<Value> init(rows, zero);
             auto kLoop = scf::ForOp::create(
                 nbb, loc, c0, cK, arith::ConstantIndexOp::create(nbb, loc, 1),
@@ -1128,11 +1148,7 @@ void Lowering::vectorMatMul(Value av, Value bv, Value yv,
                   bIdx.push_back(n0);
                   bIdx = permuteIndices(bIdx, bPerm);
                   Value bRow =
-                      mask ? vector::MaskedLoadOp::create(kb, loc, vecType, bv,
-                                                          bIdx, mask, zero)
-                                 .getResult()
-                           : vector::LoadOp::create(kb, loc, vecType, bv, bIdx)
-                                 .getResult();
+                      loadLanes(kb, loc, vecType, bv, bIdx, mask, zero);
                   SmallVector<Value> next;
                   for (int64_t r = 0; r < rows; ++r) {
                     SmallVector<Value> aIdx(aBase);
@@ -1187,7 +1203,6 @@ void Lowering::dotMatMul(Value av, Value bv, Value yv, ArrayRef<int64_t> as,
   const int64_t M = aVec ? 1 : rs[outRank - 2], N = rs[outRank - 1];
   const int64_t K = as.back();
   auto vecType = VectorType::get({kLanes}, b.getF32Type());
-  auto maskType = VectorType::get({kLanes}, b.getI1Type());
   SmallVector<int64_t> outer(rs.begin(), rs.begin() + batch);
   if (!aVec)
     outer.push_back(M);
@@ -1203,24 +1218,14 @@ void Lowering::dotMatMul(Value av, Value bv, Value yv, ArrayRef<int64_t> as,
     Value cK = arith::ConstantIndexOp::create(nb, loc, K);
     Value lanes = arith::ConstantIndexOp::create(nb, loc, kLanes);
     auto block = [&](OpBuilder &bb, Value n0, int64_t cols) {
-      SmallVector<Value> colIdx;
-      for (int64_t c = 0; c < cols; ++c)
-        colIdx.push_back(arith::AddIOp::create(
-            bb, loc, n0, arith::ConstantIndexOp::create(bb, loc, c)));
+      SmallVector<Value> colIdx = offsetsFrom(bb, loc, n0, cols);
       SmallVector<Value> init(cols, zero);
       auto kLoop = scf::ForOp::create(
           bb, loc, c0, cK, lanes, init,
           [&](OpBuilder &kb, Location, Value k0, ValueRange accs) {
-            Value mask;
-            if (K % kLanes != 0)
-              mask = vector::CreateMaskOp::create(
-                  kb, loc, maskType,
-                  ValueRange{arith::SubIOp::create(kb, loc, cK, k0)});
-            auto load = [&](Value memref, SmallVector<Value> idx) -> Value {
-              if (mask)
-                return vector::MaskedLoadOp::create(kb, loc, vecType, memref,
-                                                    idx, mask, zero);
-              return vector::LoadOp::create(kb, loc, vecType, memref, idx);
+            Value mask = tailMask(kb, loc, K, kLanes, cK, k0);
+            auto load = [&](Value memref, SmallVector<Value> idx) {
+              return loadLanes(kb, loc, vecType, memref, idx, mask, zero);
             };
             SmallVector<Value> aIdx(aBase);
             if (!aVec)

@@ -216,22 +216,22 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
   if (lhs.getRank() == 0 || rhs.getRank() == 0)
     return fail(loc, "matmul operands must have rank >= 1");
   // The operands as the product reads them (through folded transposes).
-  SmallVector<int64_t> a(lhs.getShape()), b(rhs.getShape());
-  if (auto perm = adaptor.getLhsPerm()) {
-    FailureOr<SmallVector<int64_t>> shape =
-        permutedShape(loc, lhs.getShape(), *perm, "lhs_perm");
-    if (failed(shape))
-      return failure();
-    a = *shape;
-  }
-  if (auto perm = adaptor.getRhsPerm()) {
-    FailureOr<SmallVector<int64_t>> shape =
-        permutedShape(loc, rhs.getShape(), *perm, "rhs_perm");
-    if (failed(shape))
-      return failure();
-    b = *shape;
-  }
-  const SmallVector<int64_t> lhsShape = a, rhsShape = b;
+  auto read = [&](RankedTensorType type,
+                  std::optional<ArrayRef<int64_t>> perm, StringRef what) {
+    return perm ? permutedShape(loc, type.getShape(), *perm, what)
+                : FailureOr<SmallVector<int64_t>>(
+                      SmallVector<int64_t>(type.getShape()));
+  };
+  FailureOr<SmallVector<int64_t>> lhsRead =
+      read(lhs, adaptor.getLhsPerm(), "lhs_perm");
+  if (failed(lhsRead))
+    return failure();
+  FailureOr<SmallVector<int64_t>> rhsRead =
+      read(rhs, adaptor.getRhsPerm(), "rhs_perm");
+  if (failed(rhsRead))
+    return failure();
+  const SmallVector<int64_t> lhsShape = *lhsRead, rhsShape = *rhsRead;
+  SmallVector<int64_t> a = lhsShape, b = rhsShape;
   if (a.size() == 1)
     a.insert(a.begin(), 1);
   if (b.size() == 1)
