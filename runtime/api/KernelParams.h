@@ -1,6 +1,7 @@
 // The parameters of the runtime micro-kernels that compiled code calls by
-// index (pkg::KernelInfo::params). The compiler writes them; the runtime
-// checks every one against the arena and the weights section at load time,
+// index (pkg::KernelInfo::params), and the launch configuration of CUDA
+// kernels. The compiler writes them; the runtime checks every one against
+// the arena and the weights section (or the GPU's limits) at load time,
 // before any code runs.
 #ifndef QCC_RUNTIME_API_KERNELPARAMS_H
 #define QCC_RUNTIME_API_KERNELPARAMS_H
@@ -98,6 +99,23 @@ enum : int {
 };
 enum class WeightFormat : int64_t { Uint4 = 0, Int4 = 1, NF4 = 2 };
 } // namespace wint4
+
+/// The launch of a CudaKernel: grid x in [1, 2^31-1], y and z in [1, 65535];
+/// block dimensions >= 1 with x, y <= 1024, z <= 64 and at most 1024
+/// threads; dynamic shared memory in [0, 227 KiB] (above 48 KiB the runtime
+/// raises the kernel's limit, which needs a GPU that has that much).
+namespace cuda {
+enum : int {
+  GridX,
+  GridY,
+  GridZ,
+  BlockX,
+  BlockY,
+  BlockZ,
+  DynamicSharedBytes,
+  Count
+};
+} // namespace cuda
 
 } // namespace qcc::rt::kernel
 

@@ -106,6 +106,8 @@ uint64_t TensorInfo::elementCount() const {
   return count;
 }
 
+bool isCudaTarget(const Manifest &m) { return m.target.starts_with("cuda"); }
+
 std::vector<uint8_t> encode(const Manifest &m) {
   ByteWriter w;
   w.u32(kManifestMagic);
@@ -161,7 +163,7 @@ std::string decode(std::span<const uint8_t> bytes, Manifest &m) {
     const uint32_t kind = r.u32(), params = r.u32();
     if (r.failed())
       break;
-    if (kind > static_cast<uint32_t>(KernelKind::WeightInt4))
+    if (kind > static_cast<uint32_t>(KernelKind::CudaKernel))
       return "kernel " + std::to_string(i) + " has an unknown kind " +
              std::to_string(kind);
     if (params > kMaxKernelParams)
@@ -177,7 +179,7 @@ std::string decode(std::span<const uint8_t> bytes, Manifest &m) {
   if (r.remaining() != 0)
     return std::to_string(r.remaining()) +
            " unexpected bytes at the end of the manifest";
-  if (m.entry.empty())
+  if (m.entry.empty() && !isCudaTarget(m))
     return "manifest names no entry point";
   if (m.outputs.empty())
     return "manifest declares no outputs";

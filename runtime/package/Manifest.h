@@ -41,6 +41,14 @@ enum class KernelKind : uint32_t {
   QConv2D = 2, ///< int8 convolution (im2col + the same GEMM)
   WeightInt4 = 3, ///< f32 x 4-bit weights (uint4/int4/NF4), dequantized in
                   ///< registers
+  /// A kernel of the package's PTX (SectionKind::Ptx), with the signature
+  /// extern "C" __global__ void NAME(unsigned char *arena,
+  ///                                 const unsigned char *weights);
+  /// `name` is its symbol. The runtime launches a CUDA package's kernels in
+  /// manifest order on one stream; params are the launch configuration
+  /// (rt::kernel::cuda in runtime/api/KernelParams.h). A CUDA package holds
+  /// only these, a CPU package none.
+  CudaKernel = 4,
 };
 inline constexpr uint32_t kMaxKernelParams = 64;
 
@@ -54,8 +62,11 @@ struct KernelInfo {
 
 struct Manifest {
   std::string model;        ///< the file it was compiled from
-  std::string target;       ///< "cpu x86-64 skylake-avx512 +avx512f,..."
-  std::string entry;        ///< symbol of the run function in the code
+  std::string target;       ///< "cpu x86-64 skylake-avx512 +avx512f,...",
+                            ///< or "cuda sm_80,sm_90"
+  std::string entry;        ///< symbol of the run function in the CPU code;
+                            ///< empty for CUDA, whose kernels are launched
+                            ///< one by one
   uint64_t arenaBytes = 0;  ///< scratch memory per run context
   uint64_t weightBytes = 0; ///< size the weights section must have
   std::vector<TensorInfo> inputs, outputs;
@@ -67,8 +78,12 @@ std::vector<uint8_t> encode(const Manifest &manifest);
 /// Parses and validates: known element types, ranks up to kMaxRank,
 /// non-negative dimensions, sizes that cannot overflow, every tensor inside
 /// the arena at an aligned offset, unique non-empty input and output names,
-/// no bytes left over. Returns an empty string or the reason it is invalid.
+/// no bytes left over, an entry point unless the target is CUDA (it starts
+/// with "cuda"). Returns an empty string or the reason it is invalid.
 std::string decode(std::span<const uint8_t> bytes, Manifest &manifest);
+
+/// Whether the manifest's target names the CUDA backend.
+bool isCudaTarget(const Manifest &manifest);
 
 } // namespace qcc::pkg
 
