@@ -1,8 +1,10 @@
 // The runtime behind qcc/runtime.h: loads a package, checks everything in it
 // before anything runs, prepares the micro-kernels' weights once per model,
-// and runs the compiled code in per-thread contexts.
+// and runs the compiled code in per-thread contexts. Packages of PTX code
+// run on the GPU through CudaModel.h.
 #include "qcc/runtime.h"
 
+#include "runtime/api/CudaModel.h"
 #include "runtime/api/KernelParams.h"
 #include "runtime/cpu/AlignedBuffer.h"
 #include "runtime/cpu/CodeLoader.h"
@@ -64,12 +66,16 @@ struct qcc_model {
   std::vector<Prepared> kernels;
   size_t scratchBytes = 0;
   std::vector<std::vector<int64_t>> inputShapes, outputShapes;
+  std::unique_ptr<rt::CudaModel> cuda; // set for a package of PTX code
 };
 
 struct qcc_context {
   const qcc_model *model = nullptr;
+  // The host arena. For CUDA, the inputs are copied from it to the device
+  // arena at the same offsets, and the outputs back, in each run.
   rt::AlignedBuffer<uint8_t> arena, scratch;
-  std::unique_ptr<rt::ThreadPool> pool;
+  std::unique_ptr<rt::ThreadPool> pool; // CPU only
+  std::unique_ptr<rt::CudaContext> cuda;
   std::string error; // set by a kernel that failed during a run
 };
 
@@ -268,6 +274,8 @@ std::string prepare(qcc_model &model, size_t index) {
   }
   if (info.kind == pkg::KernelKind::WeightInt4)
     return prepareWeightInt4(model, k);
+  if (info.kind == pkg::KernelKind::CudaKernel)
+    return "a CUDA kernel in a package of CPU code";
   namespace c = kp::qconv;
   if (p.size() != c::Count)
     return "expected " + std::to_string(c::Count) + " parameters";
@@ -365,10 +373,27 @@ int loadBytes(rt::AlignedBuffer<uint8_t> file, qcc_model **out) {
   if (weights && weights->alignment < 64)
     return fail("weights section is not 64-byte aligned");
   model->weights = weights ? weights->bytes.data() : nullptr;
-  if (!code)
-    return fail(model->package.find(pkg::SectionKind::Ptx)
-                    ? "package holds CUDA code only; this runtime runs CPU code"
-                    : "package has no CPU code");
+  if (!code) {
+    const pkg::Section *ptx = model->package.find(pkg::SectionKind::Ptx);
+    if (!ptx)
+      return fail(pkg::isCudaTarget(m) ? "package has no PTX code"
+                                       : "package has no CPU code");
+    // Everything that needs no GPU is checked first, so that a bad package
+    // is reported as such on any machine.
+    std::vector<pkg::PtxModule> modules;
+    if (std::string e = rt::checkCudaPackage(m, ptx->bytes, modules);
+        !e.empty())
+      return fail(e);
+    std::string error;
+    model->cuda = rt::CudaModel::load(m, modules, model->weights, error);
+    if (!model->cuda)
+      return fail(error);
+    *out = model.release();
+    return QCC_OK;
+  }
+  if (pkg::isCudaTarget(m))
+    return fail("manifest targets '" + m.target +
+                "' but the package holds CPU code");
   model->kernels.resize(m.kernels.size());
   for (size_t i = 0; i < m.kernels.size(); ++i) {
     if (std::string e = prepare(*model, i); !e.empty())
@@ -630,6 +655,9 @@ size_t qcc_model_arena_bytes(const qcc_model *model) {
 const char *qcc_model_target(const qcc_model *model) {
   return model ? model->manifest.target.c_str() : "";
 }
+const char *qcc_model_device(const qcc_model *model) {
+  return model && model->cuda ? "cuda" : "cpu";
+}
 
 int qcc_context_create(const qcc_model *model, int threads,
                        qcc_context **context) {
@@ -640,6 +668,14 @@ int qcc_context_create(const qcc_model *model, int threads,
   auto ctx = std::make_unique<qcc_context>();
   ctx->model = model;
   ctx->arena.resize(std::max<size_t>(model->manifest.arenaBytes, 1));
+  if (model->cuda) {
+    std::string error;
+    ctx->cuda = rt::CudaContext::create(*model->cuda, error);
+    if (!ctx->cuda)
+      return fail(error);
+    *context = ctx.release();
+    return QCC_OK;
+  }
   ctx->scratch.resize(model->scratchBytes);
   ctx->pool = std::make_unique<rt::ThreadPool>(threads);
   *context = ctx.release();
@@ -649,7 +685,9 @@ int qcc_context_create(const qcc_model *model, int threads,
 void qcc_context_free(qcc_context *context) { delete context; }
 
 int qcc_context_threads(const qcc_context *context) {
-  return context ? context->pool->threads() : 0;
+  if (!context)
+    return 0;
+  return context->cuda ? 1 : context->pool->threads();
 }
 
 void *qcc_context_input_data(qcc_context *context, size_t index) {
@@ -667,6 +705,11 @@ const void *qcc_context_output_data(const qcc_context *context, size_t index) {
 int qcc_context_run(qcc_context *context) {
   if (!context)
     return fail("qcc_context_run: null context");
+  if (context->cuda) {
+    if (std::string e = context->cuda->run(context->arena.data()); !e.empty())
+      return fail("run failed: " + e);
+    return QCC_OK;
+  }
   context->error.clear();
   context->model->entry(reinterpret_cast<int64_t>(context),
                         context->arena.data(), context->model->weights,

@@ -2,8 +2,9 @@
  *
  * A model is loaded once and is read-only afterwards, so several threads may
  * run it at the same time, each through its own context. A context owns the
- * scratch memory of one run (the memory plan's arena) and a thread pool; it
- * must not be used by two threads at once.
+ * scratch memory of one run (the memory plan's arena) and a thread pool, or
+ * for a CUDA model a device arena and a stream; it must not be used by two
+ * threads at once. Free a model's contexts before the model.
  *
  * Every function that can fail returns QCC_OK (0) or QCC_ERROR; the reason is
  * then in qcc_last_error(), which is kept per calling thread.
@@ -63,11 +64,19 @@ int qcc_model_output(const qcc_model *model, size_t index,
                      qcc_tensor_info *info);
 /* Bytes of scratch memory one context holds for its runs. */
 size_t qcc_model_arena_bytes(const qcc_model *model);
-/* The target the code was compiled for, e.g. "cpu x86_64 skylake-avx512". */
+/* The target the code was compiled for, e.g. "cpu x86_64 skylake-avx512" or
+ * "cuda sm_80,sm_90". */
 const char *qcc_model_target(const qcc_model *model);
+/* Where the model runs: "cpu", or "cuda" for a package of PTX code, which
+ * runs on GPU 0 through the NVIDIA driver (libcuda.so.1, loaded when such a
+ * package is; the environment variable QCC_CUDA_DRIVER names another path).
+ * Loading a CUDA package fails, with the reason, on a machine without a
+ * driver or GPU. */
+const char *qcc_model_device(const qcc_model *model);
 
 /* threads: worker threads of the context, the caller included; 0 uses one
- * per online CPU. */
+ * per online CPU. CUDA models ignore it (and qcc_context_threads gives 1):
+ * their context holds the device arena and a stream instead. */
 int qcc_context_create(const qcc_model *model, int threads,
                        qcc_context **context);
 void qcc_context_free(qcc_context *context);

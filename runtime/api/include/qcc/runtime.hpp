@@ -49,6 +49,8 @@ public:
   std::vector<TensorInfo> inputs() const { return list(false); }
   std::vector<TensorInfo> outputs() const { return list(true); }
   std::string target() const { return qcc_model_target(handle.get()); }
+  /// "cpu" or "cuda"; see qcc_model_device.
+  std::string device() const { return qcc_model_device(handle.get()); }
   const qcc_model *get() const { return handle.get(); }
 
 private:
