@@ -138,9 +138,20 @@ struct ContextFree {
 
 int runPackage(const PackageRunOptions &options) {
   qcc_model *raw = nullptr;
-  if (qcc_model_load_file(options.path.c_str(), &raw) != QCC_OK)
-    return fail(qcc_last_error());
+  if (qcc_model_load_file(options.path.c_str(), &raw) != QCC_OK) {
+    // A CUDA package fails to load without a GPU; with --device cpu the
+    // mismatch is the news.
+    const std::string error = qcc_last_error();
+    if (options.device == "cpu" && error.find(": CUDA: ") != std::string::npos)
+      return fail(options.path + " is a package for cuda, not for --device "
+                                 "cpu (" + error + ")");
+    return fail(error);
+  }
   std::unique_ptr<qcc_model, ModelFree> model(raw);
+  const std::string device = qcc_model_device(model.get());
+  if (!options.device.empty() && options.device != device)
+    return fail(options.path + " is a package for " + device +
+                ", not for --device " + options.device);
   qcc_context *rawContext = nullptr;
   if (qcc_context_create(model.get(), options.threads, &rawContext) != QCC_OK)
     return fail(qcc_last_error());

@@ -13,8 +13,9 @@ struct PackageRunOptions {
   std::vector<std::pair<std::string, std::string>> inputs; // name, .npy file
   std::string outputDir;
   bool stacked = false;
-  int bench = 0;   // timed runs after warm-up; 0 for none
-  int threads = 0; // 0: one per CPU
+  int bench = 0;      // timed runs after warm-up; 0 for none
+  int threads = 0;    // 0: one per CPU
+  std::string device; // "cpu" or "cuda": the package must run there; "": any
 };
 
 /// Returns the process exit code; errors are printed to stderr.

@@ -53,6 +53,11 @@ cl::opt<int> bench("bench",
                             "throughput"),
                    cl::value_desc("N"), cl::init(0), cl::cat(category));
 cl::opt<std::string>
+    device("device",
+           cl::desc("Packages: the device to run on, cpu or cuda; the package "
+                    "must be compiled for it (default: the package's)"),
+           cl::value_desc("cpu|cuda"), cl::init(""), cl::cat(category));
+cl::opt<std::string>
     functionName("function", cl::desc("Function to run (default: the first)"),
                  cl::init(""), cl::cat(category));
 
@@ -140,6 +145,10 @@ int main(int argc, char **argv) {
     errs() << "error: --bench and --threads must not be negative\n";
     return 2;
   }
+  if (!device.empty() && device != "cpu" && device != "cuda") {
+    errs() << "error: --device takes cpu or cuda, not '" << device << "'\n";
+    return 2;
+  }
   if (StringRef(modelPath).ends_with(".qpkg")) {
     if (reference) {
       errs() << "error: --reference interprets MLIR; a package runs compiled "
@@ -160,6 +169,7 @@ int main(int argc, char **argv) {
     options.stacked = stacked;
     options.bench = bench;
     options.threads = threads;
+    options.device = device;
     return tools::runPackage(options);
   }
   if (!reference) {
