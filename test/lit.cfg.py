@@ -20,3 +20,8 @@ llvm_config.add_tool_substitutions(["qcc", "qrun", "qcc-onnx-conformance"], [con
 config.substitutions.append(("%onnx_node", "/usr/share/libonnx-testdata/data/node"))
 # Test inputs are generated with the Python that runs lit (standard library only).
 config.substitutions.append(("%python", sys.executable))
+# The CUDA toolkit's ptxas checks the CUDA backend's PTX; without the
+# toolkit those tests are unsupported.
+if getattr(config, "ptxas", "") and not config.ptxas.endswith("NOTFOUND"):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", config.ptxas))

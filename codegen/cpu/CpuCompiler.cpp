@@ -2,6 +2,8 @@
 // the conversion to the LLVM dialect. See CpuCompiler.h for the overview.
 #include "codegen/cpu/CpuCompiler.h"
 
+#include "codegen/common/ModelLayout.h"
+
 #include "codegen/reference/Interpreter.h"
 #include "dialects/qg/QGOps.h"
 #include "runtime/api/KernelParams.h"
@@ -40,55 +42,9 @@ using namespace mlir;
 namespace qcc::cpu {
 namespace {
 
-constexpr int64_t kAlign = 64;
+using namespace qcc::codegen;
+constexpr llvm::StringLiteral kBackend = "CPU backend";
 
-int64_t alignUp(int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
-
-/// How a tensor is stored in the arena or the weights: the memref element
-/// type and whether its integers are unsigned codes.
-struct Storage {
-  Type element;       // f32, i8, i32, i64
-  bool isUnsigned = false;
-  pkg::ElementType manifestType = pkg::ElementType::F32;
-  int64_t bytes = 4;
-};
-
-FailureOr<Storage> storageOf(Operation *where, Type tensorType) {
-  auto type = dyn_cast<RankedTensorType>(tensorType);
-  if (!type || !type.hasStaticShape())
-    return where->emitError("CPU backend: needs a static ranked tensor, got ")
-           << tensorType;
-  Type e = type.getElementType();
-  MLIRContext *ctx = where->getContext();
-  if (e.isF32())
-    return Storage{e, false, pkg::ElementType::F32, 4};
-  if (auto quant = dyn_cast<qg::QuantType>(e)) {
-    const rt::Format f = quant.getFormat();
-    if ((f == rt::Format::I8 || f == rt::Format::U8) &&
-        !quant.isPerBlock() && !quant.isDoubleQuantized())
-      return Storage{IntegerType::get(ctx, 8), f == rt::Format::U8,
-                     f == rt::Format::U8 ? pkg::ElementType::U8
-                                            : pkg::ElementType::I8,
-                     1};
-    return where->emitError("CPU backend: the quantized type ")
-           << e << " is not supported yet (8-bit per-tensor or per-axis only)";
-  }
-  if (auto i = dyn_cast<IntegerType>(e)) {
-    if (i.getWidth() == 8)
-      return Storage{IntegerType::get(ctx, 8), i.isUnsigned(),
-                     i.isUnsigned() ? pkg::ElementType::U8
-                                    : pkg::ElementType::I8,
-                     1};
-    if (i.getWidth() == 32 && !i.isUnsigned())
-      return Storage{IntegerType::get(ctx, 32), false, pkg::ElementType::I32,
-                     4};
-    if (i.getWidth() == 64 && !i.isUnsigned())
-      return Storage{IntegerType::get(ctx, 64), false, pkg::ElementType::I64,
-                     8};
-  }
-  return where->emitError("CPU backend: element type ")
-         << e << " is not supported yet";
-}
 
 /// The float-only lowerings' guard: an error at `op` unless its (first)
 /// result is f32. `why` is appended to the message.
@@ -99,21 +55,6 @@ LogicalResult requireF32(Operation *op, StringRef why = "") {
     return success();
   return op->emitError("CPU backend: ")
          << op->getName() << " on non-f32 data is not supported yet" << why;
-}
-
-/// An I64Attr axis (generated accessors return it unsigned), counted from
-/// the end when negative.
-int64_t normalizedAxis(uint64_t axis, size_t rank) {
-  const int64_t a = static_cast<int64_t>(axis);
-  return a < 0 ? a + static_cast<int64_t>(rank) : a;
-}
-
-int64_t elementsOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getNumElements();
-}
-
-ArrayRef<int64_t> shapeOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
 }
 
 /// Indices (or index expressions) of an operand read through a folded
@@ -133,170 +74,6 @@ SmallVector<T> permuteIndices(const SmallVector<T> &logical,
                               ArrayRef<int64_t> perm) {
   return permuteIndices(ArrayRef<T>(logical), perm);
 }
-
-qg::QuantType quantOf(Value v) {
-  return dyn_cast<qg::QuantType>(
-      cast<RankedTensorType>(v.getType()).getElementType());
-}
-
-/// The weights section under construction.
-class WeightsWriter {
-public:
-  int64_t add(const void *data, size_t bytes) {
-    const int64_t offset = alignUp(static_cast<int64_t>(blob.size()));
-    blob.resize(offset + bytes);
-    if (bytes)
-      std::memcpy(blob.data() + offset, data, bytes);
-    return offset;
-  }
-  template <typename T> int64_t add(const std::vector<T> &values) {
-    return add(values.data(), values.size() * sizeof(T));
-  }
-  std::vector<uint8_t> take() {
-    blob.resize(alignUp(static_cast<int64_t>(blob.size())));
-    return std::move(blob);
-  }
-
-private:
-  std::vector<uint8_t> blob;
-};
-
-/// Step 1: arena offsets. Values are grouped with the values they alias
-/// (reshape results); a group lives from its first definition to its last
-/// use, and first-fit places it among the groups alive at that point.
-struct MemoryPlan {
-  llvm::DenseMap<Value, int64_t> offset; // arena, for every non-constant value
-  int64_t arenaBytes = 0;
-};
-
-/// The value whose buffer `v` shares: reshapes are views of their input.
-Value storageRoot(Value v) {
-  while (auto reshape = v.getDefiningOp<qg::ReshapeOp>())
-    v = reshape.getInput();
-  return v;
-}
-
-/// Whether `v` lives in the weights section (a constant, or a reshape of
-/// one).
-bool isConstant(Value v) {
-  Value root = storageRoot(v);
-  return root.getDefiningOp() && isa<qg::ConstantOp>(root.getDefiningOp());
-}
-
-FailureOr<MemoryPlan> planMemory(func::FuncOp f) {
-  Block &body = f.getBody().front();
-  auto ret = cast<func::ReturnOp>(body.getTerminator());
-  // Alias groups: a reshape result joins its input's group.
-  llvm::DenseMap<Value, Value> root;
-  auto find = [&](Value v) {
-    while (root.count(v) && root[v] != v)
-      v = root[v];
-    return v;
-  };
-  std::vector<Value> values; // in definition order
-  llvm::DenseMap<Value, int64_t> def, lastUse;
-  for (BlockArgument a : body.getArguments()) {
-    values.push_back(a);
-    def[a] = -1;
-    root[a] = a;
-  }
-  int64_t index = 0;
-  for (Operation &op : body.without_terminator()) {
-    for (Value operand : op.getOperands())
-      lastUse[find(operand)] = index;
-    for (Value r : op.getResults()) {
-      if (isConstant(r))
-        continue;
-      values.push_back(r);
-      def[r] = index;
-      root[r] = r;
-      if (isa<qg::ReshapeOp>(op) && !isConstant(op.getOperand(0)))
-        root[r] = find(op.getOperand(0));
-    }
-    ++index;
-  }
-  const int64_t end = index + 1;
-  for (Value v : ret.getOperands())
-    if (!isConstant(v))
-      lastUse[find(v)] = end;
-  // Group extents and sizes.
-  struct Group {
-    int64_t first = 0, last = -2, bytes = 0, offset = -1;
-  };
-  llvm::DenseMap<Value, Group> groups;
-  for (Value v : values) {
-    FailureOr<Storage> s =
-        storageOf(v.getDefiningOp() ? v.getDefiningOp() : f, v.getType());
-    if (failed(s))
-      return failure();
-    Group &g = groups[find(v)];
-    if (g.last == -2) {
-      g.first = def[v];
-      g.last = def[v];
-    }
-    g.bytes = std::max(g.bytes, alignUp(elementsOf(v) * s->bytes));
-  }
-  for (auto &[r, g] : groups) {
-    auto it = lastUse.find(r);
-    if (it != lastUse.end())
-      g.last = std::max(g.last, it->second);
-  }
-  // First fit in definition order; a group is free once the op at its last
-  // use has run, so an op never writes over its own operands.
-  std::vector<std::pair<Value, Group *>> order;
-  for (Value v : values)
-    if (find(v) == v)
-      order.push_back({v, &groups[v]});
-  std::vector<Group *> live;
-  MemoryPlan plan;
-  for (auto &[v, g] : order) {
-    llvm::erase_if(live, [&](Group *o) { return o->last < g->first; });
-    std::vector<std::pair<int64_t, int64_t>> used;
-    for (Group *o : live)
-      used.push_back({o->offset, o->offset + o->bytes});
-    llvm::sort(used);
-    int64_t at = 0;
-    for (auto [b, e] : used) {
-      if (at + g->bytes <= b)
-        break;
-      at = std::max(at, e);
-    }
-    g->offset = at;
-    live.push_back(g);
-    plan.arenaBytes = std::max(plan.arenaBytes, at + g->bytes);
-  }
-  for (Value v : values)
-    plan.offset[v] = groups[find(v)].offset;
-  plan.arenaBytes = std::max<int64_t>(alignUp(plan.arenaBytes), kAlign);
-  return plan;
-}
-
-std::string nameOf(func::FuncOp f, unsigned i, bool result) {
-  auto name = result ? f.getResultAttrOfType<StringAttr>(i, "qg.name")
-                     : f.getArgAttrOfType<StringAttr>(i, "qg.name");
-  return name ? name.str() : (result ? "output" : "input") + std::to_string(i);
-}
-
-/// A short description of where an op came from: its name location, or the
-/// names of a fused location joined with '+'.
-std::string sourceOf(Operation *op) {
-  std::string out;
-  op->getLoc()->walk([&](Location l) {
-    if (auto n = dyn_cast<NameLoc>(l)) {
-      if (!out.empty())
-        out += "+";
-      out += n.getName().str();
-    }
-    return WalkResult::advance();
-  });
-  return out.empty() ? op->getName().getStringRef().str() : out;
-}
-
-/// Parameter indices of the GEMM part shared by qlinear and qconv.
-struct GemmFields {
-  int xZeroPoint, xSigned, w, wZeroPoints, scale, scaleCount, bias, output,
-      yZeroPoint, lo, hi;
-};
 
 /// Step 2.
 class Lowering {
@@ -335,14 +112,11 @@ private:
       ValueRange operands, Value res,
       function_ref<FailureOr<Value>(OpBuilder &, Location, ValueRange)> body);
   LogicalResult lowerQConv(qg::QConv2DOp op);
-  template <typename Op>
-  FailureOr<std::string> gemmParams(Op op, int64_t n, std::vector<int64_t> &p,
-                                    const GemmFields &f);
 
   /// The memref over which `v` lives: a view of the arena or of the weights.
   FailureOr<Value> view(Value v);
   /// Offset of a constant in the weights section (added on first use).
-  FailureOr<int64_t> weightOffset(Value v);
+  FailureOr<int64_t> weightOffset(Value v) { return weights.constant(v); }
   Value index(int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v);
   }
@@ -374,50 +148,13 @@ private:
   MLIRContext *ctx;
   OpBuilder b;
   Location loc = UnknownLoc::get(ctx);
-  WeightsWriter weights;
-  llvm::DenseMap<Value, int64_t> constantOffsets;
+  WeightsWriter weights{kBackend};
   Value arena, weightsArg, context, callFn;
 };
 
-FailureOr<int64_t> Lowering::weightOffset(Value v) {
-  v = storageRoot(v);
-  auto it = constantOffsets.find(v);
-  if (it != constantOffsets.end())
-    return it->second;
-  auto constant = cast<qg::ConstantOp>(v.getDefiningOp());
-  auto type = cast<RankedTensorType>(v.getType());
-  FailureOr<Storage> s = storageOf(constant, type);
-  if (failed(s))
-    return failure();
-  FailureOr<ref::Tensor> value =
-      ref::fromAttribute(cast<ElementsAttr>(constant.getValue()), type);
-  if (failed(value))
-    return constant.emitError("CPU backend: cannot read the constant's data");
-  std::vector<uint8_t> bytes(value->data.size() * s->bytes);
-  for (size_t i = 0; i < value->data.size(); ++i) {
-    const double d = value->data[i];
-    uint8_t *p = bytes.data() + i * s->bytes;
-    if (s->element.isF32()) {
-      float x = static_cast<float>(d);
-      std::memcpy(p, &x, 4);
-    } else if (s->bytes == 1) {
-      *p = static_cast<uint8_t>(static_cast<int64_t>(d));
-    } else if (s->bytes == 4) {
-      int32_t x = static_cast<int32_t>(d);
-      std::memcpy(p, &x, 4);
-    } else {
-      int64_t x = static_cast<int64_t>(d);
-      std::memcpy(p, &x, 8);
-    }
-  }
-  const int64_t offset = weights.add(bytes.data(), bytes.size());
-  constantOffsets[v] = offset;
-  return offset;
-}
-
 FailureOr<Value> Lowering::view(Value v) {
   Operation *where = v.getDefiningOp() ? v.getDefiningOp() : source;
-  FailureOr<Storage> s = storageOf(where, v.getType());
+  FailureOr<Storage> s = storageOf(where, v.getType(), kBackend);
   if (failed(s))
     return failure();
   auto type = MemRefType::get(shapeOf(v), s->element);
@@ -502,7 +239,7 @@ LogicalResult Lowering::lowerQuantize(Operation *op, bool quantize) {
   FailureOr<rt::QuantParams> params = q.getParams();
   if (failed(params))
     return op->emitError("CPU backend: the scale table is not available");
-  FailureOr<Storage> s = storageOf(op, (quantize ? res : in).getType());
+  FailureOr<Storage> s = storageOf(op, (quantize ? res : in).getType(), kBackend);
   if (failed(s))
     return failure();
   FailureOr<Value> x = view(in), y = view(res);
@@ -661,7 +398,7 @@ FailureOr<Value> scalarBody(Operation *op, OpBuilder &nb, Location l,
 
 LogicalResult Lowering::lowerElementwise(Operation *op) {
   Value res = op->getResult(0);
-  FailureOr<Storage> s = storageOf(op, res.getType());
+  FailureOr<Storage> s = storageOf(op, res.getType(), kBackend);
   if (failed(s))
     return failure();
   if (s->bytes == 1 || s->isUnsigned)
@@ -740,7 +477,7 @@ LogicalResult Lowering::lowerFused(qg::FusedElementwiseOp op) {
         const bool quantize = isa<qg::QuantizeOp>(inner);
         Type quantType = quantize ? inner.getResult(0).getType()
                                   : inner.getOperand(0).getType();
-        FailureOr<Storage> st = storageOf(&inner, quantType);
+        FailureOr<Storage> st = storageOf(&inner, quantType, kBackend);
         if (failed(st))
           return failure();
         FailureOr<rt::QuantParams> params =
@@ -778,7 +515,7 @@ LogicalResult Lowering::lowerFused(qg::FusedElementwiseOp op) {
     Block scratch;
     SmallVector<Value> args;
     for (Value input : op.getInputs()) {
-      FailureOr<Storage> st = storageOf(op, input.getType());
+      FailureOr<Storage> st = storageOf(op, input.getType(), kBackend);
       if (failed(st))
         return failure();
       args.push_back(scratch.addArgument(st->element, loc));
@@ -1450,9 +1187,6 @@ LogicalResult Lowering::lowerTranspose(qg::TransposeOp op) {
   return success();
 }
 
-/// Fills the parameters of the integer product and its epilogue (see
-/// runtime/api/KernelParams.h) for qg.qlinear or qg.qconv2d, with `n`
-/// output features; returns the result kind ("u8", "i8" or "f32").
 void Lowering::copyInto(Value x, Value y, AffineMap inputMap) {
   // Loops over y's shape. (A linalg.generic would take its loop bounds from
   // x where the map is the identity, e.g. a slice that starts at 0.)
@@ -1570,8 +1304,8 @@ LogicalResult Lowering::lowerGather(qg::GatherOp op) {
 }
 
 LogicalResult Lowering::lowerCast(qg::CastOp op) {
-  FailureOr<Storage> from = storageOf(op, op.getInput().getType()),
-                     to = storageOf(op, op.getResult().getType());
+  FailureOr<Storage> from = storageOf(op, op.getInput().getType(), kBackend),
+                     to = storageOf(op, op.getResult().getType(), kBackend);
   if (failed(from) || failed(to))
     return failure();
   if (isa<qg::QuantType>(cast<RankedTensorType>(op.getInput().getType())
@@ -1850,232 +1584,34 @@ LogicalResult Lowering::lowerLayerNorm(qg::LayerNormOp op) {
   return success();
 }
 
-template <typename Op>
-FailureOr<std::string> Lowering::gemmParams(Op op, int64_t n,
-                                            std::vector<int64_t> &p,
-                                            const GemmFields &f) {
-  Value in = op.getInput(), w = op.getWeight(), res = op.getResult();
-  if (!isConstant(w) || isConstant(in))
-    return op.emitError("CPU backend: ")
-           << op->getName()
-           << " with a constant input or non-constant weights is not "
-              "supported yet";
-  FailureOr<rt::QuantParams> xp = quantOf(in).getParams(),
-                             wp = quantOf(w).getParams();
-  if (failed(xp) || failed(wp))
-    return op.emitError("CPU backend: the scale table is not available");
-  p[f.xZeroPoint] = xp->zeroPoint(0);
-  p[f.xSigned] = quantOf(in).getFormat() == rt::Format::I8;
-  FailureOr<int64_t> wOffset = weightOffset(w);
-  if (failed(wOffset))
-    return failure();
-  p[f.w] = *wOffset;
-  const bool perRow = wp->scales.size() > 1;
-  std::vector<int32_t> wzp(n);
-  bool anyZp = false;
-  for (int64_t j = 0; j < n; ++j) {
-    wzp[j] = wp->zeroPoint(perRow ? j : 0);
-    anyZp |= wzp[j] != 0;
-  }
-  p[f.wZeroPoints] = anyZp ? weights.add(wzp) : -1;
-  // The multipliers exactly as the op's definition computes them in f32.
-  std::vector<float> scales(perRow ? n : 1);
-  for (size_t j = 0; j < scales.size(); ++j)
-    scales[j] = xp->scales[0] * wp->scales[j];
-  const float inf = std::numeric_limits<float>::infinity();
-  const float clipMin = op.getClipMin() ? op.getClipMin()->convertToFloat() : -inf;
-  const float clipMax = op.getClipMax() ? op.getClipMax()->convertToFloat() : inf;
-  float lo = clipMin, hi = clipMax;
-  std::string kind = "f32";
-  p[f.output] = static_cast<int64_t>(rt::kernel::Output::F32);
-  p[f.yZeroPoint] = 0;
-  if (qg::QuantType yq = quantOf(res)) {
-    FailureOr<rt::QuantParams> yp = yq.getParams();
-    FailureOr<Storage> ys = storageOf(op, res.getType());
-    if (failed(yp) || failed(ys))
-      return failure();
-    for (float &s : scales)
-      s = s / yp->scales[0];
-    p[f.output] = static_cast<int64_t>(ys->isUnsigned ? rt::kernel::Output::U8
-                                                      : rt::kernel::Output::I8);
-    p[f.yZeroPoint] = yp->zeroPoint(0);
-    lo = static_cast<float>(rt::codeMin(yp->format));
-    hi = static_cast<float>(rt::codeMax(yp->format));
-    if (op.getClipMin())
-      lo = std::max(lo, static_cast<float>(rt::quantizeValue(
-                            clipMin, yp->scales[0], yp->zeroPoint(0),
-                            yp->format)));
-    if (op.getClipMax())
-      hi = std::min(hi, static_cast<float>(rt::quantizeValue(
-                            clipMax, yp->scales[0], yp->zeroPoint(0),
-                            yp->format)));
-    kind = ys->isUnsigned ? "u8" : "i8";
-  }
-  p[f.scale] = weights.add(scales);
-  p[f.scaleCount] = static_cast<int64_t>(scales.size());
-  p[f.bias] = -1;
-  if (Value bias = op.getBias()) {
-    if (!isConstant(bias))
-      return op.emitError("CPU backend: ")
-             << op->getName() << " needs a constant bias";
-    FailureOr<int64_t> offset = weightOffset(bias);
-    if (failed(offset))
-      return failure();
-    p[f.bias] = *offset;
-  }
-  p[f.lo] = std::bit_cast<uint32_t>(lo);
-  p[f.hi] = std::bit_cast<uint32_t>(hi);
-  return std::string(p[f.xSigned] ? "i8" : "u8") + "xi8->" + kind;
-}
-
-/// x [..., K] times a 4-bit constant [K, N] through the runtime's
-/// weight-only kernel: the codes go to the weights section as rows of the
-/// transposed weight, two per byte, with the scale (and zero point) table
-/// of each row.
 LogicalResult Lowering::lowerDequantMatMul(qg::DequantMatMulOp op) {
-  namespace w = rt::kernel::wint4;
-  const bool transposed = op.getTransB();
-  Value codesValue = op.getWeight();
-  auto constant =
-      dyn_cast_or_null<qg::ConstantOp>(storageRoot(codesValue).getDefiningOp());
-  auto type = cast<RankedTensorType>(codesValue.getType());
-  qg::QuantType q = quantOf(codesValue);
-  const rt::Format f = q.getFormat();
-  if (!constant || q.isDoubleQuantized() || q.getBlockSize() % 16 != 0 ||
-      (f != rt::Format::U4 && f != rt::Format::I4 && f != rt::Format::NF4))
-    return op.emitError("CPU backend: qg.dequant_matmul needs a constant "
-                        "uint4, int4 or NF4 weight in blocks of a multiple "
-                        "of 16, without double quantization");
-  if (shapeOf(op.getInput()).size() < 2 || isConstant(op.getInput()))
-    return op.emitError("CPU backend: qg.dequant_matmul needs rows of "
-                        "activations ([..., M, K]) computed at run time");
-  FailureOr<rt::QuantParams> params = q.getParams();
-  FailureOr<ref::Tensor> codes =
-      ref::fromAttribute(cast<ElementsAttr>(constant.getValue()), type);
-  if (failed(params) || failed(codes))
-    return op.emitError("CPU backend: cannot read the 4-bit weights");
-  // Codes and scale tables are [K, N] and [K/g, N], or [N, K] and [N, K/g]
-  // when transposed.
-  const int64_t kDim = type.getShape()[transposed ? 1 : 0],
-                n = type.getShape()[transposed ? 0 : 1];
-  const int64_t group = q.getBlockSize(), groups = (kDim + group - 1) / group;
-  const int64_t rowBytes = (kDim + 1) / 2;
-  std::vector<uint8_t> packed(static_cast<size_t>(n * rowBytes), 0);
-  for (int64_t k = 0; k < kDim; ++k)
-    for (int64_t j = 0; j < n; ++j) {
-      const double c = codes->data[transposed ? j * kDim + k : k * n + j];
-      const auto code = static_cast<uint8_t>(static_cast<int64_t>(c) & 15);
-      packed[j * rowBytes + k / 2] |= static_cast<uint8_t>(code << (4 * (k % 2)));
-    }
-  std::vector<float> scales(static_cast<size_t>(n * groups));
-  std::vector<int8_t> zeroPoints(scales.size());
-  bool anyZeroPoint = false;
-  for (int64_t g = 0; g < groups; ++g)
-    for (int64_t j = 0; j < n; ++j) {
-      const int64_t at = transposed ? j * groups + g : g * n + j;
-      scales[j * groups + g] = params->scales[at];
-      const int32_t zp = params->zeroPoint(at);
-      zeroPoints[j * groups + g] = static_cast<int8_t>(zp);
-      anyZeroPoint |= zp != 0;
-    }
-  std::vector<int64_t> p(w::Count, -1);
-  p[w::K] = kDim;
-  p[w::N] = n;
-  p[w::M] = elementsOf(op.getOperand(0)) / kDim;
-  p[w::XOffset] = plan.offset.lookup(storageRoot(op.getOperand(0)));
-  p[w::YOffset] = plan.offset.lookup(op.getResult());
-  p[w::CodesOffset] = weights.add(packed);
-  p[w::GroupSize] = group;
-  p[w::ScalesOffset] = weights.add(scales);
-  if (anyZeroPoint && f != rt::Format::NF4)
-    p[w::ZeroPointsOffset] = weights.add(zeroPoints);
-  if (Value bias = op.getBias()) {
-    if (!isConstant(bias))
-      return op.emitError("CPU backend: qg.dequant_matmul's bias must be a "
-                          "constant");
-    FailureOr<int64_t> at = weightOffset(bias);
-    if (failed(at))
-      return failure();
-    p[w::BiasOffset] = *at;
-  }
-  p[w::Format] = static_cast<int64_t>(
-      f == rt::Format::U4   ? w::WeightFormat::Uint4
-      : f == rt::Format::I4 ? w::WeightFormat::Int4
-                            : w::WeightFormat::NF4);
-  const char *formatName = f == rt::Format::U4   ? "uint4"
-                           : f == rt::Format::I4 ? "int4"
-                                                 : "nf4";
-  callKernel({"matmul " + std::to_string(p[w::M]) + "x" + std::to_string(n) +
-                  "x" + std::to_string(kDim) + " " + formatName + " g" +
-                  std::to_string(group),
-              sourceOf(op), pkg::KernelKind::WeightInt4, std::move(p)});
+  FailureOr<pkg::KernelInfo> k = weightInt4Kernel(op, plan, weights, kBackend);
+  if (failed(k))
+    return failure();
+  callKernel(std::move(*k));
   return success();
 }
 
 LogicalResult Lowering::lowerQLinear(qg::QLinearOp op) {
-  namespace q = rt::kernel::qlinear;
-  const int64_t n = shapeOf(op.getWeight())[0], k = shapeOf(op.getWeight())[1];
-  const int64_t m = k ? elementsOf(op.getInput()) / k : 0;
-  if (k > 16384)
+  if (int64_t k = shapeOf(op.getWeight())[1]; k > 16384)
     return op.emitError("CPU backend: qg.qlinear reduction size ")
            << k << " is beyond the kernel's limit of 16384; not supported yet";
-  std::vector<int64_t> p(q::Count, -1);
-  p[q::M] = m;
-  p[q::K] = k;
-  p[q::N] = n;
-  p[q::XOffset] = plan.offset.lookup(storageRoot(op.getInput()));
-  p[q::YOffset] = plan.offset.lookup(op.getResult());
-  FailureOr<std::string> kind =
-      gemmParams(op, n, p,
-                 {q::XZeroPoint, q::XSigned, q::WOffset, q::WZeroPoints,
-                  q::ScaleOffset, q::ScaleCount, q::BiasOffset, q::OutputKind,
-                  q::YZeroPoint, q::LoBits, q::HiBits});
-  if (failed(kind))
+  FailureOr<pkg::KernelInfo> k = qlinearKernel(op, plan, weights, kBackend);
+  if (failed(k))
     return failure();
-  callKernel({"qlinear " + std::to_string(m) + "x" + std::to_string(n) + "x" +
-                  std::to_string(k) + " " + *kind,
-              sourceOf(op), pkg::KernelKind::QLinear, std::move(p)});
+  callKernel(std::move(*k));
   return success();
 }
 
 LogicalResult Lowering::lowerQConv(qg::QConv2DOp op) {
-  namespace c = rt::kernel::qconv;
-  ArrayRef<int64_t> xs = shapeOf(op.getInput()), ws = shapeOf(op.getWeight()),
-                    ys = shapeOf(op.getResult());
-  const int64_t k = ws[1] * ws[2] * ws[3];
-  if (k > 16384)
+  ArrayRef<int64_t> ws = shapeOf(op.getWeight());
+  if (int64_t k = ws[1] * ws[2] * ws[3]; k > 16384)
     return op.emitError("CPU backend: qg.qconv2d reduction size ")
            << k << " is beyond the kernel's limit of 16384; not supported yet";
-  std::vector<int64_t> p(c::Count, -1);
-  p[c::Batch] = xs[0];
-  p[c::Channels] = xs[1];
-  p[c::Height] = xs[2];
-  p[c::Width] = xs[3];
-  p[c::Filters] = ws[0];
-  p[c::KernelH] = ws[2];
-  p[c::KernelW] = ws[3];
-  p[c::StrideH] = op.getStrides()[0];
-  p[c::StrideW] = op.getStrides()[1];
-  p[c::PadTop] = op.getPads()[0];
-  p[c::PadLeft] = op.getPads()[1];
-  p[c::DilationH] = op.getDilations()[0];
-  p[c::DilationW] = op.getDilations()[1];
-  p[c::OutH] = ys[2];
-  p[c::OutW] = ys[3];
-  p[c::XOffset] = plan.offset.lookup(storageRoot(op.getInput()));
-  p[c::YOffset] = plan.offset.lookup(op.getResult());
-  FailureOr<std::string> kind =
-      gemmParams(op, ws[0], p,
-                 {c::XZeroPoint, c::XSigned, c::WOffset, c::WZeroPoints,
-                  c::ScaleOffset, c::ScaleCount, c::BiasOffset, c::OutputKind,
-                  c::YZeroPoint, c::LoBits, c::HiBits});
-  if (failed(kind))
+  FailureOr<pkg::KernelInfo> k = qconvKernel(op, plan, weights, kBackend);
+  if (failed(k))
     return failure();
-  callKernel({"qconv2d " + std::to_string(ws[0]) + "x" + std::to_string(ws[1]) +
-                  "x" + std::to_string(ws[2]) + "x" + std::to_string(ws[3]) +
-                  " on " + std::to_string(xs[2]) + "x" + std::to_string(xs[3]) +
-                  " " + *kind,
-              sourceOf(op), pkg::KernelKind::QConv2D, std::move(p)});
+  callKernel(std::move(*k));
   return success();
 }
 
@@ -2190,43 +1726,20 @@ LogicalResult Lowering::run() {
   // Outputs that are constants are copied into the arena; the plan gave
   // them no slot, so they go after it.
   auto ret = cast<func::ReturnOp>(body.getTerminator());
-  int64_t arenaEnd = plan.arenaBytes;
-  std::vector<pkg::TensorInfo> outputs;
-  for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
-    FailureOr<Storage> s = storageOf(ret, v.getType());
-    if (failed(s))
-      return failure();
-    pkg::TensorInfo t{nameOf(source, i, true), s->manifestType,
-                      std::vector<int64_t>(shapeOf(v).begin(),
-                                           shapeOf(v).end()),
-                      0};
-    if (isConstant(v)) {
-      t.offset = static_cast<uint64_t>(arenaEnd);
-      arenaEnd += alignUp(elementsOf(v) * s->bytes);
-    } else {
-      t.offset = static_cast<uint64_t>(plan.offset.lookup(v));
-    }
-    outputs.push_back(std::move(t));
-  }
-  for (auto [i, a] : llvm::enumerate(body.getArguments())) {
-    FailureOr<Storage> s = storageOf(source, a.getType());
-    if (failed(s))
-      return failure();
-    out.manifest.inputs.push_back(
-        {nameOf(source, i, false), s->manifestType,
-         std::vector<int64_t>(shapeOf(a).begin(), shapeOf(a).end()),
-         static_cast<uint64_t>(plan.offset.lookup(a))});
-  }
-  for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
-    if (!isConstant(v))
-      continue;
+  int64_t arenaEnd = 0;
+  std::vector<unsigned> constantOutputs;
+  if (failed(describeInterface(source, plan, kBackend, out.manifest, arenaEnd,
+                               constantOutputs)))
+    return failure();
+  for (unsigned i : constantOutputs) {
+    Value v = ret.getOperand(i);
     loc = ret.getLoc();
     FailureOr<Value> src = view(v);
     if (failed(src))
       return failure();
     auto type = cast<MemRefType>(src->getType());
     Value dst = memref::ViewOp::create(b, loc, type, arena,
-                                       index(outputs[i].offset), ValueRange{});
+                                       index(out.manifest.outputs[i].offset), ValueRange{});
     memref::CopyOp::create(b, loc, *src, dst);
   }
   // Now that every constant is placed, give the arena and the weights their
@@ -2246,7 +1759,6 @@ LogicalResult Lowering::run() {
     kernel.setType(b.getFunctionType({finalArena, finalWeights}, {}));
   }
   func::ReturnOp::create(b, source.getLoc());
-  out.manifest.outputs = std::move(outputs);
   out.manifest.entry = kEntryName;
   out.manifest.arenaBytes = static_cast<uint64_t>(arenaEnd);
   out.manifest.weightBytes = out.weights.size();
@@ -2261,7 +1773,7 @@ FailureOr<LoweredModel> lowerToLoops(func::FuncOp function) {
                    memref::MemRefDialect, scf::SCFDialect, arith::ArithDialect,
                    math::MathDialect, affine::AffineDialect,
                    vector::VectorDialect, LLVM::LLVMDialect>();
-  FailureOr<MemoryPlan> plan = planMemory(function);
+  FailureOr<MemoryPlan> plan = planMemory(function, kBackend);
   if (failed(plan))
     return failure();
   LoweredModel out;

@@ -4,8 +4,14 @@
 // --backend=cpu each test is also fused, compiled to a package, loaded by
 // the runtime and run: integer outputs must equal the reference
 // interpreter's bit for bit, float outputs the expected ones within the
-// tolerances.
+// tolerances. With --backend=cuda each test is compiled by NVRTC to PTX for
+// sm_80 and sm_90 and each PTX is checked by ptxas; where the runtime finds
+// a GPU the package is also run and compared like the CPU's. --export-dir
+// writes each compiled case (package, inputs, the reference interpreter's
+// outputs) for qcc-check-package to run on another machine.
 #include "codegen/cpu/CpuCompiler.h"
+#include "codegen/cuda/CudaCompiler.h"
+#include "runtime/io/Npy.h"
 #include "codegen/reference/Interpreter.h"
 #include "passes/Passes.h"
 #include "passes/Registration.h"
@@ -17,7 +23,11 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <fstream>
 
 #include <algorithm>
 #include <cmath>
@@ -49,9 +59,23 @@ llvm::cl::opt<double> atolOption("atol",
                            llvm::cl::init(1e-7), llvm::cl::cat(category));
 llvm::cl::opt<std::string> backendOption(
     "backend",
-    llvm::cl::desc("reference (the interpreter only, default) or cpu (also "
-                   "compile each test for the CPU and run the package)"),
+    llvm::cl::desc("reference (the interpreter only, default), cpu (also "
+                   "compile each test for the CPU and run the package) or "
+                   "cuda (also compile each test to PTX, check it with "
+                   "ptxas, and run it where there is a GPU)"),
     llvm::cl::init("reference"), llvm::cl::cat(category));
+llvm::cl::opt<std::string> exportDir(
+    "export-dir",
+    llvm::cl::desc("With --backend=cpu or cuda: write each compiled test to "
+                   "DIR/<test>/ as model.qpkg, input_<i>.npy, expected_<o>.npy "
+                   "(the reference interpreter's outputs) and tolerance.txt, "
+                   "for qcc-check-package"),
+    llvm::cl::init(""), llvm::cl::cat(category));
+llvm::cl::opt<std::string> ptxasPath(
+    "ptxas",
+    llvm::cl::desc("With --backend=cuda: the ptxas that checks each PTX "
+                   "(default: the toolkit's, found at build time)"),
+    llvm::cl::init(QCC_PTXAS_PATH), llvm::cl::cat(category));
 llvm::cl::list<std::string> expectedFailures(
     "xfail",
     llvm::cl::desc(
@@ -64,8 +88,10 @@ enum class Outcome {
   Skipped,
   NotApplicable,
   ExpectedFailure,
-  NotLowered // imports and interprets, but the CPU backend lacks an op
+  NotLowered // imports and interprets, but the backend lacks an op
 };
+
+enum class Backend { Reference, Cpu, Cuda };
 
 /// The options, copied once after parsing: compiling a package links it
 /// with lld, whose driver resets every LLVM command-line option.
@@ -73,7 +99,9 @@ struct Settings {
   std::string filter;
   bool verbose = false;
   double rtol = 0, atol = 0;
-  bool cpu = false;
+  Backend backend = Backend::Reference;
+  std::string exportDir, ptxas;
+  int compiledOnly = 0; ///< CUDA tests compiled and checked but not run
 };
 Settings settings;
 
@@ -184,14 +212,118 @@ bool loadTensors(const fs::path &set, const std::string &prefix,
   return true;
 }
 
-/// Compiles `function` (fused first) for this CPU, runs the package on
+/// Runs ptxas on each PTX text (as a file); returns an empty string or
+/// ptxas's complaint.
+std::string checkWithPtxas(const std::vector<std::string> &ptx,
+                           const std::vector<std::string> &archs) {
+  if (settings.ptxas.empty())
+    return "no ptxas (the CUDA toolkit was not found at build time; pass "
+           "--ptxas)";
+  for (size_t i = 0; i < ptx.size(); ++i) {
+    llvm::SmallString<128> input, output, log;
+    if (llvm::sys::fs::createTemporaryFile("qcc-conformance", "ptx", input) ||
+        llvm::sys::fs::createTemporaryFile("qcc-conformance", "cubin",
+                                           output) ||
+        llvm::sys::fs::createTemporaryFile("qcc-conformance", "log", log))
+      return "cannot create temporary files";
+    {
+      std::ofstream file(input.c_str(), std::ios::binary);
+      file << ptx[i];
+    }
+    const std::string archFlag = "-arch=" + archs[i];
+    llvm::SmallVector<llvm::StringRef> args{settings.ptxas, archFlag,
+                                            input.str(), "-o", output.str()};
+    std::optional<llvm::StringRef> redirects[] = {std::nullopt, log.str(),
+                                                  log.str()};
+    std::string execError;
+    const int rc = llvm::sys::ExecuteAndWait(settings.ptxas, args,
+                                             std::nullopt, redirects, 120, 0,
+                                             &execError);
+    std::ifstream logFile(log.c_str());
+    std::string message((std::istreambuf_iterator<char>(logFile)),
+                        std::istreambuf_iterator<char>());
+    llvm::sys::fs::remove(input);
+    llvm::sys::fs::remove(output);
+    llvm::sys::fs::remove(log);
+    if (rc != 0)
+      return "ptxas -arch=" + archs[i] + " rejected the PTX (" +
+             (execError.empty() ? "exit " + std::to_string(rc) : execError) +
+             "): " + message;
+  }
+  return "";
+}
+
+/// Writes one case for qcc-check-package.
+std::string exportCase(const std::string &name,
+                       const std::vector<uint8_t> &package,
+                       llvm::ArrayRef<ref::Tensor> inputs,
+                       llvm::ArrayRef<ref::Tensor> expected) {
+  const fs::path dir = fs::path(settings.exportDir) / name;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    return "export: cannot create " + dir.string() + ": " + ec.message();
+  {
+    std::ofstream file(dir / "model.qpkg", std::ios::binary);
+    file.write(reinterpret_cast<const char *>(package.data()),
+               static_cast<std::streamsize>(package.size()));
+    if (!file)
+      return "export: cannot write " + (dir / "model.qpkg").string();
+  }
+  // The stored element type, as the package's inputs and outputs have it.
+  auto write = [&](const ref::Tensor &t,
+                   const std::string &file) -> std::string {
+    rt::HostArray array;
+    mlir::Type e = t.elementType;
+    if (auto q = llvm::dyn_cast<qg::QuantType>(e))
+      array.kind = q.getFormat() == rt::Format::U8 ? rt::ElementKind::U8
+                                                   : rt::ElementKind::I8;
+    else if (auto i = llvm::dyn_cast<mlir::IntegerType>(e))
+      array.kind = i.getWidth() == 8
+                       ? (i.isUnsigned() ? rt::ElementKind::U8
+                                         : rt::ElementKind::I8)
+                   : i.getWidth() == 32 ? rt::ElementKind::I32
+                                        : rt::ElementKind::I64;
+    else
+      array.kind = rt::ElementKind::F32;
+    array.shape.assign(t.shape.begin(), t.shape.end());
+    array.bytes.resize(t.data.size() * rt::elementSize(array.kind));
+    for (size_t j = 0; j < t.data.size(); ++j)
+      array.set(static_cast<int64_t>(j), t.data[j]);
+    std::string error;
+    return rt::writeNpy((dir / file).string(), array, error) ? "" : error;
+  };
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (std::string e = write(inputs[i], "input_" + std::to_string(i) + ".npy");
+        !e.empty())
+      return "export: " + e;
+  for (size_t o = 0; o < expected.size(); ++o)
+    if (std::string e =
+            write(expected[o], "expected_" + std::to_string(o) + ".npy");
+        !e.empty())
+      return "export: " + e;
+  // Integer outputs must match exactly; float ones within the tolerance
+  // the runner uses against ONNX's expected outputs, widened for a GPU's
+  // own exp/erf/tanh.
+  std::ofstream tolerance(dir / "tolerance.txt");
+  tolerance << std::max(settings.atol, 1e-5) << " "
+            << std::max(settings.rtol, 1e-3) << "\n";
+  return "";
+}
+
+/// Compiles `function` (fused first) for the backend, runs the package on
 /// `values` and returns its outputs as interpreter tensors. Sets `lowered`
-/// to false when the backend has no lowering for some op.
+/// to false when the backend has no kernel for some op, and `ran` to false
+/// when the CUDA package was compiled and checked but no GPU could run it.
 mlir::FailureOr<std::vector<ref::Tensor>>
-runOnCpu(mlir::ModuleOp module, llvm::ArrayRef<ref::Tensor> values,
-         const std::string &name, bool &lowered, std::string &firstError,
-         std::string &error) {
+runCompiled(mlir::ModuleOp module, llvm::ArrayRef<ref::Tensor> values,
+            llvm::ArrayRef<ref::Tensor> reference, const std::string &name,
+            bool &lowered, bool &ran, std::string &firstError,
+            std::string &error) {
   lowered = true;
+  ran = true;
+  const bool cuda = settings.backend == Backend::Cuda;
+  const std::string label = cuda ? "cuda" : "cpu";
   mlir::PassManager pm(module.getContext(),
                        mlir::ModuleOp::getOperationName());
   qcc::buildFusionPipeline(pm);
@@ -200,14 +332,30 @@ runOnCpu(mlir::ModuleOp module, llvm::ArrayRef<ref::Tensor> values,
     return mlir::failure();
   }
   auto function = *module.getOps<mlir::func::FuncOp>().begin();
+  const std::vector<std::string> archs{"sm_80", "sm_90"};
+  std::vector<std::string> ptx;
   mlir::FailureOr<std::vector<uint8_t>> package =
-      cpu::compilePackage(function, cpu::CpuTarget{"", "", 2}, name);
+      cuda ? cuda::compilePackage(function, archs, name, nullptr, &ptx)
+           : cpu::compilePackage(function, cpu::CpuTarget{"", "", 2}, name);
   if (failed(package)) {
     lowered = firstError.find("no CPU lowering") == std::string::npos &&
+              firstError.find("no CUDA kernel") == std::string::npos &&
               firstError.find("not supported yet") == std::string::npos;
-    error = "cpu compile: " + firstError;
+    error = label + " compile: " + firstError;
     return mlir::failure();
   }
+  if (cuda) {
+    if (std::string e = checkWithPtxas(ptx, archs); !e.empty()) {
+      error = e;
+      return mlir::failure();
+    }
+  }
+  if (!settings.exportDir.empty())
+    if (std::string e = exportCase(name, *package, values, reference);
+        !e.empty()) {
+      error = e;
+      return mlir::failure();
+    }
   qcc_model *model = nullptr;
   qcc_context *context = nullptr;
   auto cleanup = [&] {
@@ -215,9 +363,18 @@ runOnCpu(mlir::ModuleOp module, llvm::ArrayRef<ref::Tensor> values,
     qcc_model_free(model);
   };
   if (qcc_model_load_memory(package->data(), package->size(), &model) !=
-          QCC_OK ||
-      qcc_context_create(model, 1, &context) != QCC_OK) {
-    error = std::string("cpu load: ") + qcc_last_error();
+      QCC_OK) {
+    const std::string why = qcc_last_error();
+    if (cuda && (why.find("libcuda.so.1") != std::string::npos ||
+                 why.find("no GPU") != std::string::npos)) {
+      ran = false; // compiled and checked; nothing here can run it
+      return std::vector<ref::Tensor>{};
+    }
+    error = label + " load: " + why;
+    return mlir::failure();
+  }
+  if (qcc_context_create(model, 1, &context) != QCC_OK) {
+    error = label + " context: " + qcc_last_error();
     cleanup();
     return mlir::failure();
   }
@@ -251,7 +408,7 @@ runOnCpu(mlir::ModuleOp module, llvm::ArrayRef<ref::Tensor> values,
     }
   }
   if (qcc_context_run(context) != QCC_OK) {
-    error = std::string("cpu run: ") + qcc_last_error();
+    error = label + " run: " + qcc_last_error();
     cleanup();
     return mlir::failure();
   }
@@ -388,19 +545,24 @@ Result runTest(const fs::path &dir) {
       if (!mismatch.empty())
         return {Outcome::Failed, mismatch};
     }
-    if (!settings.cpu)
+    if (settings.backend == Backend::Reference)
       continue;
-    // The same function through the CPU backend.
-    bool lowered = true;
+    // The same function through the compiled backend.
+    bool lowered = true, ran = true;
     std::string cpuError;
-    mlir::FailureOr<std::vector<ref::Tensor>> cpuResults =
-        runOnCpu(*module, values, dir.filename().string(), lowered, firstError,
-                 cpuError);
+    mlir::FailureOr<std::vector<ref::Tensor>> cpuResults = runCompiled(
+        *module, values, *results, dir.filename().string(), lowered, ran,
+        firstError, cpuError);
     if (failed(cpuResults))
       return {lowered ? Outcome::Failed : Outcome::NotLowered, cpuError};
+    if (!ran) {
+      ++settings.compiledOnly;
+      break; // the other data sets would compile the same kernels
+    }
     for (size_t i = 0; i < outputs.size(); ++i) {
       const std::string label =
-          "cpu " + set.filename().string() + " output " + std::to_string(i);
+          std::string(settings.backend == Backend::Cuda ? "cuda " : "cpu ") +
+          set.filename().string() + " output " + std::to_string(i);
       std::string mismatch = compare(outputs[i], (*cpuResults)[i], label);
       if (!mismatch.empty())
         return {Outcome::Failed, mismatch};
@@ -425,17 +587,26 @@ int main(int argc, char **argv) {
   llvm::cl::ParseCommandLineOptions(
       argc, argv,
       "qcc-onnx-conformance: ONNX backend node tests through qcc's importer "
-      "and reference interpreter (and with --backend=cpu, the CPU "
+      "and reference interpreter (and with --backend=cpu or cuda, that "
       "backend)\n");
-  if (backendOption != "reference" && backendOption != "cpu") {
-    llvm::errs() << "error: --backend must be reference or cpu\n";
+  if (backendOption != "reference" && backendOption != "cpu" &&
+      backendOption != "cuda") {
+    llvm::errs() << "error: --backend must be reference, cpu or cuda\n";
+    return 2;
+  }
+  if (!exportDir.empty() && backendOption == "reference") {
+    llvm::errs() << "error: --export-dir needs --backend=cpu or cuda\n";
     return 2;
   }
   settings.filter = filter;
   settings.verbose = verbose;
   settings.rtol = rtolOption;
   settings.atol = atolOption;
-  settings.cpu = backendOption == "cpu";
+  settings.backend = backendOption == "cpu"    ? Backend::Cpu
+                     : backendOption == "cuda" ? Backend::Cuda
+                                               : Backend::Reference;
+  settings.exportDir = exportDir;
+  settings.ptxas = ptxasPath;
   const std::vector<std::string> rootDirs(roots.begin(), roots.end());
   const std::vector<std::string> xfailNames(expectedFailures.begin(),
                                             expectedFailures.end());
@@ -477,10 +648,10 @@ int main(int argc, char **argv) {
       case Outcome::NotLowered: {
         ++notLowered;
         // "...CPU backend: qg.softmax has no CPU lowering yet": count by op.
-        const size_t at = result.reason.find("CPU backend: ");
+        const size_t at = result.reason.find(" backend: ");
         std::string what = at == std::string::npos
                                ? result.reason
-                               : result.reason.substr(at + 13);
+                               : result.reason.substr(at + 10);
         for (const char *end : {" has no", " is not supported", " on ", ","})
           what = what.substr(0, what.find(end));
         missingLowerings[what]++;
@@ -509,16 +680,25 @@ int main(int argc, char **argv) {
                << " tests use ops qcc does not import and were not run\n";
   if (xfailed)
     llvm::outs() << xfailed << " known failures\n";
-  if (settings.cpu) {
+  const bool compiled = settings.backend != Backend::Reference;
+  const char *backendName =
+      settings.backend == Backend::Cuda ? "cuda" : "cpu";
+  if (compiled) {
     llvm::outs() << notLowered
                  << " tests pass on the reference interpreter but use ops the "
-                    "CPU backend does not lower yet:";
+                 << backendName << " backend does not lower yet:";
     for (const auto &[op, count] : missingLowerings)
       llvm::outs() << " " << op << " (" << count << ")";
     llvm::outs() << "\n";
   }
-  llvm::outs() << "conformance" << (settings.cpu ? " (cpu backend)" : "")
-               << ": " << passed << " passed, " << failed
-               << " failed, " << skipped << " skipped\n";
+  if (settings.backend == Backend::Cuda && settings.compiledOnly)
+    llvm::outs() << settings.compiledOnly
+                 << " of the passed tests were compiled to PTX and checked by "
+                    "ptxas for sm_80 and sm_90 but not run (no GPU here)\n";
+  llvm::outs() << "conformance"
+               << (compiled ? std::string(" (") + backendName + " backend)"
+                            : std::string())
+               << ": " << passed << " passed, " << failed << " failed, "
+               << skipped << " skipped\n";
   return failed == 0 ? 0 : 1;
 }

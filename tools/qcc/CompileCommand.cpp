@@ -1,7 +1,8 @@
 // qcc compile: a quantized qg module (a .mlir file, or an ONNX model that is
 // quantized first with the quantize options) becomes a .qpkg package for the
-// CPU backend.
+// CPU or the CUDA backend.
 #include "codegen/cpu/CpuCompiler.h"
+#include "codegen/cuda/CudaCompiler.h"
 #include "passes/Registration.h"
 #include "tools/common/ToolSupport.h"
 #include "tools/qcc/Commands.h"
@@ -33,11 +34,18 @@ cl::SubCommand &qcc::compileCommand() {
 
 namespace {
 cl::OptionCategory category("qcc compile options");
-cl::opt<std::string> target("target",
-                            cl::desc("Target: cpu (the default). cuda is not "
-                                     "implemented yet"),
-                            cl::init("cpu"), cl::sub(qcc::compileCommand()),
-                            cl::cat(category));
+cl::opt<std::string> target(
+    "target",
+    cl::desc("Target: cpu (the default: this machine's CPU, or --cpu) or cuda "
+             "(PTX for --cuda-arch, run by the runtime on an NVIDIA GPU)"),
+    cl::init("cpu"), cl::sub(qcc::compileCommand()), cl::cat(category));
+cl::opt<std::string> cudaArch(
+    "cuda-arch",
+    cl::desc("--target=cuda: comma-separated GPU architectures to generate "
+             "PTX for (default sm_80,sm_90); the runtime loads the newest one "
+             "the GPU can run"),
+    cl::init(qcc::cuda::kDefaultArchs), cl::sub(qcc::compileCommand()),
+    cl::cat(category));
 cl::opt<std::string>
     cpuName("cpu",
             cl::desc("CPU to generate code for, e.g. skylake-avx512 or "
@@ -54,12 +62,14 @@ cl::opt<unsigned> optLevel("opt-level",
                            cl::cat(category));
 cl::opt<std::string>
     emit("emit",
-         cl::desc("What to write: qpkg (the package, default), loops (the "
-                  "module after lowering qg to linalg/scf over the arena) or "
-                  "llvm (the LLVM dialect module), ir (the LLVM IR after LLVM's "
-                  "optimizer, with --cpu/--cpu-features/--opt-level applied) "
-                  "or so (the package's shared object alone, for perf, nm or "
-                  "objdump), for inspection"),
+         cl::desc("What to write: qpkg (the package, default). For "
+                  "inspection, with --target=cpu: loops (the module after "
+                  "lowering qg to linalg/scf over the arena), llvm (the LLVM "
+                  "dialect module), ir (the LLVM IR after LLVM's optimizer, "
+                  "with --cpu/--cpu-features/--opt-level applied) or so (the "
+                  "package's shared object alone, for perf, nm or objdump); "
+                  "with --target=cuda: cuda (the generated CUDA C++) or ptx "
+                  "(NVRTC's PTX for the one --cuda-arch given)"),
          cl::init("qpkg"), cl::sub(qcc::compileCommand()), cl::cat(category));
 
 int fail(const Twine &message) {
@@ -75,16 +85,31 @@ int qcc::compileAndWrite(mlir::ModuleOp module, std::string modelPath,
   const std::string target = ::target, cpuName = ::cpuName,
                     cpuFeatures = ::cpuFeatures, emit = ::emit;
   const unsigned optLevel = ::optLevel;
-  if (target != "cpu")
-    return fail("--target=" + target +
-                ": only the cpu target is implemented (the CUDA backend is "
-                "not written yet)");
-  if (optLevel > 3)
-    return fail("--opt-level must be 0, 1, 2 or 3");
-  if (emit != "qpkg" && emit != "loops" && emit != "llvm" && emit != "ir" &&
-      emit != "so")
-    return fail("--emit must be qpkg, loops, llvm, ir or so, got '" + emit +
-                "'");
+  if (target != "cpu" && target != "cuda")
+    return fail("--target must be cpu or cuda, got '" + target + "'");
+  const bool cuda = target == "cuda";
+  std::vector<std::string> archs;
+  if (cuda) {
+    if (std::string e = qcc::cuda::parseArchs(cudaArch, archs); !e.empty())
+      return fail("--cuda-arch: " + e);
+    if (emit != "qpkg" && emit != "cuda" && emit != "ptx")
+      return fail("--emit with --target=cuda must be qpkg, cuda or ptx, got '" +
+                  emit + "'");
+    if (emit == "ptx" && archs.size() != 1)
+      return fail("--emit=ptx writes one architecture's PTX: give one "
+                  "--cuda-arch (e.g. --cuda-arch=sm_90)");
+    if (std::string unused; emit != "cuda" && !qcc::cuda::haveNvrtc())
+      return fail("--target=cuda: " +
+                  qcc::cuda::compileToPtx("", "", "", unused));
+  } else {
+    if (optLevel > 3)
+      return fail("--opt-level must be 0, 1, 2 or 3");
+    if (emit != "qpkg" && emit != "loops" && emit != "llvm" && emit != "ir" &&
+        emit != "so")
+      return fail("--emit with --target=cpu must be qpkg, loops, llvm, ir or "
+                  "so, got '" +
+                  emit + "'");
+  }
   if (emit == "qpkg" && !StringRef(outputPath).ends_with(".qpkg"))
     return fail("-o must end in .qpkg, got '" + outputPath + "'");
   mlir::func::FuncOp function;
@@ -113,7 +138,31 @@ int qcc::compileAndWrite(mlir::ModuleOp module, std::string modelPath,
   const auto start = std::chrono::steady_clock::now();
   std::vector<uint8_t> bytes;
   std::string text;
-  if (emit == "qpkg") {
+  if (cuda && emit == "cuda") {
+    mlir::FailureOr<std::string> source = qcc::cuda::emitSource(function);
+    if (failed(source))
+      return 1;
+    text = std::move(*source);
+  } else if (cuda) {
+    qcc::pkg::Manifest manifest;
+    std::vector<std::string> ptx;
+    mlir::FailureOr<std::vector<uint8_t>> package = qcc::cuda::compilePackage(
+        function, archs, sys::path::filename(modelPath).str(), &manifest, &ptx);
+    if (failed(package))
+      return 1;
+    if (emit == "ptx")
+      text = std::move(ptx.front());
+    else
+      bytes = std::move(*package);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    outs() << "compiled for " << manifest.target << " in "
+           << format("%.2f", seconds) << " s: " << manifest.kernels.size()
+           << " kernel" << (manifest.kernels.size() == 1 ? "" : "s") << ", "
+           << manifest.weightBytes << " bytes of weights, "
+           << manifest.arenaBytes << "-byte arena\n";
+  } else if (emit == "qpkg") {
     qcc::cpu::CpuTarget cpuTarget{cpuName, cpuFeatures,
                                   static_cast<int>(optLevel)};
     qcc::pkg::Manifest manifest;
@@ -166,7 +215,7 @@ int qcc::compileAndWrite(mlir::ModuleOp module, std::string modelPath,
   if (!qcc::tools::writeOutputAtomically(
           outputPath,
           [&](raw_ostream &os) {
-            if (emit == "qpkg" || emit == "so")
+            if (!bytes.empty() || emit == "qpkg" || emit == "so")
               os.write(reinterpret_cast<const char *>(bytes.data()),
                        bytes.size());
             else
