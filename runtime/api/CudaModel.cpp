@@ -353,19 +353,9 @@ std::string CudaContext::run(uint8_t *hostArena) {
                                   "cuMemcpyHtoDAsync");
           !e.empty())
         return abandon(e + " (input '" + t.name + "')");
-  CUdeviceptr weightsPointer = model.weights;
-  void *args[] = {&arena, &weightsPointer};
   for (size_t i = 0; i < m.kernels.size(); ++i) {
-    const std::vector<int64_t> &p = m.kernels[i].params;
-    auto u = [&](int index) { return static_cast<unsigned>(p[index]); };
-    if (std::string e = d.check(
-            d.cuLaunchKernel(model.functions[i], u(cl::GridX), u(cl::GridY),
-                             u(cl::GridZ), u(cl::BlockX), u(cl::BlockY),
-                             u(cl::BlockZ), u(cl::DynamicSharedBytes), stream,
-                             args, nullptr),
-            "cuLaunchKernel");
-        !e.empty())
-      return abandon(kernelLabel(m, i) + ": " + e);
+    if (std::string e = launch(i, stream); !e.empty())
+      return abandon(e);
     if (syncEachKernel)
       if (std::string e =
               d.check(d.cuStreamSynchronize(stream), "cuStreamSynchronize");
@@ -388,6 +378,79 @@ std::string CudaContext::run(uint8_t *hostArena) {
                     : " (in one of the " + std::to_string(m.kernels.size()) +
                           " kernels; run with QCC_CUDA_SYNC=1 to find which)");
   return {};
+}
+
+std::string CudaContext::launch(size_t index, CUstream on) const {
+  const CudaDriver &d = *model.driver;
+  const pkg::Manifest &m = *model.manifest;
+  const std::vector<int64_t> &p = m.kernels[index].params;
+  auto u = [&](int i) { return static_cast<unsigned>(p[i]); };
+  CUdeviceptr arenaPointer = arena, weightsPointer = model.weights;
+  void *args[] = {&arenaPointer, &weightsPointer};
+  if (std::string e =
+          d.check(d.cuLaunchKernel(
+                      model.functions[index], u(cl::GridX), u(cl::GridY),
+                      u(cl::GridZ), u(cl::BlockX), u(cl::BlockY), u(cl::BlockZ),
+                      u(cl::DynamicSharedBytes), on, args, nullptr),
+                  "cuLaunchKernel");
+      !e.empty())
+    return kernelLabel(m, index) + ": " + e;
+  return {};
+}
+
+std::string CudaContext::timeKernels(std::span<CudaContext *const> contexts,
+                                     int repeats,
+                                     std::span<double> msPerKernel) {
+  if (contexts.empty() || repeats < 1)
+    return "timing needs a context and at least one repeat";
+  const CudaModel &first = contexts[0]->model;
+  for (const CudaContext *c : contexts)
+    if (c->model.context != first.context)
+      return "timing needs contexts of one GPU";
+    else if (c->model.manifest->kernels.size() != msPerKernel.size())
+      return "a model has " +
+             std::to_string(c->model.manifest->kernels.size()) +
+             " kernels, not " + std::to_string(msPerKernel.size());
+  const CudaDriver &d = *first.driver;
+  ScopedCurrent current(d, first.context);
+  if (!current.error.empty())
+    return current.error;
+  CUstream on = contexts[0]->stream;
+  CUevent start = nullptr, stop = nullptr;
+  std::string error =
+      d.check(d.cuEventCreate(&start, kCuEventDefault), "cuEventCreate");
+  if (error.empty())
+    error = d.check(d.cuEventCreate(&stop, kCuEventDefault), "cuEventCreate");
+  for (size_t i = 0; error.empty() && i < msPerKernel.size(); ++i) {
+    auto round = [&]() -> std::string {
+      for (const CudaContext *c : contexts)
+        if (std::string e = c->launch(i, on); !e.empty())
+          return e;
+      return {};
+    };
+    error = round();
+    if (error.empty())
+      error = d.check(d.cuEventRecord(start, on), "cuEventRecord");
+    for (int r = 0; error.empty() && r < repeats; ++r)
+      error = round();
+    if (error.empty())
+      error = d.check(d.cuEventRecord(stop, on), "cuEventRecord");
+    if (error.empty())
+      error = d.check(d.cuEventSynchronize(stop), "cuEventSynchronize");
+    float ms = 0;
+    if (error.empty())
+      error =
+          d.check(d.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
+    msPerKernel[i] = error.empty()
+                         ? ms / (static_cast<double>(repeats) * contexts.size())
+                         : 0;
+  }
+  d.cuStreamSynchronize(on);
+  if (start)
+    d.cuEventDestroy(start);
+  if (stop)
+    d.cuEventDestroy(stop);
+  return error;
 }
 
 } // namespace qcc::rt

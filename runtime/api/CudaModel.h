@@ -66,8 +66,20 @@ public:
   /// Returns an empty string or the reason the run failed.
   std::string run(uint8_t *hostArena);
 
+  /// For benchmarks: times each kernel with CUDA events on the stream of
+  /// contexts[0]. Per kernel i, one warm-up round, then `repeats` rounds
+  /// that each launch kernel i of every context in turn (copies of a model
+  /// with their own weights, run round-robin, keep the weights out of the L2
+  /// cache). msPerKernel[i] gets the mean time of one launch. All contexts
+  /// must be of one GPU and have msPerKernel.size() kernels. The kernels see
+  /// whatever the device arenas hold. Returns an empty string or the reason.
+  static std::string timeKernels(std::span<CudaContext *const> contexts,
+                                 int repeats, std::span<double> msPerKernel);
+
 private:
   explicit CudaContext(const CudaModel &model) : model(model) {}
+  /// Queues kernel `index` on `on`.
+  std::string launch(size_t index, CUstream on) const;
   const CudaModel &model;
   CUdeviceptr arena = 0;
   CUstream stream = nullptr;

@@ -719,6 +719,31 @@ int qcc_context_run(qcc_context *context) {
   return QCC_OK;
 }
 
+size_t qcc_model_num_kernels(const qcc_model *model) {
+  return model ? model->manifest.kernels.size() : 0;
+}
+
+int qcc_context_time_kernels(qcc_context *const *contexts, size_t num_contexts,
+                             int repeats, double *ms_per_kernel,
+                             size_t num_kernels) {
+  if (!contexts || num_contexts == 0 || (!ms_per_kernel && num_kernels))
+    return fail("qcc_context_time_kernels: null argument");
+  std::vector<rt::CudaContext *> cuda;
+  for (size_t i = 0; i < num_contexts; ++i) {
+    if (!contexts[i])
+      return fail("qcc_context_time_kernels: null context");
+    if (!contexts[i]->cuda)
+      return fail("qcc_context_time_kernels: kernels of a CPU package are "
+                  "not timed one by one");
+    cuda.push_back(contexts[i]->cuda.get());
+  }
+  if (std::string e = rt::CudaContext::timeKernels(
+          cuda, repeats, std::span<double>(ms_per_kernel, num_kernels));
+      !e.empty())
+    return fail("qcc_context_time_kernels: " + e);
+  return QCC_OK;
+}
+
 int qcc_run(qcc_context *context, const void *const *inputs, size_t num_inputs,
             void *const *outputs, size_t num_outputs) {
   if (!context)

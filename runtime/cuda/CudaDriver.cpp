@@ -63,6 +63,7 @@ std::string CudaDriver::load(const std::string &path) {
   need(cuMemcpyDtoH, {"cuMemcpyDtoH_v2"});
   need(cuMemcpyHtoDAsync, {"cuMemcpyHtoDAsync_v2"});
   need(cuMemcpyDtoHAsync, {"cuMemcpyDtoHAsync_v2"});
+  need(cuMemcpyDtoDAsync, {"cuMemcpyDtoDAsync_v2"});
   need(cuModuleLoadDataEx, {"cuModuleLoadDataEx"});
   need(cuModuleUnload, {"cuModuleUnload"});
   need(cuModuleGetFunction, {"cuModuleGetFunction"});

@@ -27,6 +27,7 @@ inline constexpr CUresult kCudaErrorNoDevice = 100;
 inline constexpr int kCuDeviceAttributeComputeCapabilityMajor = 75;
 inline constexpr int kCuDeviceAttributeComputeCapabilityMinor = 76;
 inline constexpr int kCuDeviceAttributeMaxSharedMemoryPerBlockOptin = 97;
+inline constexpr int kCuDeviceAttributeL2CacheSize = 38;
 inline constexpr int kCuFuncAttributeMaxDynamicSharedSizeBytes = 8;
 inline constexpr int kCuJitInfoLogBuffer = 3;
 inline constexpr int kCuJitInfoLogBufferSizeBytes = 4;
@@ -72,6 +73,8 @@ public:
   CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t,
                                 CUstream) = nullptr;
   CUresult (*cuMemcpyDtoHAsync)(void *, CUdeviceptr, size_t,
+                                CUstream) = nullptr;
+  CUresult (*cuMemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, size_t,
                                 CUstream) = nullptr;
   CUresult (*cuModuleLoadDataEx)(CUmodule *, const void *image,
                                  unsigned numOptions, int *options,

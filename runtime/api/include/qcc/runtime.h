@@ -95,6 +95,23 @@ void *qcc_context_input_data(qcc_context *context, size_t index);
 const void *qcc_context_output_data(const qcc_context *context, size_t index);
 int qcc_context_run(qcc_context *context);
 
+/* For benchmarks of CUDA packages (qcc-bench-cuda). The number of kernels a
+ * run launches (for a CPU package: of kernel calls its code may make). */
+size_t qcc_model_num_kernels(const qcc_model *model);
+
+/* Times each kernel of CUDA contexts with CUDA events, on the stream of
+ * contexts[0]: per kernel i, one warm-up round, then `repeats` rounds that
+ * each launch kernel i of every context in turn. Several copies of a model
+ * (each loaded on its own, so each with its own device weights) run
+ * round-robin this way keep their weights out of the GPU's L2 cache.
+ * ms_per_kernel[i] receives the mean time of one launch, in milliseconds;
+ * num_kernels must be qcc_model_num_kernels of every context's model. The
+ * kernels read whatever the device arenas hold (zeros, or the inputs of the
+ * last run). Returns QCC_ERROR for a context of a CPU package. */
+int qcc_context_time_kernels(qcc_context *const *contexts, size_t num_contexts,
+                             int repeats, double *ms_per_kernel,
+                             size_t num_kernels);
+
 #ifdef __cplusplus
 }
 #endif
