@@ -1432,7 +1432,7 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
            c(groups) + " + g]";
   };
   const std::string description =
-      info->name + (m <= 8 ? " (GEMV, a warp per column)" : " (64x64 tiles)");
+      info->name + (m <= 8 ? " (GEMV, a warp per 4 columns)" : " (64x64 tiles)");
   if (m > 8) {
     std::string loadB = weightAt("nn", "kb");
     // g is the group of kb.
@@ -1444,73 +1444,107 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
                 levels + decls, "", "x[mm * " + c(k) + " + ka]", loadB, store);
     return success();
   }
-  // A warp per output column: each lane takes chunks of 32 codes (16
-  // bytes) when rows and groups allow it, else 8 codes (4 bytes), else one
-  // byte; the weights of a chunk share one group.
+  // A warp per kRows output columns: each lane takes chunks of 32 codes
+  // (16 bytes) of every row when rows and groups allow it, else 8 codes (4
+  // bytes), else one byte, so a warp reads each row as contiguous 512-byte
+  // (or 128-byte) runs and reuses each chunk of x for kRows rows. A code
+  // becomes a float without a conversion instruction: 0x4B000000 | code is
+  // 2^23 + code, and 2^23 (plus the format's offset and the zero point) is
+  // subtracted. The weights of a chunk share one group, so its scale
+  // multiplies the chunk's partial sum once.
+  constexpr int64_t kRows = 4, kWarps = 4;
   const int64_t chunk = (k % 32 == 0 && group % 32 == 0) ? 32
                         : (k % 8 == 0 && group % 8 == 0) ? 8
                                                          : 2;
   const std::string load = chunk == 32  ? "uint4"
                            : chunk == 8 ? "unsigned int"
-                                        : "unsigned char";
+                                        : "unsigned int";
+  const int64_t words = chunk == 32 ? 4 : 1;
+  const int64_t perWord = chunk == 2 ? 2 : 8;
+  const bool nf4 = format == w::WeightFormat::NF4;
+  // What is subtracted from 2^23 + code: 2^23, plus 8 for int4 (whose code
+  // c stands for (c ^ 8) - 8), plus the zero point.
+  std::string offset = nf4 ? "0.0f"
+                           : std::string(format == w::WeightFormat::Int4
+                                             ? "8388616.0f"
+                                             : "8388608.0f");
+  auto codeValue = [&](const std::string &word, const std::string &shift) {
+    const std::string code = "((" + word + " >> " + shift + ") & 15)";
+    if (nf4)
+      return "nf4[" + code + "]";
+    const std::string bits =
+        format == w::WeightFormat::Int4 ? "(" + code + " ^ 8)" : code;
+    return "__int_as_float(0x4B000000 | " + bits + ")";
+  };
   std::string body = levels + decls +
                      "  const int lane = threadIdx.x & 31;\n"
-                     "  const int col = blockIdx.x * 8 + (threadIdx.x >> 5);\n"
-                     "  if (col >= " +
-                     c(n) + ")\n    return;\n" + "  const unsigned char *row = codes + col * " +
-                     c(rowBytes) + ";\n" + "  float acc[" + c(m) + "] = {};\n" +
-                     "#pragma unroll 4\n" + "  for (int chunk = lane; chunk < " +
+                     "  const int col0 = (blockIdx.x * " +
+                     c(kWarps) + " + (threadIdx.x >> 5)) * " + c(kRows) +
+                     ";\n  if (col0 >= " + c(n) + ")\n    return;\n" +
+                     "  float acc[" + c(m) + "][" + c(kRows) + "] = {};\n" +
+                     "#pragma unroll 2\n  for (int chunk = lane; chunk < " +
                      c(ceilDiv(k, chunk)) + "; chunk += 32) {\n" +
                      "    const int k0 = chunk * " + c(chunk) + ";\n" +
                      "    const int g = k0 / " + c(group) + ";\n" +
-                     "    const float s = scales[col * " + c(groups) + " + g];\n";
+                     "    " + load + " packed[" + c(kRows) + "];\n" +
+                     "    float s[" + c(kRows) + "], zero[" + c(kRows) +
+                     "];\n#pragma unroll\n    for (int r = 0; r < " +
+                     c(kRows) + "; ++r) {\n" +
+                     "      const int col = min(col0 + r, " + c(n - 1) + ");\n";
+  if (chunk == 2)
+    body += "      packed[r] = codes[col * " + c(rowBytes) + " + k0 / 2];\n";
+  else
+    body += "      packed[r] = *reinterpret_cast<const " + load +
+            " *>(codes + col * " + c(rowBytes) + " + k0 / 2);\n";
+  body += "      s[r] = scales[col * " + c(groups) + " + g];\n";
   if (!zp.empty()) {
     std::string z = zp;
     z.replace(z.find("NN"), 2, "col");
-    body += "    const float z = " + z + ";\n";
-  }
-  body += "    const " + load + " packed = *reinterpret_cast<const " + load +
-          " *>(row + k0 / 2);\n";
-  const int64_t words = chunk == 32 ? 4 : 1;
-  const int64_t perWord = chunk == 2 ? 2 : 8;
-  body += "    float wv[" + c(chunk) + "];\n";
-  for (int64_t wi = 0; wi < words; ++wi) {
-    const std::string word = chunk == 32 ? std::string("packed.") + "xyzw"[wi]
-                                         : "packed";
-    body += "#pragma unroll\n    for (int j = 0; j < " + c(perWord) +
-            "; ++j)\n      wv[" + c(wi * 8) + " + j] = (" +
-            levelOf("((" + word + " >> (4 * j)) & 15)") +
-            (zp.empty() ? "" : " - z") + ") * s;\n";
-  }
-  const bool exact = k % chunk == 0;
-  body += "#pragma unroll\n    for (int r = 0; r < " + c(m) + "; ++r) {\n";
-  if (chunk >= 8) {
-    body += "      const float4 *xr = reinterpret_cast<const float4 *>(x + r "
-            "* " +
-            c(k) + " + k0);\n#pragma unroll\n      for (int j = 0; j < " +
-            c(chunk / 4) +
-            "; ++j) {\n        const float4 xv = xr[j];\n"
-            "        acc[r] += xv.x * wv[4 * j] + xv.y * wv[4 * j + 1] + "
-            "xv.z * wv[4 * j + 2] + xv.w * wv[4 * j + 3];\n      }\n";
+    body += "      zero[r] = " + offset + " + " + z + ";\n";
   } else {
-    body += "      acc[r] += x[r * " + c(k) + " + k0] * wv[0];\n";
-    if (exact)
-      body += "      acc[r] += x[r * " + c(k) + " + k0 + 1] * wv[1];\n";
-    else
-      body += "      if (k0 + 1 < " + c(k) + ")\n        acc[r] += x[r * " +
-              c(k) + " + k0 + 1] * wv[1];\n";
+    body += "      zero[r] = " + offset + ";\n";
   }
-  body += "    }\n  }\n";
-  body += "#pragma unroll\n  for (int r = 0; r < " + c(m) + "; ++r) {\n"
-          "    float v = acc[r];\n"
-          "    for (int o = 16; o > 0; o >>= 1)\n"
-          "      v += __shfl_xor_sync(0xffffffffu, v, o);\n"
-          "    if (lane == 0)\n      y[r * " +
-          c(n) + " + col] = v" + (p[w::BiasOffset] >= 0 ? " + bias[col]" : "") +
-          ";\n  }\n";
+  body += "    }\n";
+  body += "#pragma unroll\n    for (int m = 0; m < " + c(m) + "; ++m) {\n";
+  if (chunk >= 8) {
+    body += "      float xv[" + c(chunk) +
+            "];\n#pragma unroll\n      for (int j = 0; j < " + c(chunk / 4) +
+            "; ++j) {\n        const float4 v = reinterpret_cast<const "
+            "float4 *>(x + m * " +
+            c(k) +
+            " + k0)[j];\n        xv[4 * j] = v.x;\n        xv[4 * j + 1] = "
+            "v.y;\n        xv[4 * j + 2] = v.z;\n        xv[4 * j + 3] = "
+            "v.w;\n      }\n";
+  } else {
+    body += "      float xv[2];\n      xv[0] = x[m * " + c(k) + " + k0];\n";
+    body += k % 2 == 0 ? "      xv[1] = x[m * " + c(k) + " + k0 + 1];\n"
+                       : "      xv[1] = k0 + 1 < " + c(k) + " ? x[m * " +
+                             c(k) + " + k0 + 1] : 0.0f;\n";
+  }
+  body += "#pragma unroll\n      for (int r = 0; r < " + c(kRows) +
+          "; ++r) {\n        float part = 0.0f;\n";
+  for (int64_t wi = 0; wi < words; ++wi) {
+    const std::string word = chunk == 32 ? std::string("packed[r].") + "xyzw"[wi]
+                                         : "packed[r]";
+    body += "#pragma unroll\n        for (int j = 0; j < " + c(perWord) +
+            "; ++j)\n          part = fmaf(xv[" + c(wi * 8) + " + j], " +
+            codeValue(word, "(4 * j)") + " - zero[r], part);\n";
+  }
+  body += "        acc[m][r] = fmaf(part, s[r], acc[m][r]);\n      }\n    }\n"
+          "  }\n";
+  body += "#pragma unroll\n  for (int m = 0; m < " + c(m) +
+          "; ++m)\n#pragma unroll\n    for (int r = 0; r < " + c(kRows) +
+          "; ++r) {\n      float v = acc[m][r];\n"
+          "      for (int o = 16; o > 0; o >>= 1)\n"
+          "        v += __shfl_xor_sync(0xffffffffu, v, o);\n"
+          "      if (lane == 0 && col0 + r < " +
+          c(n) + ")\n        y[m * " + c(n) + " + col0 + r] = v" +
+          (p[w::BiasOffset] >= 0 ? " + bias[col0 + r]" : "") + ";\n    }\n";
   Launch launch;
-  launch.grid[0] = std::max<int64_t>(ceilDiv(n, 8), 1);
-  addKernel(op, "dequant_matmul", description, body, launch, "256");
+  launch.grid[0] = std::max<int64_t>(ceilDiv(n, kRows * kWarps), 1);
+  launch.block[0] = 32 * kWarps;
+  addKernel(op, "dequant_matmul", description, body, launch,
+            c(32 * kWarps));
   return success();
 }
 
