@@ -24,10 +24,10 @@ std::string parseArchs(const std::string &list,
     p = p.trim();
     if (pkg::ptxArchVersion(std::string(p)) < 0)
       return "'" + p.str() + "' is not a CUDA architecture (sm_80, sm_90, ...)";
-    if (pkg::ptxArchVersion(std::string(p)) < 70)
+    if (pkg::ptxArchVersion(std::string(p)) < 80)
       return "'" + p.str() +
-             "': the generated kernels need sm_70 or newer (dp4a, warp "
-             "shuffles with masks)";
+             "': the generated kernels need sm_80 or newer (int8 tensor-core "
+             "mma)";
     if (llvm::is_contained(out, p.str()))
       return "'" + p.str() + "' is listed twice";
     out.push_back(p.str());

@@ -27,6 +27,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 using namespace mlir;
@@ -308,6 +309,7 @@ private:
   LogicalResult emitLayerNorm(qg::LayerNormOp op);
   LogicalResult emitMatMul(Operation *op);
   LogicalResult emitQLinear(qg::QLinearOp op);
+  LogicalResult emitQLinearMma(qg::QLinearOp op, const pkg::KernelInfo &info);
   LogicalResult emitQConv(qg::QConv2DOp op);
   LogicalResult emitDequantMatMul(qg::DequantMatMulOp op);
   LogicalResult emitConstantOutput(Value v, uint64_t offset);
@@ -1250,6 +1252,10 @@ LogicalResult Emitter::emitQLinear(qg::QLinearOp op) {
   const int64_t m = p[q::M], k = p[q::K], n = p[q::N];
   const int64_t xzp = p[q::XZeroPoint];
   const bool wzp = p[q::WZeroPoints] >= 0;
+  // Tensor cores when rows are 16-byte aligned and the weights have no zero
+  // points (the usual symmetric case); dp4a otherwise.
+  if (k % 16 == 0 && !wzp)
+    return emitQLinearMma(op, *info);
   auto c = [](int64_t v) { return std::to_string(v); };
   const char *dot = p[q::XSigned] ? "qcc_dp4a_ss" : "qcc_dp4a_us";
   const char *rowSum = p[q::XSigned] ? "qcc_dp4a_ss" : "qcc_dp4a_uu";
@@ -1332,6 +1338,107 @@ LogicalResult Emitter::emitQLinear(qg::QLinearOp op) {
   launch.block[1] = 16;
   addKernel(op, "qlinear", info->name + " (dp4a, 64x64 tiles)", body, launch,
             "256");
+  return success();
+}
+
+LogicalResult Emitter::emitQLinearMma(qg::QLinearOp op,
+                                      const pkg::KernelInfo &info) {
+  namespace q = rt::kernel::qlinear;
+  ArrayRef<int64_t> p = info.params;
+  const int64_t m = p[q::M], k = p[q::K], n = p[q::N];
+  const int64_t xzp = p[q::XZeroPoint];
+  auto c = [](int64_t v) { return std::to_string(v); };
+  // sum_k (x - xzp) w = sum_k x w - xzp sum_k w[n, k]: the second term is a
+  // constant per column, computed here from the weights.
+  std::string decls = int8Tables(p, q::XOffset, q::XSigned, q::WOffset,
+                                 q::WZeroPoints, q::ScaleOffset, q::BiasOffset,
+                                 q::OutputKind, q::YOffset);
+  if (xzp != 0) {
+    auto constant =
+        dyn_cast_or_null<qg::ConstantOp>(storageRoot(op.getWeight()).getDefiningOp());
+    FailureOr<ref::Tensor> codes =
+        constant ? ref::fromAttribute(cast<ElementsAttr>(constant.getValue()),
+                                      cast<RankedTensorType>(
+                                          op.getWeight().getType()))
+                 : FailureOr<ref::Tensor>(failure());
+    if (failed(codes))
+      return op.emitError("CUDA backend: cannot read the int8 weights");
+    std::vector<int32_t> correction(n, 0);
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t sum = 0;
+      for (int64_t kk = 0; kk < k; ++kk)
+        sum += static_cast<int64_t>(codes->data[j * k + kk]);
+      correction[j] = static_cast<int32_t>(-xzp * sum);
+    }
+    decls += declareTable("int", "column_correction", weights.add(correction));
+  }
+  const char *types = p[q::XSigned] ? "s8.s8" : "u8.s8";
+  // 64x64 outputs per block of 4 warps (2x2, 32x32 each: 2x4 tiles of the
+  // m16n8k32 tensor-core product); K in steps of 64 bytes through shared
+  // memory rows of 20 words (16 + 4 against bank conflicts), filled with
+  // 16-byte loads.
+  std::string body = decls;
+  body += "  __shared__ int4 As4[64 * 5];\n  __shared__ int4 Bs4[64 * 5];\n"
+          "  const int *As = reinterpret_cast<const int *>(As4);\n"
+          "  const int *Bs = reinterpret_cast<const int *>(Bs4);\n"
+          "  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;\n"
+          "  const int g = lane >> 2, t = lane & 3;\n"
+          "  const int wm = (warp >> 1) * 32, wn = (warp & 1) * 32;\n"
+          "  const int m0 = blockIdx.y * 64, n0 = blockIdx.x * 64;\n"
+          "  int acc[2][4][4] = {};\n";
+  body += "  for (int k0 = 0; k0 < " + c(k) + "; k0 += 64) {\n"
+          "    for (int e = threadIdx.x; e < 256; e += 128) {\n"
+          "      const int r = e >> 2, part = e & 3, kk = k0 + part * 16;\n"
+          "      const int mm = m0 + r, nn = n0 + r;\n"
+          "      As4[r * 5 + part] = (mm < " +
+          c(m) + " && kk < " + c(k) +
+          ") ? *reinterpret_cast<const int4 *>(x + mm * " + c(k) +
+          " + kk) : make_int4(0, 0, 0, 0);\n"
+          "      Bs4[r * 5 + part] = (nn < " +
+          c(n) + " && kk < " + c(k) +
+          ") ? *reinterpret_cast<const int4 *>(w + nn * " + c(k) +
+          " + kk) : make_int4(0, 0, 0, 0);\n"
+          "    }\n    __syncthreads();\n#pragma unroll\n"
+          "    for (int ks = 0; ks < 16; ks += 8) {\n"
+          "      int a[2][4], b[4][2];\n#pragma unroll\n"
+          "      for (int i = 0; i < 2; ++i) {\n"
+          "        const int *row = As + (wm + i * 16 + g) * 20 + ks + t;\n"
+          "        a[i][0] = row[0];\n        a[i][1] = row[8 * 20];\n"
+          "        a[i][2] = row[4];\n        a[i][3] = row[8 * 20 + 4];\n"
+          "      }\n#pragma unroll\n      for (int j = 0; j < 4; ++j) {\n"
+          "        const int *col = Bs + (wn + j * 8 + g) * 20 + ks + t;\n"
+          "        b[j][0] = col[0];\n        b[j][1] = col[4];\n      }\n"
+          "#pragma unroll\n      for (int i = 0; i < 2; ++i)\n#pragma unroll\n"
+          "        for (int j = 0; j < 4; ++j)\n"
+          "          asm(\"mma.sync.aligned.m16n8k32.row.col.s32." +
+          std::string(types) +
+          ".s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, "
+          "%3};\"\n"
+          "              : \"+r\"(acc[i][j][0]), \"+r\"(acc[i][j][1]), "
+          "\"+r\"(acc[i][j][2]), \"+r\"(acc[i][j][3])\n"
+          "              : \"r\"(a[i][0]), \"r\"(a[i][1]), \"r\"(a[i][2]), "
+          "\"r\"(a[i][3]), \"r\"(b[j][0]), \"r\"(b[j][1]));\n"
+          "    }\n    __syncthreads();\n  }\n";
+  // Accumulator e of tile (i, j) is row g (+8 for e >= 2), column 2t + e%2.
+  body += "  for (int i = 0; i < 2; ++i)\n    for (int j = 0; j < 4; ++j)\n"
+          "      for (int e = 0; e < 4; ++e) {\n"
+          "        const int mm = m0 + wm + i * 16 + g + (e >> 1) * 8;\n"
+          "        const int nn = n0 + wn + j * 8 + 2 * t + (e & 1);\n"
+          "        if (mm >= " +
+          c(m) + " || nn >= " + c(n) + ")\n          continue;\n" +
+          "        int acc1 = acc[i][j][e]" +
+          (xzp != 0 ? std::string(" + column_correction[nn]") : "") + ";\n";
+  std::string epilogue = int8Epilogue(p, q::ScaleCount, q::BiasOffset,
+                                      q::OutputKind, q::YZeroPoint, q::LoBits,
+                                      q::HiBits, "nn", "mm * " + c(n) + " + nn");
+  // The epilogue reads `acc`.
+  body += "        {\n        int acc = acc1;\n" + epilogue + "        }\n      }\n";
+  Launch launch;
+  launch.grid[0] = std::max<int64_t>(ceilDiv(n, 64), 1);
+  launch.grid[1] = std::max<int64_t>(ceilDiv(m, 64), 1);
+  launch.block[0] = 128;
+  addKernel(op, "qlinear", info.name + " (tensor cores mma.m16n8k32, 64x64 tiles)",
+            body, launch, "128");
   return success();
 }
 
@@ -1432,7 +1539,7 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
            c(groups) + " + g]";
   };
   const std::string description =
-      info->name + (m <= 8 ? " (GEMV, a warp per 4 columns)" : " (64x64 tiles)");
+      info->name + (m <= 8 ? " (GEMV)" : " (64x64 tiles)");
   if (m > 8) {
     std::string loadB = weightAt("nn", "kb");
     // g is the group of kb.
@@ -1452,7 +1559,17 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
   // 2^23 + code, and 2^23 (plus the format's offset and the zero point) is
   // subtracted. The weights of a chunk share one group, so its scale
   // multiplies the chunk's partial sum once.
-  constexpr int64_t kRows = 4, kWarps = 4;
+  // kRows columns per block; kSplit warps share each column's K range and
+  // add their partial sums through shared memory, so that enough loads are
+  // in flight when N is small. QCC_CUDA_GEMV_TILE=rows,split overrides the
+  // defaults, for tuning on a GPU.
+  int64_t kRows = 4, kSplit = 4;
+  if (const char *tile = std::getenv("QCC_CUDA_GEMV_TILE")) {
+    int rows = 0, split = 0;
+    if (std::sscanf(tile, "%d,%d", &rows, &split) == 2 && rows >= 1 &&
+        rows <= 8 && split >= 1 && split <= 16)
+      kRows = rows, kSplit = split;
+  }
   const int64_t chunk = (k % 32 == 0 && group % 32 == 0) ? 32
                         : (k % 8 == 0 && group % 8 == 0) ? 8
                                                          : 2;
@@ -1477,13 +1594,13 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
     return "__int_as_float(0x4B000000 | " + bits + ")";
   };
   std::string body = levels + decls +
-                     "  const int lane = threadIdx.x & 31;\n"
-                     "  const int col0 = (blockIdx.x * " +
-                     c(kWarps) + " + (threadIdx.x >> 5)) * " + c(kRows) +
-                     ";\n  if (col0 >= " + c(n) + ")\n    return;\n" +
-                     "  float acc[" + c(m) + "][" + c(kRows) + "] = {};\n" +
-                     "#pragma unroll 2\n  for (int chunk = lane; chunk < " +
-                     c(ceilDiv(k, chunk)) + "; chunk += 32) {\n" +
+                     "  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;\n"
+                     "  const int col0 = blockIdx.x * " +
+                     c(kRows) + ";\n" + "  float acc[" + c(m) + "][" +
+                     c(kRows) + "] = {};\n" +
+                     "#pragma unroll 2\n  for (int chunk = warp * 32 + lane; chunk < " +
+                     c(ceilDiv(k, chunk)) + "; chunk += " + c(32 * kSplit) +
+                     ") {\n" +
                      "    const int k0 = chunk * " + c(chunk) + ";\n" +
                      "    const int g = k0 / " + c(group) + ";\n" +
                      "    " + load + " packed[" + c(kRows) + "];\n" +
@@ -1532,19 +1649,27 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
   }
   body += "        acc[m][r] = fmaf(part, s[r], acc[m][r]);\n      }\n    }\n"
           "  }\n";
-  body += "#pragma unroll\n  for (int m = 0; m < " + c(m) +
+  // Each warp's sums, then the warps' sums of each output.
+  body += "  __shared__ float partial[" + c(kSplit) + "][" + c(m * kRows) +
+          "];\n#pragma unroll\n  for (int m = 0; m < " + c(m) +
           "; ++m)\n#pragma unroll\n    for (int r = 0; r < " + c(kRows) +
           "; ++r) {\n      float v = acc[m][r];\n"
           "      for (int o = 16; o > 0; o >>= 1)\n"
           "        v += __shfl_xor_sync(0xffffffffu, v, o);\n"
-          "      if (lane == 0 && col0 + r < " +
-          c(n) + ")\n        y[m * " + c(n) + " + col0 + r] = v" +
-          (p[w::BiasOffset] >= 0 ? " + bias[col0 + r]" : "") + ";\n    }\n";
+          "      if (lane == 0)\n        partial[warp][m * " +
+          c(kRows) + " + r] = v;\n    }\n  __syncthreads();\n";
+  body += "  if (threadIdx.x < " + c(m * kRows) + ") {\n" +
+          "    const int m = threadIdx.x / " + c(kRows) + ", r = threadIdx.x % " +
+          c(kRows) + ";\n    float v = 0.0f;\n    for (int w = 0; w < " +
+          c(kSplit) + "; ++w)\n      v += partial[w][threadIdx.x];\n" +
+          "    if (col0 + r < " + c(n) + ")\n      y[m * " + c(n) +
+          " + col0 + r] = v" +
+          (p[w::BiasOffset] >= 0 ? " + bias[col0 + r]" : "") + ";\n  }\n";
   Launch launch;
-  launch.grid[0] = std::max<int64_t>(ceilDiv(n, kRows * kWarps), 1);
-  launch.block[0] = 32 * kWarps;
+  launch.grid[0] = std::max<int64_t>(ceilDiv(n, kRows), 1);
+  launch.block[0] = 32 * kSplit;
   addKernel(op, "dequant_matmul", description, body, launch,
-            c(32 * kWarps));
+            c(32 * kSplit));
   return success();
 }
 
