@@ -86,7 +86,11 @@ FailureOr<SmallVector<int64_t>> readIntegers(ElementsAttr attr) {
     } else if (width == 32) {
       int32_t v;
       std::memcpy(&v, data + 4 * i, 4);
-      values[i] = intType.isUnsigned() ? static_cast<uint32_t>(v) : v;
+      // (Both arms as int64_t: a conditional of uint32_t and int32_t would
+      // make negative values large and positive.)
+      values[i] = intType.isUnsigned()
+                      ? static_cast<int64_t>(static_cast<uint32_t>(v))
+                      : static_cast<int64_t>(v);
     } else {
       std::memcpy(&values[i], data + 8 * i, 8);
     }

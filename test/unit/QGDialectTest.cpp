@@ -84,6 +84,30 @@ TEST_F(QGDialectTest, PackedFourBitResourceReadsLowNibbleFirst) {
   EXPECT_TRUE(failed(readCodes(cast<ElementsAttr>(shortAttr))));
 }
 
+TEST_F(QGDialectTest, ThirtyTwoBitResourceIntegersKeepTheirSign) {
+  // An i32 bias in a dense_resource blob: -207 and 5 as signless i32, and
+  // the same bits as ui32 (4294967089 and 5).
+  const int32_t values[] = {-207, 5};
+  const ArrayRef<char> bytes(reinterpret_cast<const char *>(values),
+                             sizeof values);
+  auto signless = DenseResourceElementsAttr::get(
+      RankedTensorType::get({2}, IntegerType::get(&context, 32)), "bias",
+      HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes));
+  FailureOr<SmallVector<int64_t>> read =
+      readIntegers(cast<ElementsAttr>(signless));
+  ASSERT_TRUE(succeeded(read));
+  EXPECT_EQ(std::vector<int64_t>(read->begin(), read->end()),
+            (std::vector<int64_t>{-207, 5}));
+  auto unsignedType = RankedTensorType::get(
+      {2}, IntegerType::get(&context, 32, IntegerType::Unsigned));
+  auto asUnsigned = DenseResourceElementsAttr::get(
+      unsignedType, "bits", HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes));
+  read = readIntegers(cast<ElementsAttr>(asUnsigned));
+  ASSERT_TRUE(succeeded(read));
+  EXPECT_EQ(std::vector<int64_t>(read->begin(), read->end()),
+            (std::vector<int64_t>{4294967089LL, 5}));
+}
+
 TEST_F(QGDialectTest, FP8CodesRoundTripThroughAttributes) {
   auto type = RankedTensorType::get({256}, Float8E4M3FNType::get(&context));
   std::vector<int32_t> all(256);
