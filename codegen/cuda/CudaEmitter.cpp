@@ -1561,14 +1561,15 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
   // multiplies the chunk's partial sum once.
   // kRows columns per block; kSplit warps share each column's K range and
   // add their partial sums through shared memory, so that enough loads are
-  // in flight when N is small. QCC_CUDA_GEMV_TILE=rows,split overrides the
+  // in flight when N is small. QCC_CUDA_GEMV_TILE=rows,split[,unroll] overrides the
   // defaults, for tuning on a GPU.
-  int64_t kRows = 4, kSplit = 4;
+  int64_t kRows = 16, kSplit = 4, kUnroll = 2;
   if (const char *tile = std::getenv("QCC_CUDA_GEMV_TILE")) {
-    int rows = 0, split = 0;
-    if (std::sscanf(tile, "%d,%d", &rows, &split) == 2 && rows >= 1 &&
-        rows <= 8 && split >= 1 && split <= 16)
-      kRows = rows, kSplit = split;
+    int rows = 0, split = 0, unroll = 2;
+    if (std::sscanf(tile, "%d,%d,%d", &rows, &split, &unroll) >= 2 &&
+        rows >= 1 && rows <= 32 && split >= 1 && split <= 16 && unroll >= 1 &&
+        unroll <= 8)
+      kRows = rows, kSplit = split, kUnroll = unroll;
   }
   const int64_t chunk = (k % 32 == 0 && group % 32 == 0) ? 32
                         : (k % 8 == 0 && group % 8 == 0) ? 8
@@ -1598,7 +1599,8 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
                      "  const int col0 = blockIdx.x * " +
                      c(kRows) + ";\n" + "  float acc[" + c(m) + "][" +
                      c(kRows) + "] = {};\n" +
-                     "#pragma unroll 2\n  for (int chunk = warp * 32 + lane; chunk < " +
+                     "#pragma unroll " + c(kUnroll) +
+                     "\n  for (int chunk = warp * 32 + lane; chunk < " +
                      c(ceilDiv(k, chunk)) + "; chunk += " + c(32 * kSplit) +
                      ") {\n" +
                      "    const int k0 = chunk * " + c(chunk) + ";\n" +
@@ -1668,8 +1670,10 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
   Launch launch;
   launch.grid[0] = std::max<int64_t>(ceilDiv(n, kRows), 1);
   launch.block[0] = 32 * kSplit;
-  addKernel(op, "dequant_matmul", description, body, launch,
-            c(32 * kSplit));
+  addKernel(op, "dequant_matmul",
+            info->name + " (GEMV: " + c(kRows) +
+                " columns per block, K split over " + c(kSplit) + " warps)",
+            body, launch, c(32 * kSplit));
   return success();
 }
 
