@@ -21,29 +21,28 @@ FailureOr<Storage> storageOf(Operation *where, Type tensorType,
                              StringRef backend) {
   auto type = dyn_cast<RankedTensorType>(tensorType);
   if (!type || !type.hasStaticShape())
-    return where->emitError(backend) << ": needs a static ranked tensor, got "
-           << tensorType;
+    return where->emitError(backend)
+           << ": needs a static ranked tensor, got " << tensorType;
   Type e = type.getElementType();
   MLIRContext *ctx = where->getContext();
   if (e.isF32())
     return Storage{e, false, pkg::ElementType::F32, 4};
   if (auto quant = dyn_cast<qg::QuantType>(e)) {
     const rt::Format f = quant.getFormat();
-    if ((f == rt::Format::I8 || f == rt::Format::U8) &&
-        !quant.isPerBlock() && !quant.isDoubleQuantized())
-      return Storage{IntegerType::get(ctx, 8), f == rt::Format::U8,
-                     f == rt::Format::U8 ? pkg::ElementType::U8
-                                            : pkg::ElementType::I8,
-                     1};
-    return where->emitError(backend) << ": the quantized type "
-           << e << " is not supported yet (8-bit per-tensor or per-axis only)";
+    if ((f == rt::Format::I8 || f == rt::Format::U8) && !quant.isPerBlock() &&
+        !quant.isDoubleQuantized())
+      return Storage{
+          IntegerType::get(ctx, 8), f == rt::Format::U8,
+          f == rt::Format::U8 ? pkg::ElementType::U8 : pkg::ElementType::I8, 1};
+    return where->emitError(backend)
+           << ": the quantized type " << e
+           << " is not supported yet (8-bit per-tensor or per-axis only)";
   }
   if (auto i = dyn_cast<IntegerType>(e)) {
     if (i.getWidth() == 8)
-      return Storage{IntegerType::get(ctx, 8), i.isUnsigned(),
-                     i.isUnsigned() ? pkg::ElementType::U8
-                                    : pkg::ElementType::I8,
-                     1};
+      return Storage{
+          IntegerType::get(ctx, 8), i.isUnsigned(),
+          i.isUnsigned() ? pkg::ElementType::U8 : pkg::ElementType::I8, 1};
     if (i.getWidth() == 32 && !i.isUnsigned())
       return Storage{IntegerType::get(ctx, 32), false, pkg::ElementType::I32,
                      4};
@@ -51,12 +50,22 @@ FailureOr<Storage> storageOf(Operation *where, Type tensorType,
       return Storage{IntegerType::get(ctx, 64), false, pkg::ElementType::I64,
                      8};
   }
-  return where->emitError(backend) << ": element type "
-         << e << " is not supported yet";
+  return where->emitError(backend)
+         << ": element type " << e << " is not supported yet";
 }
 
 /// An I64Attr axis (generated accessors return it unsigned), counted from
 /// the end when negative.
+LogicalResult requireF32(Operation *op, StringRef backend, StringRef why) {
+  if (cast<RankedTensorType>(op->getResult(0).getType())
+          .getElementType()
+          .isF32())
+    return success();
+  return op->emitError(backend)
+         << ": " << op->getName() << " on non-f32 data is not supported yet"
+         << why;
+}
+
 int64_t normalizedAxis(uint64_t axis, size_t rank) {
   const int64_t a = static_cast<int64_t>(axis);
   return a < 0 ? a + static_cast<int64_t>(rank) : a;
@@ -73,6 +82,59 @@ ArrayRef<int64_t> shapeOf(Value v) {
 qg::QuantType quantOf(Value v) {
   return dyn_cast<qg::QuantType>(
       cast<RankedTensorType>(v.getType()).getElementType());
+}
+
+PoolWindow poolWindowOf(Operation *op) {
+  PoolWindow w;
+  if (auto p = dyn_cast<qg::MaxPoolOp>(op)) {
+    w.kernel.assign(p.getKernelShape().begin(), p.getKernelShape().end());
+    w.strides = p.getEffectiveStrides();
+    w.pads = p.getEffectivePads();
+    w.isMax = true;
+  } else {
+    auto a = cast<qg::AvgPoolOp>(op);
+    w.kernel.assign(a.getKernelShape().begin(), a.getKernelShape().end());
+    w.strides = a.getEffectiveStrides();
+    w.pads = a.getEffectivePads();
+    w.countIncludePad = a.getCountIncludePad();
+  }
+  return w;
+}
+
+Reduction reductionOf(Operation *op) {
+  Reduction r;
+  ArrayRef<int64_t> axes;
+  if (auto sum = dyn_cast<qg::ReduceSumOp>(op)) {
+    axes = sum.getAxes();
+    r.keepdims = sum.getKeepdims();
+  } else {
+    auto mean = cast<qg::ReduceMeanOp>(op);
+    axes = mean.getAxes();
+    r.keepdims = mean.getKeepdims();
+    r.mean = true;
+  }
+  const size_t rank = shapeOf(op->getOperand(0)).size();
+  r.reduced.assign(rank, axes.empty());
+  for (int64_t a : axes)
+    r.reduced[a < 0 ? a + rank : a] = true;
+  return r;
+}
+
+MatMulForm matMulFormOf(Operation *op) {
+  MatMulForm f;
+  if (auto gemm = dyn_cast<qg::GemmOp>(op)) {
+    f.transA = gemm.getTransA();
+    f.transB = gemm.getTransB();
+    f.alpha = gemm.getAlpha().convertToFloat();
+    f.beta = gemm.getBeta().convertToFloat();
+    f.c = gemm.getC();
+  } else if (auto mm = dyn_cast<qg::MatMulOp>(op)) {
+    if (auto p = mm.getLhsPerm())
+      f.aPerm.assign(p->begin(), p->end());
+    if (auto p = mm.getRhsPerm())
+      f.bPerm.assign(p->begin(), p->end());
+  }
+  return f;
 }
 
 Value storageRoot(Value v) {
@@ -130,8 +192,8 @@ FailureOr<MemoryPlan> planMemory(func::FuncOp f, StringRef backend) {
   };
   llvm::DenseMap<Value, Group> groups;
   for (Value v : values) {
-    FailureOr<Storage> s =
-        storageOf(v.getDefiningOp() ? v.getDefiningOp() : f, v.getType(), backend);
+    FailureOr<Storage> s = storageOf(v.getDefiningOp() ? v.getDefiningOp() : f,
+                                     v.getType(), backend);
     if (failed(s))
       return failure();
     Group &g = groups[find(v)];
@@ -202,8 +264,7 @@ FailureOr<int64_t> WeightsWriter::constant(Value v) {
   FailureOr<ref::Tensor> value =
       ref::fromAttribute(cast<ElementsAttr>(constant.getValue()), type);
   if (failed(value))
-    return constant.emitError(backend)
-           << ": cannot read the constant's data";
+    return constant.emitError(backend) << ": cannot read the constant's data";
   std::vector<uint8_t> bytes(value->data.size() * s->bytes);
   for (size_t i = 0; i < value->data.size(); ++i) {
     const double d = value->data[i];
@@ -262,8 +323,8 @@ FailureOr<std::string> gemmParams(Op op, int64_t n, std::vector<int64_t> &p,
                                   StringRef backend) {
   Value in = op.getInput(), w = op.getWeight(), res = op.getResult();
   if (!isConstant(w) || isConstant(in))
-    return op.emitError(backend) << ": "
-           << op->getName()
+    return op.emitError(backend)
+           << ": " << op->getName()
            << " with a constant input or non-constant weights is not "
               "supported yet";
   FailureOr<rt::QuantParams> xp = quantOf(in).getParams(),
@@ -289,8 +350,10 @@ FailureOr<std::string> gemmParams(Op op, int64_t n, std::vector<int64_t> &p,
   for (size_t j = 0; j < scales.size(); ++j)
     scales[j] = xp->scales[0] * wp->scales[j];
   const float inf = std::numeric_limits<float>::infinity();
-  const float clipMin = op.getClipMin() ? op.getClipMin()->convertToFloat() : -inf;
-  const float clipMax = op.getClipMax() ? op.getClipMax()->convertToFloat() : inf;
+  const float clipMin =
+      op.getClipMin() ? op.getClipMin()->convertToFloat() : -inf;
+  const float clipMax =
+      op.getClipMax() ? op.getClipMax()->convertToFloat() : inf;
   float lo = clipMin, hi = clipMax;
   std::string kind = "f32";
   p[f.output] = static_cast<int64_t>(rt::kernel::Output::F32);
@@ -308,13 +371,13 @@ FailureOr<std::string> gemmParams(Op op, int64_t n, std::vector<int64_t> &p,
     lo = static_cast<float>(rt::codeMin(yp->format));
     hi = static_cast<float>(rt::codeMax(yp->format));
     if (op.getClipMin())
-      lo = std::max(lo, static_cast<float>(rt::quantizeValue(
-                            clipMin, yp->scales[0], yp->zeroPoint(0),
-                            yp->format)));
+      lo = std::max(lo,
+                    static_cast<float>(rt::quantizeValue(
+                        clipMin, yp->scales[0], yp->zeroPoint(0), yp->format)));
     if (op.getClipMax())
-      hi = std::min(hi, static_cast<float>(rt::quantizeValue(
-                            clipMax, yp->scales[0], yp->zeroPoint(0),
-                            yp->format)));
+      hi = std::min(hi,
+                    static_cast<float>(rt::quantizeValue(
+                        clipMax, yp->scales[0], yp->zeroPoint(0), yp->format)));
     kind = ys->isUnsigned ? "u8" : "i8";
   }
   p[f.scale] = weights.add(scales);
@@ -322,8 +385,8 @@ FailureOr<std::string> gemmParams(Op op, int64_t n, std::vector<int64_t> &p,
   p[f.bias] = -1;
   if (Value bias = op.getBias()) {
     if (!isConstant(bias))
-      return op.emitError(backend) << ": "
-             << op->getName() << " needs a constant bias";
+      return op.emitError(backend)
+             << ": " << op->getName() << " needs a constant bias";
     FailureOr<int64_t> offset = weights.constant(bias);
     if (failed(offset))
       return failure();
@@ -350,12 +413,14 @@ FailureOr<pkg::KernelInfo> weightInt4Kernel(qg::DequantMatMulOp op,
   const rt::Format f = q.getFormat();
   if (!constant || q.isDoubleQuantized() || q.getBlockSize() % 16 != 0 ||
       (f != rt::Format::U4 && f != rt::Format::I4 && f != rt::Format::NF4))
-    return op.emitError(backend) << ": qg.dequant_matmul needs a constant "
-                        "uint4, int4 or NF4 weight in blocks of a multiple "
-                        "of 16, without double quantization";
+    return op.emitError(backend)
+           << ": qg.dequant_matmul needs a constant "
+              "uint4, int4 or NF4 weight in blocks of a multiple "
+              "of 16, without double quantization";
   if (shapeOf(op.getInput()).size() < 2 || isConstant(op.getInput()))
-    return op.emitError(backend) << ": qg.dequant_matmul needs rows of "
-                        "activations ([..., M, K]) computed at run time";
+    return op.emitError(backend)
+           << ": qg.dequant_matmul needs rows of "
+              "activations ([..., M, K]) computed at run time";
   FailureOr<rt::QuantParams> params = q.getParams();
   FailureOr<ref::Tensor> codes =
       ref::fromAttribute(cast<ElementsAttr>(constant.getValue()), type);
@@ -372,7 +437,8 @@ FailureOr<pkg::KernelInfo> weightInt4Kernel(qg::DequantMatMulOp op,
     for (int64_t j = 0; j < n; ++j) {
       const double c = codes->data[transposed ? j * kDim + k : k * n + j];
       const auto code = static_cast<uint8_t>(static_cast<int64_t>(c) & 15);
-      packed[j * rowBytes + k / 2] |= static_cast<uint8_t>(code << (4 * (k % 2)));
+      packed[j * rowBytes + k / 2] |=
+          static_cast<uint8_t>(code << (4 * (k % 2)));
     }
   std::vector<float> scales(static_cast<size_t>(n * groups));
   std::vector<int8_t> zeroPoints(scales.size());
@@ -399,16 +465,16 @@ FailureOr<pkg::KernelInfo> weightInt4Kernel(qg::DequantMatMulOp op,
   if (Value bias = op.getBias()) {
     if (!isConstant(bias))
       return op.emitError(backend) << ": qg.dequant_matmul's bias must be a "
-                          "constant";
+                                      "constant";
     FailureOr<int64_t> at = weights.constant(bias);
     if (failed(at))
       return failure();
     p[w::BiasOffset] = *at;
   }
-  p[w::Format] = static_cast<int64_t>(
-      f == rt::Format::U4   ? w::WeightFormat::Uint4
-      : f == rt::Format::I4 ? w::WeightFormat::Int4
-                            : w::WeightFormat::NF4);
+  p[w::Format] =
+      static_cast<int64_t>(f == rt::Format::U4   ? w::WeightFormat::Uint4
+                           : f == rt::Format::I4 ? w::WeightFormat::Int4
+                                                 : w::WeightFormat::NF4);
   const char *formatName = f == rt::Format::U4   ? "uint4"
                            : f == rt::Format::I4 ? "int4"
                                                  : "nf4";
@@ -441,13 +507,12 @@ FailureOr<pkg::KernelInfo> qlinearKernel(qg::QLinearOp op,
   if (failed(kind))
     return failure();
   return pkg::KernelInfo{"qlinear " + std::to_string(m) + "x" +
-                             std::to_string(n) + "x" + std::to_string(k) +
-                             " " + *kind,
+                             std::to_string(n) + "x" + std::to_string(k) + " " +
+                             *kind,
                          sourceOf(op), pkg::KernelKind::QLinear, std::move(p)};
 }
 
-FailureOr<pkg::KernelInfo> qconvKernel(qg::QConv2DOp op,
-                                       const MemoryPlan &plan,
+FailureOr<pkg::KernelInfo> qconvKernel(qg::QConv2DOp op, const MemoryPlan &plan,
                                        WeightsWriter &weights,
                                        StringRef backend) {
   namespace c = rt::kernel::qconv;
@@ -486,7 +551,6 @@ FailureOr<pkg::KernelInfo> qconvKernel(qg::QConv2DOp op,
       sourceOf(op), pkg::KernelKind::QConv2D, std::move(p)};
 }
 
-
 LogicalResult describeInterface(func::FuncOp f, const MemoryPlan &plan,
                                 StringRef backend, pkg::Manifest &manifest,
                                 int64_t &arenaBytes,
@@ -498,10 +562,9 @@ LogicalResult describeInterface(func::FuncOp f, const MemoryPlan &plan,
     FailureOr<Storage> s = storageOf(ret, v.getType(), backend);
     if (failed(s))
       return failure();
-    pkg::TensorInfo t{nameOf(f, i, true), s->manifestType,
-                      std::vector<int64_t>(shapeOf(v).begin(),
-                                           shapeOf(v).end()),
-                      0};
+    pkg::TensorInfo t{
+        nameOf(f, i, true), s->manifestType,
+        std::vector<int64_t>(shapeOf(v).begin(), shapeOf(v).end()), 0};
     if (isConstant(v)) {
       t.offset = static_cast<uint64_t>(arenaBytes);
       arenaBytes += alignUp(elementsOf(v) * s->bytes);

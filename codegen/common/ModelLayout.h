@@ -40,6 +40,11 @@ mlir::FailureOr<Storage> storageOf(mlir::Operation *where,
                                    mlir::Type tensorType,
                                    llvm::StringRef backend);
 
+/// The float-only lowerings' guard: an error at `op` unless its (first)
+/// result is f32; `why` is appended to the message.
+mlir::LogicalResult requireF32(mlir::Operation *op, llvm::StringRef backend,
+                               llvm::StringRef why = "");
+
 /// An I64Attr axis (generated accessors return it unsigned), counted from
 /// the end when negative.
 int64_t normalizedAxis(uint64_t axis, size_t rank);
@@ -47,6 +52,33 @@ int64_t elementsOf(mlir::Value v);
 llvm::ArrayRef<int64_t> shapeOf(mlir::Value v);
 /// The quantized element type of `v`, or null.
 qg::QuantType quantOf(mlir::Value v);
+
+/// A pooling window (max_pool or avg_pool) as both backends read it.
+struct PoolWindow {
+  llvm::SmallVector<int64_t> kernel, strides, pads; ///< pads: begins, ends
+  bool isMax = false, countIncludePad = false;
+};
+PoolWindow poolWindowOf(mlir::Operation *op);
+
+/// reduce_sum / reduce_mean: which input dims are reduced (all when the op
+/// lists no axes), whether they are kept as size 1, and whether it is a
+/// mean.
+struct Reduction {
+  llvm::SmallVector<bool> reduced;
+  bool keepdims = true, mean = false;
+};
+Reduction reductionOf(mlir::Operation *op);
+
+/// matmul/gemm: gemm's flags, alpha, beta and C, and matmul's folded
+/// transposes (the product reads operand dim perm[i] as its dim i; empty
+/// is the identity).
+struct MatMulForm {
+  bool transA = false, transB = false;
+  float alpha = 1.f, beta = 1.f;
+  mlir::Value c;
+  llvm::SmallVector<int64_t> aPerm, bPerm;
+};
+MatMulForm matMulFormOf(mlir::Operation *op);
 
 /// The value whose buffer `v` shares: reshapes are views of their input.
 mlir::Value storageRoot(mlir::Value v);
@@ -93,12 +125,10 @@ std::string sourceOf(mlir::Operation *op);
 /// The manifest's inputs and outputs. Outputs that are constants get slots
 /// after `arenaBytes`, which grows to cover them; `constantOutputs` gets
 /// their indices.
-mlir::LogicalResult describeInterface(mlir::func::FuncOp f,
-                                      const MemoryPlan &plan,
-                                      llvm::StringRef backend,
-                                      pkg::Manifest &manifest,
-                                      int64_t &arenaBytes,
-                                      std::vector<unsigned> &constantOutputs);
+mlir::LogicalResult
+describeInterface(mlir::func::FuncOp f, const MemoryPlan &plan,
+                  llvm::StringRef backend, pkg::Manifest &manifest,
+                  int64_t &arenaBytes, std::vector<unsigned> &constantOutputs);
 
 /// The runtime kernels' parameter lists (KernelParams.h), with their tables
 /// added to `weights`; the name says what the kernel does, e.g.

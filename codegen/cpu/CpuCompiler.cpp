@@ -46,17 +46,6 @@ using namespace qcc::codegen;
 constexpr llvm::StringLiteral kBackend = "CPU backend";
 
 
-/// The float-only lowerings' guard: an error at `op` unless its (first)
-/// result is f32. `why` is appended to the message.
-LogicalResult requireF32(Operation *op, StringRef why = "") {
-  if (cast<RankedTensorType>(op->getResult(0).getType())
-          .getElementType()
-          .isF32())
-    return success();
-  return op->emitError("CPU backend: ")
-         << op->getName() << " on non-f32 data is not supported yet" << why;
-}
-
 /// Indices (or index expressions) of an operand read through a folded
 /// transpose: logical index i addresses the operand's dim perm[i]. An empty
 /// perm is the identity.
@@ -531,26 +520,14 @@ LogicalResult Lowering::lowerFused(qg::FusedElementwiseOp op) {
 /// fill, accumulate over k, then gemm's alpha and beta * C.
 LogicalResult Lowering::lowerMatMul(Operation *op) {
   Value a = op->getOperand(0), bm = op->getOperand(1), res = op->getResult(0);
-  if (failed(requireF32(op, " (quantized layers are fused into qg.qlinear "
+  if (failed(requireF32(op, kBackend, " (quantized layers are fused into qg.qlinear "
                             "first)")))
     return failure();
-  bool transA = false, transB = false;
-  float alpha = 1.f, beta = 1.f;
-  Value c;
-  // Folded transposes: the product reads operand dim perm[i] as its dim i.
-  SmallVector<int64_t> aPerm, bPerm;
-  if (auto gemm = dyn_cast<qg::GemmOp>(op)) {
-    transA = gemm.getTransA();
-    transB = gemm.getTransB();
-    alpha = gemm.getAlpha().convertToFloat();
-    beta = gemm.getBeta().convertToFloat();
-    c = gemm.getC();
-  } else if (auto mm = dyn_cast<qg::MatMulOp>(op)) {
-    if (auto p = mm.getLhsPerm())
-      aPerm.assign(p->begin(), p->end());
-    if (auto p = mm.getRhsPerm())
-      bPerm.assign(p->begin(), p->end());
-  }
+  const MatMulForm form = matMulFormOf(op);
+  const bool transA = form.transA, transB = form.transB;
+  const float alpha = form.alpha, beta = form.beta;
+  Value c = form.c;
+  ArrayRef<int64_t> aPerm = form.aPerm, bPerm = form.bPerm;
   auto logicalShape = [](ArrayRef<int64_t> shape, ArrayRef<int64_t> perm) {
     SmallVector<int64_t> out(shape);
     for (size_t i = 0; i < perm.size(); ++i)
@@ -1009,7 +986,7 @@ Value affineIndex(OpBuilder &nb, Location l, Value out, int64_t stride,
 }
 
 LogicalResult Lowering::lowerConv(qg::Conv2DOp op) {
-  if (failed(requireF32(op, " (quantized convolutions are fused first)")))
+  if (failed(requireF32(op, kBackend, " (quantized convolutions are fused first)")))
     return failure();
   ArrayRef<int64_t> xs = shapeOf(op.getInput()), ws = shapeOf(op.getWeight()),
                     ys = shapeOf(op.getResult());
@@ -1064,7 +1041,7 @@ LogicalResult Lowering::lowerConv(qg::Conv2DOp op) {
 
 LogicalResult Lowering::lowerPool(Operation *op) {
   Value in = op->getOperand(0), res = op->getResult(0);
-  if (failed(requireF32(op)))
+  if (failed(requireF32(op, kBackend)))
     return failure();
   ArrayRef<int64_t> xs = shapeOf(in), ys = shapeOf(res);
   FailureOr<Value> x = view(in), y = view(res);
@@ -1096,20 +1073,10 @@ LogicalResult Lowering::lowerPool(Operation *op) {
     });
     return success();
   }
-  SmallVector<int64_t> kernel, strides, pads;
-  bool isMax = false, countPad = false;
-  if (auto p = dyn_cast<qg::MaxPoolOp>(op)) {
-    kernel.assign(p.getKernelShape().begin(), p.getKernelShape().end());
-    strides = p.getEffectiveStrides();
-    pads = p.getEffectivePads();
-    isMax = true;
-  } else {
-    auto a = cast<qg::AvgPoolOp>(op);
-    kernel.assign(a.getKernelShape().begin(), a.getKernelShape().end());
-    strides = a.getEffectiveStrides();
-    pads = a.getEffectivePads();
-    countPad = a.getCountIncludePad();
-  }
+  const PoolWindow window = poolWindowOf(op);
+  ArrayRef<int64_t> kernel = window.kernel, strides = window.strides,
+                    pads = window.pads;
+  const bool isMax = window.isMax, countPad = window.countIncludePad;
   const size_t sd = kernel.size();
   if (xs.size() != sd + 2)
     return op->emitError("CPU backend: pooling rank mismatch");
@@ -1374,22 +1341,12 @@ LogicalResult Lowering::lowerCast(qg::CastOp op) {
 /// reduce_sum / reduce_mean over `axes` (all when empty), keepdims or not.
 LogicalResult Lowering::lowerReduce(Operation *op) {
   Value in = op->getOperand(0), res = op->getResult(0);
-  if (failed(requireF32(op)))
+  if (failed(requireF32(op, kBackend)))
     return failure();
   ArrayRef<int64_t> xs = shapeOf(in), ys = shapeOf(res);
-  ArrayRef<int64_t> axesAttr;
-  bool keepdims = true, mean = isa<qg::ReduceMeanOp>(op);
-  if (auto r = dyn_cast<qg::ReduceSumOp>(op)) {
-    axesAttr = r.getAxes();
-    keepdims = r.getKeepdims();
-  } else {
-    auto m = cast<qg::ReduceMeanOp>(op);
-    axesAttr = m.getAxes();
-    keepdims = m.getKeepdims();
-  }
-  SmallVector<bool> reduced(xs.size(), axesAttr.empty());
-  for (int64_t a : axesAttr)
-    reduced[a < 0 ? a + xs.size() : a] = true;
+  const Reduction reduction = reductionOf(op);
+  ArrayRef<bool> reduced = reduction.reduced;
+  const bool keepdims = reduction.keepdims, mean = reduction.mean;
   SmallVector<int64_t> extents;
   int64_t count = 1;
   for (size_t d = 0; d < xs.size(); ++d)
@@ -1454,7 +1411,7 @@ void outerLoops(OpBuilder &b, Location l, ArrayRef<int64_t> shape,
 /// exp(x - max) / sum.
 LogicalResult Lowering::lowerSoftmax(qg::SoftmaxOp op) {
   ArrayRef<int64_t> xs = shapeOf(op.getInput());
-  if (failed(requireF32(op)))
+  if (failed(requireF32(op, kBackend)))
     return failure();
   const int64_t axis = normalizedAxis(op.getAxis(), xs.size());
   FailureOr<Value> x = view(op.getInput()), y = view(op.getResult());
@@ -1511,7 +1468,7 @@ LogicalResult Lowering::lowerSoftmax(qg::SoftmaxOp op) {
 /// variance, then (x - mean) / sqrt(variance + epsilon) * scale + bias.
 LogicalResult Lowering::lowerLayerNorm(qg::LayerNormOp op) {
   ArrayRef<int64_t> xs = shapeOf(op.getInput());
-  if (failed(requireF32(op)))
+  if (failed(requireF32(op, kBackend)))
     return failure();
   const int64_t axis = normalizedAxis(op.getAxis(), xs.size());
   SmallVector<int64_t> inner(xs.begin() + axis, xs.end());

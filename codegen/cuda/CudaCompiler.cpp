@@ -15,8 +15,7 @@
 
 namespace qcc::cuda {
 
-std::string parseArchs(const std::string &list,
-                       std::vector<std::string> &out) {
+std::string parseArchs(const std::string &list, std::vector<std::string> &out) {
   out.clear();
   llvm::SmallVector<llvm::StringRef> parts;
   llvm::StringRef(list).split(parts, ',', -1, false);
@@ -35,8 +34,7 @@ std::string parseArchs(const std::string &list,
   if (out.empty())
     return "no CUDA architecture given";
   if (out.size() > pkg::kMaxPtxModules)
-    return "at most " + std::to_string(pkg::kMaxPtxModules) +
-           " architectures";
+    return "at most " + std::to_string(pkg::kMaxPtxModules) + " architectures";
   return "";
 }
 
@@ -56,9 +54,9 @@ std::string compileToPtx(const std::string &source, const std::string &name,
   const std::string gpu =
       "--gpu-architecture=compute_" + arch.substr(arch.find('_') + 1);
   // Index variables a kernel does not read are not worth a warning (177).
-  const char *options[] = {gpu.c_str(),        "--std=c++17",
-                           "--prec-div=true",  "--prec-sqrt=true",
-                           "--ftz=false",      "--diag-suppress=177"};
+  const char *options[] = {gpu.c_str(),       "--std=c++17",
+                           "--prec-div=true", "--prec-sqrt=true",
+                           "--ftz=false",     "--diag-suppress=177"};
   r = nvrtcCompileProgram(program, std::size(options), options);
   std::string log;
   size_t logSize = 0;
@@ -70,8 +68,8 @@ std::string compileToPtx(const std::string &source, const std::string &name,
   }
   if (r != NVRTC_SUCCESS) {
     nvrtcDestroyProgram(&program);
-    return "NVRTC failed for " + arch + " (" + nvrtcGetErrorString(r) +
-           "):\n" + log;
+    return "NVRTC failed for " + arch + " (" + nvrtcGetErrorString(r) + "):\n" +
+           log;
   }
   size_t size = 0;
   nvrtcGetPTXSize(program, &size);
@@ -110,8 +108,8 @@ compilePackage(mlir::func::FuncOp function,
   std::vector<pkg::PtxModule> modules;
   for (const std::string &arch : archs) {
     std::string ptx;
-    if (std::string e = compileToPtx(emitted->source, modelName + ".cu", arch,
-                                     ptx);
+    if (std::string e =
+            compileToPtx(emitted->source, modelName + ".cu", arch, ptx);
         !e.empty())
       return function.emitError("CUDA backend: ") << e;
     if (ptxOut)

@@ -27,7 +27,7 @@
 namespace qcc::cuda {
 
 struct EmittedModel {
-  std::string source; ///< CUDA C++, one translation unit
+  std::string source;     ///< CUDA C++, one translation unit
   pkg::Manifest manifest; ///< without model name and target
   std::vector<uint8_t> weights;
 };
