@@ -48,6 +48,8 @@ def main():
     parser.add_argument("--min-agreement", type=float, default=0.999)
     parser.add_argument("--max-cpu-diff", type=float, default=0.0005)
     parser.add_argument("--keep", help="keep the outputs in this directory")
+    parser.add_argument("--ptxas", help="also compile the int8 model for CUDA "
+                        "and check the PTX with this ptxas")
     args = parser.parse_args()
 
     info = json.load(open(args.model.replace(".onnx", ".json")))
@@ -78,6 +80,10 @@ def main():
                         f"--input=input={work}/test.npy", f"--output-dir={work}/cpu"],
                        check=True, stdout=subprocess.DEVNULL)
         cpu = np.load(f"{work}/cpu/logits.npy").reshape(len(test), -1)
+        if args.ptxas:
+            from cuda_ptx import check_cuda_ptx
+            check_cuda_ptx(args.qcc, args.ptxas, f"{work}/int8.mlir", work,
+                           "fashion-mnist int8")
         report = json.load(open(f"{work}/report.json"))
         fp32 = ort_logits(args.model, test, ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
         qdq = ort_logits(f"{work}/int8.onnx", test,

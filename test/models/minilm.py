@@ -97,6 +97,8 @@ def main():
     parser.add_argument("--builder", required=True, help="scripts/make-minilm-onnx.py")
     parser.add_argument("--seq", type=int, default=16)
     parser.add_argument("--min-cosine", type=float, default=0.9999)
+    parser.add_argument("--ptxas", help="also compile the quantized models for "
+                        "CUDA and check the PTX with this ptxas")
     args = parser.parse_args()
 
     spec = importlib.util.spec_from_file_location("make_minilm", args.builder)
@@ -146,6 +148,10 @@ def main():
         w4_package = os.path.join(tmp, "minilm-w4.qpkg")
         subprocess.run([args.qcc, "compile", w4, "-o", w4_package], check=True)
         w4_cpu = run_package(args.qrun, w4_package, tmp, "w4-cpu")
+        if args.ptxas:
+            from cuda_ptx import check_cuda_ptx
+            check_cuda_ptx(args.qcc, args.ptxas, int8, tmp, "minilm int8")
+            check_cuda_ptx(args.qcc, args.ptxas, w4, tmp, "minilm w4a16")
 
     cosines_ours = cosines(ours, expected)
     print(f"minilm: cosine similarity to ONNX Runtime over {len(SENTENCES)} sentences: "
