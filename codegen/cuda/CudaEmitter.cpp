@@ -298,6 +298,10 @@ private:
   LogicalResult emitElementwise(Operation *op);
   LogicalResult emitFused(qg::FusedElementwiseOp op);
   LogicalResult emitCast(qg::CastOp op);
+  /// y[i] = x[offset] over the result: the data-movement ops, which copy
+  /// stored values (quantized tensors keep their codes).
+  LogicalResult emitCopy(Operation *op, StringRef what,
+                         const std::string &offset);
   LogicalResult emitTranspose(qg::TransposeOp op);
   LogicalResult emitExpand(qg::ExpandOp op);
   LogicalResult emitSlice(qg::SliceOp op);
@@ -589,35 +593,33 @@ LogicalResult Emitter::emitCast(qg::CastOp op) {
   return success();
 }
 
+LogicalResult Emitter::emitCopy(Operation *op, StringRef what,
+                                const std::string &offset) {
+  FailureOr<std::string> x = declare(op->getOperand(0), "x"),
+                         y = declare(op->getResult(0), "y", true);
+  if (failed(x) || failed(y))
+    return failure();
+  perElement(op, what, what, shapeOf(op->getResult(0)), *x + *y,
+             "  y[i] = x[" + offset + "];\n");
+  return success();
+}
+
 LogicalResult Emitter::emitTranspose(qg::TransposeOp op) {
   ArrayRef<int64_t> perm = op.getPerm();
   SmallVector<int64_t> xStrides = stridesOf(shapeOf(op.getInput()));
   SmallVector<std::string> terms;
   for (size_t i = 0; i < perm.size(); ++i)
     terms.push_back(scaled("i" + std::to_string(i), xStrides[perm[i]]));
-  FailureOr<std::string> x = declare(op.getInput(), "x"),
-                         y = declare(op.getResult(), "y", true);
-  if (failed(x) || failed(y))
-    return failure();
-  perElement(op, "transpose", "transpose", shapeOf(op.getResult()), *x + *y,
-             "  y[i] = x[" + sumOf(terms) + "];\n");
-  return success();
+  return emitCopy(op, "transpose", sumOf(terms));
 }
 
 LogicalResult Emitter::emitExpand(qg::ExpandOp op) {
   if (op.getInput().getType().getElementType() != op.getType().getElementType())
     return op.emitError("CUDA backend: qg.expand that changes the element "
                         "type is not supported");
-  FailureOr<std::string> x = declare(op.getInput(), "x"),
-                         y = declare(op.getResult(), "y", true);
-  if (failed(x) || failed(y))
-    return failure();
-  perElement(
-      op, "expand", "expand", shapeOf(op.getResult()), *x + *y,
-      "  y[i] = x[" +
-          broadcastOffset(shapeOf(op.getInput()), shapeOf(op.getResult())) +
-          "];\n");
-  return success();
+  return emitCopy(
+      op, "expand",
+      broadcastOffset(shapeOf(op.getInput()), shapeOf(op.getResult())));
 }
 
 LogicalResult Emitter::emitSlice(qg::SliceOp op) {
@@ -637,13 +639,7 @@ LogicalResult Emitter::emitSlice(qg::SliceOp op) {
     constant += starts[d] * xStrides[d];
   }
   terms.push_back(std::to_string(constant));
-  FailureOr<std::string> x = declare(op.getInput(), "x"),
-                         y = declare(op.getResult(), "y", true);
-  if (failed(x) || failed(y))
-    return failure();
-  perElement(op, "slice", "slice", shapeOf(op.getResult()), *x + *y,
-             "  y[i] = x[" + sumOf(terms) + "];\n");
-  return success();
+  return emitCopy(op, "slice", sumOf(terms));
 }
 
 LogicalResult Emitter::emitConcat(qg::ConcatOp op) {
