@@ -1505,16 +1505,18 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
   // A warp per kRows output columns: each lane takes chunks of 32 codes
   // (16 bytes) of every row when rows and groups allow it, else 8 codes (4
   // bytes), else one byte, so a warp reads each row as contiguous 512-byte
-  // (or 128-byte) runs and reuses each chunk of x for kRows rows. A code
-  // becomes a float without a conversion instruction: 0x4B000000 | code is
-  // 2^23 + code, and 2^23 (plus the format's offset and the zero point) is
-  // subtracted. The weights of a chunk share one group, so its scale
-  // multiplies the chunk's partial sum once.
+  // (or 128-byte) runs and reuses each chunk of x for kRows rows. A uint4 or
+  // int4 code c becomes the float v = 1 + c/16 with one shift and one
+  // logical operation (c in the top mantissa bits of 1.0f; int4's sign bit
+  // flipped, as its level is (c ^ 8) - 8), so that
+  //   sum_j x_j (level_j - zp) = 16 sum_j x_j v_j - (16 + 8? + zp) sum_j x_j
+  // costs one multiply-add per code; the weights of a chunk share one group,
+  // so the zero point and scale apply once per chunk. NF4 reads its table.
   // kRows columns per block; kSplit warps share each column's K range and
   // add their partial sums through shared memory, so that enough loads are
   // in flight when N is small. QCC_CUDA_GEMV_TILE=rows,split[,unroll] overrides
   // the defaults, for tuning on a GPU.
-  int64_t kRows = 16, kSplit = 4, kUnroll = 2;
+  int64_t kRows = 16, kSplit = 4, kUnroll = 1;
   if (const char *tile = std::getenv("QCC_CUDA_GEMV_TILE")) {
     int rows = 0, split = 0, unroll = 2;
     if (std::sscanf(tile, "%d,%d,%d", &rows, &split, &unroll) >= 2 &&
@@ -1531,19 +1533,22 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
   const int64_t words = chunk == 32 ? 4 : 1;
   const int64_t perWord = chunk == 2 ? 2 : 8;
   const bool nf4 = format == w::WeightFormat::NF4;
-  // What is subtracted from 2^23 + code: 2^23, plus 8 for int4 (whose code
-  // c stands for (c ^ 8) - 8), plus the zero point.
-  std::string offset =
+  // What sum_j x_j is multiplied by and subtracted: 16 (for the 1 in
+  // 1 + c/16), plus 8 for int4, plus the zero point; for NF4 the zero point
+  // alone (none).
+  const std::string offset =
       nf4 ? "0.0f"
-          : std::string(format == w::WeightFormat::Int4 ? "8388616.0f"
-                                                        : "8388608.0f");
-  auto codeValue = [&](const std::string &word, const std::string &shift) {
-    const std::string code = "((" + word + " >> " + shift + ") & 15)";
+          : std::string(format == w::WeightFormat::Int4 ? "24.0f" : "16.0f");
+  auto codeValue = [&](const std::string &word) {
     if (nf4)
-      return "nf4[" + code + "]";
-    const std::string bits =
-        format == w::WeightFormat::Int4 ? "(" + code + " ^ 8)" : code;
-    return "__int_as_float(0x4B000000 | " + bits + ")";
+      return "(nf4[(" + word + " >> (4 * j)) & 15] - zero[r])";
+    // Nibble j moved to bits 19..22, the top of the mantissa.
+    const std::string bits = "((j <= 4 ? " + word +
+                             " << (19 - 4 * j) : " + word +
+                             " >> (4 * j - 19)) & 0x00780000)";
+    return std::string("__int_as_float(") + bits +
+           (format == w::WeightFormat::Int4 ? " ^ 0x3FC00000)"
+                                            : " | 0x3F800000)");
   };
   std::string body =
       levels + decls +
@@ -1582,11 +1587,17 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
             " + k0)[j];\n        xv[4 * j] = v.x;\n        xv[4 * j + 1] = "
             "v.y;\n        xv[4 * j + 2] = v.z;\n        xv[4 * j + 3] = "
             "v.w;\n      }\n";
+    if (!nf4)
+      body +=
+          "      float xs = 0.0f;\n#pragma unroll\n      for (int j = 0; j < " +
+          c(chunk) + "; ++j)\n        xs += xv[j];\n";
   } else {
     body += "      float xv[2];\n      xv[0] = x[m * " + c(k) + " + k0];\n";
     body += k % 2 == 0 ? "      xv[1] = x[m * " + c(k) + " + k0 + 1];\n"
                        : "      xv[1] = k0 + 1 < " + c(k) + " ? x[m * " + c(k) +
                              " + k0 + 1] : 0.0f;\n";
+    if (!nf4)
+      body += "      const float xs = xv[0] + xv[1];\n";
   }
   body += "#pragma unroll\n      for (int r = 0; r < " + c(kRows) +
           "; ++r) {\n        float part = 0.0f;\n";
@@ -1595,10 +1606,12 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
         chunk == 32 ? std::string("packed[r].") + "xyzw"[wi] : "packed[r]";
     body += "#pragma unroll\n        for (int j = 0; j < " + c(perWord) +
             "; ++j)\n          part = fmaf(xv[" + c(wi * 8) + " + j], " +
-            codeValue(word, "(4 * j)") + " - zero[r], part);\n";
+            codeValue(word) + ", part);\n";
   }
-  body += "        acc[m][r] = fmaf(part, s[r], acc[m][r]);\n      }\n    }\n"
-          "  }\n";
+  body += nf4 ? "        acc[m][r] = fmaf(part, s[r], acc[m][r]);\n"
+              : "        acc[m][r] = fmaf(fmaf(16.0f, part, -zero[r] * xs), "
+                "s[r], acc[m][r]);\n";
+  body += "      }\n    }\n  }\n";
   // Each warp's sums, then the warps' sums of each output.
   body += "  __shared__ float partial[" + c(kSplit) + "][" + c(m * kRows) +
           "];\n#pragma unroll\n  for (int m = 0; m < " + c(m) +
