@@ -354,8 +354,9 @@ func.func @main(%q: tensor<1x16x3x32xf32> {qg.name = "q"},
       transposes += llvm::isa<qg::TransposeOp>(op);
       if (auto mm = llvm::dyn_cast<qg::MatMulOp>(op))
         permuted += mm.hasOperandPerms();
-      if (auto gemm = llvm::dyn_cast<qg::GemmOp>(op))
+      if (auto gemm = llvm::dyn_cast<qg::GemmOp>(op)) {
         EXPECT_TRUE(gemm.getTransB());
+      }
     });
     EXPECT_EQ(transposes, 0);
     EXPECT_EQ(permuted, 4);
