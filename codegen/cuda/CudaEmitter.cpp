@@ -222,20 +222,18 @@ FailureOr<std::string> scalarExpr(Operation *op, ArrayRef<std::string> args,
       return "qcc_min(" + x + ", " + args[1] + ")";
     if (isa<qg::ReluOp>(op))
       return "(" + x + " > 0.0f ? " + x + " : 0.0f)";
-    if (isa<qg::SigmoidOp>(op))
-      return "qcc_sigmoid(" + x + ")";
-    if (isa<qg::TanhOp>(op))
-      return "tanhf(" + x + ")";
-    if (isa<qg::ExpOp>(op))
-      return "expf(" + x + ")";
-    if (isa<qg::SqrtOp>(op))
-      return "sqrtf(" + x + ")";
-    if (isa<qg::ErfOp>(op))
-      return "erff(" + x + ")";
+    // Unary ops that are one call of CUDA's math library (or ours).
+    const char *call = isa<qg::SigmoidOp>(op) ? "qcc_sigmoid"
+                       : isa<qg::TanhOp>(op)  ? "tanhf"
+                       : isa<qg::ExpOp>(op)   ? "expf"
+                       : isa<qg::SqrtOp>(op)  ? "sqrtf"
+                       : isa<qg::ErfOp>(op)   ? "erff"
+                       : isa<qg::AbsOp>(op)   ? "fabsf"
+                                              : nullptr;
+    if (call)
+      return std::string(call) + "(" + x + ")";
     if (isa<qg::NegOp>(op))
       return "(-" + x + ")";
-    if (isa<qg::AbsOp>(op))
-      return "fabsf(" + x + ")";
     if (isa<qg::SiluOp>(op))
       return "(" + x + " * qcc_sigmoid(" + x + "))";
     if (auto gelu = dyn_cast<qg::GeluOp>(op)) {
@@ -1527,9 +1525,8 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
   const int64_t chunk = (k % 32 == 0 && group % 32 == 0) ? 32
                         : (k % 8 == 0 && group % 8 == 0) ? 8
                                                          : 2;
-  const std::string load = chunk == 32  ? "uint4"
-                           : chunk == 8 ? "unsigned int"
-                                        : "unsigned int";
+  // A chunk of 2 codes is one byte, widened so the same shifts apply.
+  const std::string load = chunk == 32 ? "uint4" : "unsigned int";
   const int64_t words = chunk == 32 ? 4 : 1;
   const int64_t perWord = chunk == 2 ? 2 : 8;
   const bool nf4 = format == w::WeightFormat::NF4;

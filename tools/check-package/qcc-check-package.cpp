@@ -11,6 +11,7 @@
 // pass, 2 on bad arguments.
 #include "qcc/runtime.h"
 #include "runtime/io/Npy.h"
+#include "tools/common/NpyKinds.h"
 
 #include <cmath>
 #include <cstdio>
@@ -44,22 +45,6 @@ struct ContextFree {
   void operator()(qcc_context *c) const { qcc_context_free(c); }
 };
 
-rt::ElementKind kindOf(qcc_dtype t) {
-  switch (t) {
-  case QCC_F32:
-    return rt::ElementKind::F32;
-  case QCC_U8:
-    return rt::ElementKind::U8;
-  case QCC_I8:
-    return rt::ElementKind::I8;
-  case QCC_I32:
-    return rt::ElementKind::I32;
-  case QCC_I64:
-    return rt::ElementKind::I64;
-  }
-  return rt::ElementKind::F32;
-}
-
 std::string shapeText(const std::vector<int64_t> &shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i)
@@ -74,9 +59,9 @@ std::string readTensor(const fs::path &file, const qcc_tensor_info &info,
   if (!rt::readNpy(file.string(), array, error))
     return error;
   const std::vector<int64_t> shape(info.shape, info.shape + info.rank);
-  if (array.kind != kindOf(info.dtype) || array.shape != shape)
+  if (array.kind != tools::npyKindOf(info.dtype) || array.shape != shape)
     return file.filename().string() + ": " + role + " '" + info.name + "' is " +
-           std::string(rt::npyDescr(kindOf(info.dtype))) + " " +
+           std::string(rt::npyDescr(tools::npyKindOf(info.dtype))) + " " +
            shapeText(shape) + " in the model, " +
            std::string(rt::npyDescr(array.kind)) + " " +
            shapeText(array.shape) + " in the file";

@@ -4,6 +4,7 @@
 
 #include "qcc/runtime.h"
 #include "runtime/io/Npy.h"
+#include "tools/common/NpyKinds.h"
 
 #include <algorithm>
 #include <chrono>
@@ -20,22 +21,6 @@ namespace {
 int fail(const std::string &message) {
   std::fprintf(stderr, "error: %s\n", message.c_str());
   return 1;
-}
-
-rt::ElementKind kindOf(qcc_dtype t) {
-  switch (t) {
-  case QCC_F32:
-    return rt::ElementKind::F32;
-  case QCC_U8:
-    return rt::ElementKind::U8;
-  case QCC_I8:
-    return rt::ElementKind::I8;
-  case QCC_I32:
-    return rt::ElementKind::I32;
-  case QCC_I64:
-    return rt::ElementKind::I64;
-  }
-  return rt::ElementKind::F32;
 }
 
 const char *dtypeName(qcc_dtype t) {
@@ -82,7 +67,7 @@ bool readInput(const std::string &name, const std::string &file,
   rt::HostArray array;
   if (!rt::readNpy(file, array, error))
     return false;
-  const rt::ElementKind want = kindOf(in.info.dtype);
+  const rt::ElementKind want = npyKindOf(in.info.dtype);
   if (array.kind != want && !(isFloatKind(want) && isFloatKind(array.kind))) {
     error = file + ": input '" + name + "' needs " + dtypeName(in.info.dtype) +
             " data, the file holds " + std::string(rt::npyDescr(array.kind));
@@ -242,7 +227,7 @@ int runPackage(const PackageRunOptions &options) {
   }
   for (size_t o = 0; o < numOutputs; ++o) {
     rt::HostArray array;
-    array.kind = kindOf(outInfo[o].dtype);
+    array.kind = npyKindOf(outInfo[o].dtype);
     array.shape.assign(outInfo[o].shape, outInfo[o].shape + outInfo[o].rank);
     if (options.stacked) {
       // Concatenated along the first axis, as qrun --reference --stacked.
