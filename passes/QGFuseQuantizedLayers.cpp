@@ -230,8 +230,8 @@ private:
 
     auto layerType =
         cast<RankedTensorType>(match.absorbed[0]->getResult(0).getType());
-    const int64_t n = match.conv ? layerType.getDimSize(1)
-                                 : layerType.getShape().back();
+    const int64_t n =
+        match.conv ? layerType.getDimSize(1) : layerType.getShape().back();
     Type resultType = layerType;
     Value bias;
     if (match.output) {

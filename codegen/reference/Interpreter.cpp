@@ -384,11 +384,11 @@ FailureOr<Tensor> evalDequantMatMul(DequantMatMulOp op,
   rt::ScaleIndexer indexer(codes.shape, params->granularity);
   for (int64_t i = 0; i < codes.size(); ++i) {
     const int64_t s = indexer(i);
-    weight.data[i] = roundToType(
-        weight.elementType,
-        rt::dequantizeValue(static_cast<int32_t>(codes.data[i]),
-                            params->scales[s], params->zeroPoint(s),
-                            params->format));
+    weight.data[i] =
+        roundToType(weight.elementType,
+                    rt::dequantizeValue(static_cast<int32_t>(codes.data[i]),
+                                        params->scales[s], params->zeroPoint(s),
+                                        params->format));
   }
   if (op.getTransB())
     weight = permuted(weight, {1, 0});
@@ -429,8 +429,8 @@ FailureOr<std::vector<Tensor>> evaluate(Operation *op,
     return std::vector<Tensor>{operands[0]};
   } else if (isa<SoftmaxOp, LayerNormOp, BatchNormOp>(op)) {
     result = evalNormalization(op, operands);
-  } else if (isa<MatMulOp, GemmOp, QLinearOp, QConv2DOp, Conv2DOp, MaxPoolOp, AvgPoolOp,
-                 GlobalAvgPoolOp, ReduceMeanOp, ReduceSumOp>(op)) {
+  } else if (isa<MatMulOp, GemmOp, QLinearOp, QConv2DOp, Conv2DOp, MaxPoolOp,
+                 AvgPoolOp, GlobalAvgPoolOp, ReduceMeanOp, ReduceSumOp>(op)) {
     result = evalContraction(op, operands);
   } else if (isa<ReshapeOp, TransposeOp, ConcatOp, SliceOp, GatherOp, ExpandOp,
                  StorageCastOp>(op)) {

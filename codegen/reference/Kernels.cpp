@@ -195,13 +195,13 @@ struct IntegerEpilogue {
     float lo = static_cast<float>(rt::codeMin(y->format)),
           hi = static_cast<float>(rt::codeMax(y->format));
     if (hasClipMin)
-      lo = std::max(lo, static_cast<float>(rt::quantizeValue(
-                            clipMin, y->scales[0], y->zeroPoint(0),
-                            y->format)));
+      lo =
+          std::max(lo, static_cast<float>(rt::quantizeValue(
+                           clipMin, y->scales[0], y->zeroPoint(0), y->format)));
     if (hasClipMax)
-      hi = std::min(hi, static_cast<float>(rt::quantizeValue(
-                            clipMax, y->scales[0], y->zeroPoint(0),
-                            y->format)));
+      hi =
+          std::min(hi, static_cast<float>(rt::quantizeValue(
+                           clipMax, y->scales[0], y->zeroPoint(0), y->format)));
     return std::min(std::max(q, lo), hi);
   }
 };
@@ -269,9 +269,9 @@ FailureOr<Tensor> evalQConv2D(QConv2DOp op, ArrayRef<Tensor> operands) {
   const Tensor &x = operands[0], &w = operands[1];
   ArrayRef<int64_t> strides = op.getStrides(), pads = op.getPads(),
                     dil = op.getDilations();
-  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2],
-                W = x.shape[3], F = w.shape[0], KH = w.shape[2],
-                KW = w.shape[3], OH = result.shape[2], OW = result.shape[3];
+  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3],
+                F = w.shape[0], KH = w.shape[2], KW = w.shape[3],
+                OH = result.shape[2], OW = result.shape[3];
   const int64_t zx = e->x.zeroPoint(0);
   for (int64_t n = 0; n < N; ++n)
     for (int64_t f = 0; f < F; ++f) {

@@ -346,7 +346,8 @@ bool FusedElementwiseOp::isFusible(Operation *op) {
     return true;
   // Per-tensor quantization: one scale and zero point for every element.
   auto perTensor = [](Type type) {
-    auto quant = dyn_cast<QuantType>(cast<RankedTensorType>(type).getElementType());
+    auto quant =
+        dyn_cast<QuantType>(cast<RankedTensorType>(type).getElementType());
     return quant && quant.isPerTensor();
   };
   if (isa<QuantizeOp>(op))
@@ -364,19 +365,19 @@ LogicalResult FusedElementwiseOp::verify() {
   Block &body = getBody().front();
   if (body.getNumArguments() != getInputs().size())
     return emitOpError("body has ")
-           << body.getNumArguments() << " arguments for "
-           << getInputs().size() << " inputs";
+           << body.getNumArguments() << " arguments for " << getInputs().size()
+           << " inputs";
   for (auto [arg, input] : llvm::zip(body.getArguments(), getInputs()))
     if (arg.getType() != input.getType())
       return emitOpError("body argument type ")
-             << arg.getType() << " differs from its input's " << input.getType();
+             << arg.getType() << " differs from its input's "
+             << input.getType();
   auto yield = dyn_cast<YieldOp>(body.getTerminator());
   if (!yield)
     return emitOpError("body must end in qg.yield");
   if (yield.getValue().getType() != getType())
-    return emitOpError("yields ")
-           << yield.getValue().getType() << " for a result of type "
-           << getType();
+    return emitOpError("yields ") << yield.getValue().getType()
+                                  << " for a result of type " << getType();
   ArrayRef<int64_t> shape = getType().getShape();
   auto broadcastsToResult = [&](Type type) {
     SmallVector<int64_t> joined;

@@ -50,7 +50,7 @@ struct Prepared {
   rt::PackedInt8Weights packed;
   rt::PackedInt4Weights packed4; // WeightInt4 only
   rt::Int8Epilogue epilogue;
-  int64_t gemmRows = 0;   // rows of one GEMM call (M, or OH*OW for conv)
+  int64_t gemmRows = 0;    // rows of one GEMM call (M, or OH*OW for conv)
   size_t scratchBytes = 0; // per context, conv only
 };
 
@@ -205,11 +205,10 @@ std::string prepareWeightInt4(const qcc_model &model, Prepared &k) {
     return "input lies outside the arena";
   if (!fitsIn(p[w::YOffset], product({m, n, 4}), arena, 4))
     return "output lies outside the arena";
-  const int8_t *zp =
-      p[w::ZeroPointsOffset] == -1
-          ? nullptr
-          : reinterpret_cast<const int8_t *>(model.weights +
-                                             p[w::ZeroPointsOffset]);
+  const int8_t *zp = p[w::ZeroPointsOffset] == -1
+                         ? nullptr
+                         : reinterpret_cast<const int8_t *>(
+                               model.weights + p[w::ZeroPointsOffset]);
   const int zpLo = format == kp::wint4::WeightFormat::Int4 ? -8 : 0;
   if (zp)
     for (int64_t i = 0; i < n * groups; ++i)
@@ -220,7 +219,8 @@ std::string prepareWeightInt4(const qcc_model &model, Prepared &k) {
   const uint8_t *packed = model.weights + p[w::CodesOffset];
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < kDim; ++c)
-      codes[r * kDim + c] = (packed[r * rowBytes + c / 2] >> (4 * (c % 2))) & 15;
+      codes[r * kDim + c] =
+          (packed[r * rowBytes + c / 2] >> (4 * (c % 2))) & 15;
   // 4-byte aligned and inside the section, checked above.
   const auto *scales =
       reinterpret_cast<const float *>(model.weights + p[w::ScalesOffset]);
@@ -232,8 +232,8 @@ std::string prepareWeightInt4(const qcc_model &model, Prepared &k) {
       : format == kp::wint4::WeightFormat::Int4 ? rt::int4Levels()
                                                 : rt::nf4Levels();
   std::string error;
-  k.packed4 = rt::packInt4Weights(codes.data(), n, kDim, g, scales, zp,
-                                  levels, rt::defaultIsa(), error);
+  k.packed4 = rt::packInt4Weights(codes.data(), n, kDim, g, scales, zp, levels,
+                                  rt::defaultIsa(), error);
   if (!error.empty())
     return error;
   k.gemmRows = m;
@@ -255,11 +255,11 @@ std::string prepare(qcc_model &model, size_t index) {
       return "expected " + std::to_string(q::Count) + " parameters";
     if (p[q::M] < 0 || p[q::M] > (int64_t{1} << 40))
       return "bad row count";
-    if (std::string e = prepareGemm(
-            model, k, p[q::N], p[q::K],
-            {q::XZeroPoint, q::XSigned, q::WOffset, q::WZeroPoints,
-             q::ScaleOffset, q::ScaleCount, q::BiasOffset, q::OutputKind,
-             q::YZeroPoint, q::LoBits, q::HiBits});
+    if (std::string e =
+            prepareGemm(model, k, p[q::N], p[q::K],
+                        {q::XZeroPoint, q::XSigned, q::WOffset, q::WZeroPoints,
+                         q::ScaleOffset, q::ScaleCount, q::BiasOffset,
+                         q::OutputKind, q::YZeroPoint, q::LoBits, q::HiBits});
         !e.empty())
       return e;
     if (!fitsIn(p[q::XOffset], product({p[q::M], p[q::K]}), arena, 1))
@@ -291,8 +291,7 @@ std::string prepare(qcc_model &model, size_t index) {
   // window starts at (out-1)*stride - pad and spans (kernel-1)*dilation + 1.
   auto lastRead = [&](int outDim, int stride, int kernel, int dilation,
                       int pad) {
-    return (p[outDim] - 1) * p[stride] + (p[kernel] - 1) * p[dilation] -
-           p[pad];
+    return (p[outDim] - 1) * p[stride] + (p[kernel] - 1) * p[dilation] - p[pad];
   };
   if (lastRead(c::OutH, c::StrideH, c::KernelH, c::DilationH, c::PadTop) >=
           p[c::Height] + (int64_t{1} << 20) ||
@@ -303,11 +302,11 @@ std::string prepare(qcc_model &model, size_t index) {
   const int64_t spatial = product({p[c::OutH], p[c::OutW]});
   if (kDim < 0 || spatial < 0)
     return "convolution too large";
-  if (std::string e = prepareGemm(
-          model, k, p[c::Filters], kDim,
-          {c::XZeroPoint, c::XSigned, c::WOffset, c::WZeroPoints,
-           c::ScaleOffset, c::ScaleCount, c::BiasOffset, c::OutputKind,
-           c::YZeroPoint, c::LoBits, c::HiBits});
+  if (std::string e =
+          prepareGemm(model, k, p[c::Filters], kDim,
+                      {c::XZeroPoint, c::XSigned, c::WOffset, c::WZeroPoints,
+                       c::ScaleOffset, c::ScaleCount, c::BiasOffset,
+                       c::OutputKind, c::YZeroPoint, c::LoBits, c::HiBits});
       !e.empty())
     return e;
   const int64_t inBytes =
@@ -342,10 +341,9 @@ void repack(qcc_model &model, Prepared &k, int64_t n, int64_t kDim,
     zeroPoints.resize(n);
     std::memcpy(zeroPoints.data(), model.weights + zpOffset, n * 4);
   }
-  k.packed = rt::packInt8Weights(b.data(), kDim, n,
-                                 zeroPoints.empty() ? nullptr
-                                                    : zeroPoints.data(),
-                                 rt::defaultIsa());
+  k.packed = rt::packInt8Weights(
+      b.data(), kDim, n, zeroPoints.empty() ? nullptr : zeroPoints.data(),
+      rt::defaultIsa());
 }
 
 int loadBytes(rt::AlignedBuffer<uint8_t> file, qcc_model **out) {
@@ -357,7 +355,8 @@ int loadBytes(rt::AlignedBuffer<uint8_t> file, qcc_model **out) {
   std::span<const uint8_t> bytes(model->file.data(), model->file.size());
   if (std::string e = model->package.open(bytes); !e.empty())
     return fail(e);
-  const pkg::Section *manifest = model->package.find(pkg::SectionKind::Manifest);
+  const pkg::Section *manifest =
+      model->package.find(pkg::SectionKind::Manifest);
   const pkg::Section *weights = model->package.find(pkg::SectionKind::Weights);
   const pkg::Section *code = model->package.find(pkg::SectionKind::CpuCode);
   if (!manifest)
@@ -412,8 +411,7 @@ int loadBytes(rt::AlignedBuffer<uint8_t> file, qcc_model **out) {
   }
   if (std::string e = model->code.load(code->bytes); !e.empty())
     return fail("code: " + e);
-  model->entry =
-      reinterpret_cast<EntryFn>(model->code.symbol(m.entry.c_str()));
+  model->entry = reinterpret_cast<EntryFn>(model->code.symbol(m.entry.c_str()));
   if (!model->entry)
     return fail("code has no entry point '" + m.entry + "'");
   *out = model.release();
@@ -450,9 +448,9 @@ void runQLinear(qcc_context &ctx, const Prepared &k) {
   a.lda = p[q::K];
   a.zeroPoint = static_cast<int32_t>(p[q::XZeroPoint]);
   a.isSigned = p[q::XSigned] == 1;
-  std::string e = rt::gemmInt8(a, k.packed, k.epilogue,
-                               ctx.arena.data() + p[q::YOffset], p[q::N],
-                               poolFor(ctx, p[q::M] * p[q::N] * p[q::K]));
+  std::string e =
+      rt::gemmInt8(a, k.packed, k.epilogue, ctx.arena.data() + p[q::YOffset],
+                   p[q::N], poolFor(ctx, p[q::M] * p[q::N] * p[q::K]));
   if (!e.empty() && ctx.error.empty())
     ctx.error = e;
 }
@@ -542,16 +540,14 @@ void runWeightInt4(qcc_context &ctx, const Prepared &k) {
   namespace w = kp::wint4;
   const std::vector<int64_t> &p = k.p;
   uint8_t *arena = ctx.arena.data();
-  const float *bias =
-      p[w::BiasOffset] == -1
-          ? nullptr
-          : reinterpret_cast<const float *>(ctx.model->weights +
-                                            p[w::BiasOffset]);
+  const float *bias = p[w::BiasOffset] == -1
+                          ? nullptr
+                          : reinterpret_cast<const float *>(ctx.model->weights +
+                                                            p[w::BiasOffset]);
   std::string e = rt::gemmWeightInt4(
-      reinterpret_cast<const float *>(arena + p[w::XOffset]), p[w::M],
-      p[w::K], k.packed4, bias,
-      reinterpret_cast<float *>(arena + p[w::YOffset]), p[w::N],
-      poolFor(ctx, p[w::M] * p[w::N] * p[w::K]));
+      reinterpret_cast<const float *>(arena + p[w::XOffset]), p[w::M], p[w::K],
+      k.packed4, bias, reinterpret_cast<float *>(arena + p[w::YOffset]),
+      p[w::N], poolFor(ctx, p[w::M] * p[w::N] * p[w::K]));
   if (!e.empty() && ctx.error.empty())
     ctx.error = e;
 }

@@ -6,8 +6,8 @@
 #include "runtime/cpu/ThreadPool.h"
 
 #include <algorithm>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace qcc::rt {

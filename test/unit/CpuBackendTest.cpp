@@ -30,7 +30,8 @@ struct Lcg {
   uint64_t state;
   double next(double lo, double hi) {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + (hi - lo) * static_cast<double>(state >> 11) / 9007199254740992.0;
+    return lo +
+           (hi - lo) * static_cast<double>(state >> 11) / 9007199254740992.0;
   }
 };
 
@@ -84,9 +85,8 @@ std::string modelText() {
     v = static_cast<float>(rng.next(-1, 1));
   const std::string xq = "!qg.quant<u8, scale = 0.05, zero_point = 120>";
   const std::string yq = "!qg.quant<u8, scale = 0.1, zero_point = 5>";
-  const std::string wq =
-      "!qg.quant<i8, axis = 0, scales = dense<[" + list(scales) +
-      "]> : tensor<32xf32>>";
+  const std::string wq = "!qg.quant<i8, axis = 0, scales = dense<[" +
+                         list(scales) + "]> : tensor<32xf32>>";
   std::ostringstream os;
   os << "func.func @main(%x: tensor<4x64xf32> {qg.name = \"x\"}) -> "
         "(tensor<4x32xf32> {qg.name = \"y\"}, tensor<4x8xf32> {qg.name = "
@@ -129,8 +129,8 @@ TEST(CpuBackend, MatchesTheReferenceFromSeveralThreads) {
   ASSERT_TRUE(module);
   auto function = *module->getOps<mlir::func::FuncOp>().begin();
   pkg::Manifest manifest;
-  mlir::FailureOr<std::vector<uint8_t>> package =
-      cpu::compilePackage(function, cpu::CpuTarget{"", "", 2}, "test", &manifest);
+  mlir::FailureOr<std::vector<uint8_t>> package = cpu::compilePackage(
+      function, cpu::CpuTarget{"", "", 2}, "test", &manifest);
   ASSERT_TRUE(succeeded(package));
   // quantize, the integer layer, dequantize, matmul.
   ASSERT_EQ(manifest.kernels.size(), 4u);
@@ -155,14 +155,14 @@ TEST(CpuBackend, MatchesTheReferenceFromSeveralThreads) {
     inputs[t].resize(4 * 64);
     for (float &v : inputs[t])
       v = static_cast<float>(rng.next(-6, 7));
-    inputs[t][0] = std::nanf("");   // quantizes to the zero point
-    inputs[t][1] = 1e30f;           // saturates
-    inputs[t][2] = 0.075f;          // 1.5 steps: rounds half to even
-    ref::Tensor x{llvm::cast<mlir::RankedTensorType>(
-                      function.getArgumentTypes()[0])
-                      .getElementType(),
-                  {4, 64},
-                  std::vector<double>(inputs[t].begin(), inputs[t].end())};
+    inputs[t][0] = std::nanf(""); // quantizes to the zero point
+    inputs[t][1] = 1e30f;         // saturates
+    inputs[t][2] = 0.075f;        // 1.5 steps: rounds half to even
+    ref::Tensor x{
+        llvm::cast<mlir::RankedTensorType>(function.getArgumentTypes()[0])
+            .getElementType(),
+        {4, 64},
+        std::vector<double>(inputs[t].begin(), inputs[t].end())};
     mlir::FailureOr<std::vector<ref::Tensor>> out = ref::run(function, {x});
     ASSERT_TRUE(succeeded(out));
     expected[t] = *out;
@@ -186,14 +186,14 @@ TEST(CpuBackend, MatchesTheReferenceFromSeveralThreads) {
         }
         for (size_t i = 0; i < y.size(); ++i)
           if (y[i] != static_cast<float>(expected[t][0].data[i]))
-            failures[t] = "y[" + std::to_string(i) + "] = " +
-                          std::to_string(y[i]) + ", reference " +
+            failures[t] = "y[" + std::to_string(i) +
+                          "] = " + std::to_string(y[i]) + ", reference " +
                           std::to_string(expected[t][0].data[i]);
         for (size_t i = 0; i < z.size(); ++i) {
           const double want = expected[t][1].data[i];
           if (!(std::fabs(z[i] - want) <= 1e-5 + 1e-5 * std::fabs(want)))
-            failures[t] = "z[" + std::to_string(i) + "] = " +
-                          std::to_string(z[i]) + ", reference " +
+            failures[t] = "z[" + std::to_string(i) +
+                          "] = " + std::to_string(z[i]) + ", reference " +
                           std::to_string(want);
         }
       }
@@ -250,10 +250,9 @@ void expectPackageMatchesReference(
     std::vector<float> values(static_cast<size_t>(tensor.getNumElements()));
     for (float &v : values)
       v = static_cast<float>(rng.next(-4, 4));
-    refInputs.push_back(
-        ref::Tensor{tensor.getElementType(),
-                    llvm::SmallVector<int64_t>(tensor.getShape()),
-                    std::vector<double>(values.begin(), values.end())});
+    refInputs.push_back(ref::Tensor{
+        tensor.getElementType(), llvm::SmallVector<int64_t>(tensor.getShape()),
+        std::vector<double>(values.begin(), values.end())});
     inputs.push_back(std::move(values));
   }
   mlir::FailureOr<std::vector<ref::Tensor>> expected =
@@ -278,9 +277,9 @@ void expectPackageMatchesReference(
     double worst = 0;
     for (size_t i = 0; i < outputs[o].size(); ++i) {
       const double want = (*expected)[o].data[i];
-      worst = std::max(worst,
-                       std::fabs(outputs[o][i] - want) /
-                           (1e-5 + 1e-5 * std::fabs(want) + 1e-6 * largest));
+      worst =
+          std::max(worst, std::fabs(outputs[o][i] - want) /
+                              (1e-5 + 1e-5 * std::fabs(want) + 1e-6 * largest));
     }
     auto name = function.getResultAttrOfType<mlir::StringAttr>(o, "qg.name");
     EXPECT_LE(worst, 1.0) << (name ? name.str() : std::to_string(o));
@@ -347,8 +346,7 @@ func.func @main(%q: tensor<1x16x3x32xf32> {qg.name = "q"},
   return %s, %c, %g, %l, %y : tensor<1x3x16x16xf32>, tensor<1x3x16x32xf32>, tensor<5x7xf32>, tensor<5x7xf32>, tensor<2x5x7xf32>
 }
 )mlir";
-  expectPackageMatchesReference(text, /*fuse=*/true,
-                                [](mlir::func::FuncOp f) {
+  expectPackageMatchesReference(text, /*fuse=*/true, [](mlir::func::FuncOp f) {
     int transposes = 0, permuted = 0;
     f.walk([&](mlir::Operation *op) {
       transposes += llvm::isa<qg::TransposeOp>(op);
@@ -403,8 +401,7 @@ func.func @main(%x: tensor<6x9xf32> {qg.name = "x"},
   return %g, %dq, %n, %a : tensor<6x9xf32>, tensor<6x9xf32>, tensor<6x9xf32>, tensor<6x9xf32>
 }
 )mlir";
-  expectPackageMatchesReference(text, /*fuse=*/true,
-                                [](mlir::func::FuncOp f) {
+  expectPackageMatchesReference(text, /*fuse=*/true, [](mlir::func::FuncOp f) {
     int fused = 0, loose = 0;
     for (mlir::Operation &op : f.getBody().front()) {
       fused += llvm::isa<qg::FusedElementwiseOp>(op);
@@ -467,8 +464,8 @@ TEST(CpuBackend, FourBitWeightMatmulsMatchTheReference) {
   text << "func.func @main(%x: tensor<5x" << K
        << "xf32> {qg.name = \"x\"}) -> (";
   for (int c = 0; c < 3; ++c)
-    text << (c ? ", " : "") << "tensor<5x" << N << "xf32> {qg.name = \"y"
-         << c << "\"}";
+    text << (c ? ", " : "") << "tensor<5x" << N << "xf32> {qg.name = \"y" << c
+         << "\"}";
   text << ") {\n";
   for (int c = 0; c < 3; ++c) {
     const Case &k = cases[c];
@@ -480,9 +477,8 @@ TEST(CpuBackend, FourBitWeightMatmulsMatchTheReference) {
       quant += ", zero_points = dense<" + table(k.lo, k.hi, true) +
                "> : tensor<3x" + std::to_string(N) + "xi32>";
     quant += ">";
-    const std::string wType =
-        "tensor<" + std::to_string(K) + "x" + std::to_string(N) + "x" + quant +
-        ">";
+    const std::string wType = "tensor<" + std::to_string(K) + "x" +
+                              std::to_string(N) + "x" + quant + ">";
     text << "  %w" << c << " = qg.constant dense<" << codes(k.lo, k.hi)
          << "> : tensor<" << K << "x" << N << "x" << k.storage << "> as "
          << wType << "\n"
@@ -527,11 +523,11 @@ TEST(CpuBackend, FourBitWeightMatmulsMatchTheReference) {
   std::vector<float> x(5 * K);
   for (float &v : x)
     v = static_cast<float>(rng.next(-2, 2));
-  ref::Tensor xt{llvm::cast<mlir::RankedTensorType>(
-                     function.getArgumentTypes()[0])
-                     .getElementType(),
-                 {5, K},
-                 std::vector<double>(x.begin(), x.end())};
+  ref::Tensor xt{
+      llvm::cast<mlir::RankedTensorType>(function.getArgumentTypes()[0])
+          .getElementType(),
+      {5, K},
+      std::vector<double>(x.begin(), x.end())};
   mlir::FailureOr<std::vector<ref::Tensor>> expected = ref::run(function, {xt});
   ASSERT_TRUE(succeeded(expected));
   std::string error;

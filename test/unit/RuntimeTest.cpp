@@ -31,7 +31,7 @@ pkg::Manifest linearManifest() {
   p[q::XOffset] = 0;
   p[q::XZeroPoint] = 128;
   p[q::XSigned] = 0;
-  p[q::WOffset] = 0;   // 12 bytes of weights
+  p[q::WOffset] = 0; // 12 bytes of weights
   p[q::ScaleOffset] = 64;
   p[q::ScaleCount] = 3;
   p[q::OutputKind] = 0;
@@ -116,7 +116,7 @@ pkg::Manifest weightInt4Manifest() {
   p[w::XOffset] = 0;
   p[w::CodesOffset] = 0; // 3 rows of 16 bytes
   p[w::GroupSize] = 16;
-  p[w::ScalesOffset] = 64; // 3 x 2 f32
+  p[w::ScalesOffset] = 64;     // 3 x 2 f32
   p[w::ZeroPointsOffset] = 96; // 3 x 2 i8
   p[w::Format] = static_cast<int64_t>(w::WeightFormat::Uint4);
   p[w::YOffset] = 256;
