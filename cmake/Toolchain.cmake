@@ -31,6 +31,9 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_L
 endif()
 
 # Compile flags of the files that hold one ISA's kernels (runtime/cpu,
-# benchmarks); such code runs only after a CPUID check.
-set(QCC_AVX2_FLAGS -mavx2 -mfma)
-set(QCC_AVX512_FLAGS -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl -mavx512dq)
+# benchmarks); such code runs only after a CPUID check. No multiply-add is
+# contracted behind the code's back: kernels that must round as the
+# reference does write every fused multiply-add as an intrinsic.
+set(QCC_AVX2_FLAGS -mavx2 -mfma -ffp-contract=off)
+set(QCC_AVX512_FLAGS -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl -mavx512dq
+    -ffp-contract=off)

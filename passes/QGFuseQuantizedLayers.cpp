@@ -1,6 +1,7 @@
-// qg-fuse-quantized-layers: dequantize -> matmul/gemm -> bias -> relu/clip
-// -> quantize becomes one qg.qlinear, the op the CPU and CUDA backends turn
-// into an integer kernel with a fused epilogue.
+// qg-fuse-quantized-layers: dequantize -> matmul/gemm/conv -> bias ->
+// relu/clip or GELU/SiLU (as ops or written out) -> quantize becomes one
+// qg.qlinear or qg.qconv2d, the ops the CPU and CUDA backends turn into an
+// integer kernel with a fused epilogue.
 #include "codegen/reference/Interpreter.h"
 #include "dialects/qg/QGOps.h"
 #include "passes/Passes.h"
@@ -8,7 +9,9 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 #include <algorithm>
 #include <cmath>
@@ -43,6 +46,108 @@ bool isRowVector(RankedTensorType type, int64_t n, int64_t rank) {
          type.getShape().back() == n && type.getNumElements() == n;
 }
 
+/// The value of a one-element f32 constant, or nullopt.
+std::optional<double> scalarConstant(Value value) {
+  std::optional<SmallVector<float>> values = floatConstant(value);
+  if (!values || values->size() != 1)
+    return std::nullopt;
+  return (*values)[0];
+}
+
+bool near(double value, double expected) {
+  return std::fabs(value - expected) <= 1e-6 * std::fabs(expected);
+}
+
+/// `value` read as constant * factor * factor...: qg.mul and qg.div by a
+/// one-element constant are followed down to other values; `x` is always a
+/// factor. The ops followed are recorded.
+struct Product {
+  double constant = 1.0;
+  SmallVector<Value> factors;
+  SmallVector<Operation *> ops;
+};
+
+void flattenProduct(Value value, Value x, Product &product) {
+  if (value != x) {
+    if (std::optional<double> c = scalarConstant(value)) {
+      product.constant *= *c;
+      return;
+    }
+    if (auto mul = value.getDefiningOp<MulOp>()) {
+      product.ops.push_back(mul);
+      flattenProduct(mul.getLhs(), x, product);
+      flattenProduct(mul.getRhs(), x, product);
+      return;
+    }
+    if (auto div = value.getDefiningOp<DivOp>()) {
+      if (std::optional<double> c = scalarConstant(div.getRhs())) {
+        product.ops.push_back(div);
+        product.constant /= *c;
+        flattenProduct(div.getLhs(), x, product);
+        return;
+      }
+    }
+  }
+  product.factors.push_back(value);
+}
+
+/// The factor of a two-factor product that is not `x`, when the other is.
+Value otherFactor(const Product &product, Value x) {
+  if (product.factors.size() != 2)
+    return {};
+  if (product.factors[0] == x)
+    return product.factors[1];
+  return product.factors[1] == x ? product.factors[0] : Value();
+}
+
+/// An activation written out in elementwise ops, ending at `root`.
+struct WrittenActivation {
+  rt::Activation activation = rt::Activation::None;
+  SmallVector<Operation *> ops;
+};
+
+/// GELU as 0.5 * x * (1 + erf(x / sqrt(2))) in any order of the products
+/// (x * 0.5 * (...), (x * (...)) * 0.5, x / 1.4142135 or x * 0.70710677
+/// inside erf), or SiLU as x * sigmoid(x).
+std::optional<WrittenActivation> matchWrittenActivation(Value root, Value x) {
+  Product outer;
+  flattenProduct(root, x, outer);
+  Value other = otherFactor(outer, x);
+  if (!other || outer.ops.empty())
+    return std::nullopt;
+  WrittenActivation match;
+  match.ops = outer.ops;
+  if (auto sigmoid = other.getDefiningOp<SigmoidOp>()) {
+    if (sigmoid.getInput() != x || !near(outer.constant, 1.0))
+      return std::nullopt;
+    match.activation = rt::Activation::Silu;
+    match.ops.push_back(sigmoid);
+    return match;
+  }
+  auto add = other.getDefiningOp<AddOp>();
+  if (!add || !near(outer.constant, 0.5))
+    return std::nullopt;
+  std::optional<double> one = scalarConstant(add.getRhs());
+  Value erfValue = add.getLhs();
+  if (!one) {
+    one = scalarConstant(add.getLhs());
+    erfValue = add.getRhs();
+  }
+  auto erf = erfValue.getDefiningOp<ErfOp>();
+  if (!one || *one != 1.0 || !erf)
+    return std::nullopt;
+  Product inner;
+  flattenProduct(erf.getInput(), x, inner);
+  if (inner.factors.size() != 1 || inner.factors[0] != x ||
+      !near(inner.constant, 1.0 / std::sqrt(2.0)))
+    return std::nullopt;
+  match.activation = rt::Activation::Gelu;
+  match.ops.push_back(add);
+  match.ops.push_back(erf);
+  match.ops.append(inner.ops.begin(), inner.ops.end());
+  return match;
+}
+
 /// What a matched layer turns into.
 struct Match {
   Value input;              // quantized activation codes, [..., K]
@@ -51,6 +156,7 @@ struct Match {
   std::optional<SmallVector<float>> bias;
   float clipMin = -std::numeric_limits<float>::infinity();
   float clipMax = std::numeric_limits<float>::infinity();
+  rt::Activation activation = rt::Activation::None;
   QuantizeOp output;                 // the absorbed quantize, if any
   Conv2DOp conv;                     // set for a convolution
   SmallVector<Operation *> absorbed; // layer first, in program order
@@ -173,13 +279,30 @@ private:
     return match;
   }
 
-  /// Absorbs relu or clip, then a per-tensor 8-bit quantize, each only
-  /// when it is the sole user of the value before it.
+  /// Absorbs relu or clip, or GELU/SiLU (an op or written out), then a
+  /// per-tensor 8-bit quantize, each only when it is the sole user of the
+  /// value before it (all of a written-out activation's ops are users of
+  /// the layer or of each other, and only its last has other users).
   void absorbActivation(Match &match, Value current) {
     auto soleUser = [&]() -> Operation * {
       return current.hasOneUse() ? *current.getUsers().begin() : nullptr;
     };
-    if (auto relu = dyn_cast_or_null<ReluOp>(soleUser())) {
+    if (auto gelu = dyn_cast_or_null<GeluOp>(soleUser())) {
+      match.activation = gelu.getApproximate() == "tanh"
+                             ? rt::Activation::GeluTanh
+                             : rt::Activation::Gelu;
+      match.absorbed.push_back(gelu);
+      current = gelu.getResult();
+    } else if (auto silu = dyn_cast_or_null<SiluOp>(soleUser())) {
+      match.activation = rt::Activation::Silu;
+      match.absorbed.push_back(silu);
+      current = silu.getResult();
+    } else if (std::optional<WrittenActivation> written =
+                   findWrittenActivation(current)) {
+      match.activation = written->activation;
+      match.absorbed.append(written->ops.begin(), written->ops.end());
+      current = written->ops.back()->getResult(0);
+    } else if (auto relu = dyn_cast_or_null<ReluOp>(soleUser())) {
       match.clipMin = 0.0f;
       match.absorbed.push_back(relu);
       current = relu.getResult();
@@ -196,6 +319,51 @@ private:
       match.output = quantize;
       match.absorbed.push_back(quantize);
     }
+  }
+
+  /// A written-out activation of `x` whose ops use nothing but `x`, each
+  /// other and one-element constants, and whose only value used elsewhere is
+  /// its result. Its ops come back in program order, the result's last.
+  std::optional<WrittenActivation> findWrittenActivation(Value x) {
+    // The candidates for the last op: elementwise ops of x's type within a
+    // few steps of x.
+    SmallVector<Operation *> candidates;
+    llvm::SetVector<Operation *> seen;
+    SmallVector<std::pair<Value, int>> work{{x, 0}};
+    while (!work.empty()) {
+      auto [value, depth] = work.pop_back_val();
+      if (depth == 6)
+        continue;
+      for (Operation *user : value.getUsers()) {
+        if (!isa<MulOp, DivOp, AddOp, ErfOp, SigmoidOp>(user) ||
+            user->getResult(0).getType() != x.getType() || !seen.insert(user))
+          continue;
+        candidates.push_back(user);
+        work.push_back({user->getResult(0), depth + 1});
+      }
+    }
+    for (Operation *root : candidates) {
+      std::optional<WrittenActivation> written =
+          matchWrittenActivation(root->getResult(0), x);
+      if (!written)
+        continue;
+      llvm::SmallPtrSet<Operation *, 8> inside(written->ops.begin(),
+                                               written->ops.end());
+      auto usedInside = [&](Value v) {
+        return llvm::all_of(v.getUsers(),
+                            [&](Operation *u) { return inside.contains(u); });
+      };
+      if (!usedInside(x) || !llvm::all_of(written->ops, [&](Operation *op) {
+            return op == root || (op->getResult(0).getType() == x.getType() &&
+                                  usedInside(op->getResult(0)));
+          }))
+        continue;
+      llvm::sort(written->ops, [](Operation *a, Operation *b) {
+        return a->isBeforeInBlock(b);
+      });
+      return written;
+    }
+    return std::nullopt;
   }
 
   LogicalResult rewrite(Match &match) {
@@ -236,7 +404,11 @@ private:
     Value bias;
     if (match.output) {
       resultType = match.output.getType();
-      if (match.bias) {
+      if (match.bias && match.activation != rt::Activation::None) {
+        // The activation needs the float value, so the bias stays f32.
+        bias = createFloatConstant(builder, match.absorbed[0]->getLoc(), {n},
+                                   *match.bias);
+      } else if (match.bias) {
         // i32 bias in units of the accumulator scale f32(s_x * s_w[n]).
         FailureOr<rt::QuantParams> x =
             perTensor8Bit(match.input.getType()).getParams();
@@ -273,16 +445,20 @@ private:
     FloatAttr clipMax = std::isinf(match.clipMax)
                             ? FloatAttr()
                             : builder.getF32FloatAttr(match.clipMax);
+    StringAttr activation =
+        match.activation == rt::Activation::None
+            ? StringAttr()
+            : builder.getStringAttr(rt::activationName(match.activation));
     Value fused;
     if (match.conv)
       fused = QConv2DOp::create(
           builder, FusedLoc::get(context, locations), resultType, match.input,
           weight, bias, match.conv.getStridesAttr(), match.conv.getPadsAttr(),
-          match.conv.getDilationsAttr(), clipMin, clipMax);
+          match.conv.getDilationsAttr(), clipMin, clipMax, activation);
     else
       fused = QLinearOp::create(builder, FusedLoc::get(context, locations),
                                 resultType, match.input, weight, bias, clipMin,
-                                clipMax);
+                                clipMax, activation);
     last->getResult(0).replaceAllUsesWith(fused);
 
     // Erase what was absorbed, then the producers it leaves without users.

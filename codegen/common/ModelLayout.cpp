@@ -311,7 +311,7 @@ namespace {
 /// Parameter indices of the GEMM part shared by qlinear and qconv.
 struct GemmFields {
   int xZeroPoint, xSigned, w, wZeroPoints, scale, scaleCount, bias, output,
-      yZeroPoint, lo, hi;
+      yZeroPoint, lo, hi, activation, yScale;
 };
 
 /// Fills the parameters of the integer product and its epilogue for
@@ -358,13 +358,26 @@ FailureOr<std::string> gemmParams(Op op, int64_t n, std::vector<int64_t> &p,
   std::string kind = "f32";
   p[f.output] = static_cast<int64_t>(rt::kernel::Output::F32);
   p[f.yZeroPoint] = 0;
+  p[f.activation] = static_cast<int64_t>(rt::Activation::None);
+  p[f.yScale] = 0;
+  if (std::optional<StringRef> name = op.getActivation()) {
+    std::optional<rt::Activation> activation = rt::parseActivation(*name);
+    if (!activation)
+      return op.emitError(backend) << ": unknown activation " << *name;
+    p[f.activation] = static_cast<int64_t>(*activation);
+  }
   if (qg::QuantType yq = quantOf(res)) {
     FailureOr<rt::QuantParams> yp = yq.getParams();
     FailureOr<Storage> ys = storageOf(op, res.getType(), backend);
     if (failed(yp) || failed(ys))
       return failure();
-    for (float &s : scales)
-      s = s / yp->scales[0];
+    // Without an activation the output scale folds into the multipliers;
+    // with one the kernel divides act(y) by it, as qg.quantize does.
+    if (op.getActivation())
+      p[f.yScale] = std::bit_cast<uint32_t>(yp->scales[0]);
+    else
+      for (float &s : scales)
+        s = s / yp->scales[0];
     p[f.output] = static_cast<int64_t>(ys->isUnsigned ? rt::kernel::Output::U8
                                                       : rt::kernel::Output::I8);
     p[f.yZeroPoint] = yp->zeroPoint(0);
@@ -395,6 +408,12 @@ FailureOr<std::string> gemmParams(Op op, int64_t n, std::vector<int64_t> &p,
   p[f.lo] = std::bit_cast<uint32_t>(lo);
   p[f.hi] = std::bit_cast<uint32_t>(hi);
   return std::string(p[f.xSigned] ? "i8" : "u8") + "xi8->" + kind;
+}
+
+/// " gelu", " silu"... for a kernel name, or "".
+template <typename Op> std::string activationSuffix(Op op) {
+  std::optional<StringRef> name = op.getActivation();
+  return name ? " " + name->str() : std::string();
 }
 
 } // namespace
@@ -498,17 +517,17 @@ FailureOr<pkg::KernelInfo> qlinearKernel(qg::QLinearOp op,
   p[q::N] = n;
   p[q::XOffset] = plan.offset.lookup(storageRoot(op.getInput()));
   p[q::YOffset] = plan.offset.lookup(op.getResult());
-  FailureOr<std::string> kind =
-      gemmParams(op, n, p,
-                 {q::XZeroPoint, q::XSigned, q::WOffset, q::WZeroPoints,
-                  q::ScaleOffset, q::ScaleCount, q::BiasOffset, q::OutputKind,
-                  q::YZeroPoint, q::LoBits, q::HiBits},
-                 weights, backend);
+  FailureOr<std::string> kind = gemmParams(
+      op, n, p,
+      {q::XZeroPoint, q::XSigned, q::WOffset, q::WZeroPoints, q::ScaleOffset,
+       q::ScaleCount, q::BiasOffset, q::OutputKind, q::YZeroPoint, q::LoBits,
+       q::HiBits, q::Activation, q::YScaleBits},
+      weights, backend);
   if (failed(kind))
     return failure();
   return pkg::KernelInfo{"qlinear " + std::to_string(m) + "x" +
                              std::to_string(n) + "x" + std::to_string(k) + " " +
-                             *kind,
+                             *kind + activationSuffix(op),
                          sourceOf(op), pkg::KernelKind::QLinear, std::move(p)};
 }
 
@@ -536,18 +555,19 @@ FailureOr<pkg::KernelInfo> qconvKernel(qg::QConv2DOp op, const MemoryPlan &plan,
   p[c::OutW] = ys[3];
   p[c::XOffset] = plan.offset.lookup(storageRoot(op.getInput()));
   p[c::YOffset] = plan.offset.lookup(op.getResult());
-  FailureOr<std::string> kind =
-      gemmParams(op, ws[0], p,
-                 {c::XZeroPoint, c::XSigned, c::WOffset, c::WZeroPoints,
-                  c::ScaleOffset, c::ScaleCount, c::BiasOffset, c::OutputKind,
-                  c::YZeroPoint, c::LoBits, c::HiBits},
-                 weights, backend);
+  FailureOr<std::string> kind = gemmParams(
+      op, ws[0], p,
+      {c::XZeroPoint, c::XSigned, c::WOffset, c::WZeroPoints, c::ScaleOffset,
+       c::ScaleCount, c::BiasOffset, c::OutputKind, c::YZeroPoint, c::LoBits,
+       c::HiBits, c::Activation, c::YScaleBits},
+      weights, backend);
   if (failed(kind))
     return failure();
   return pkg::KernelInfo{
       "qconv2d " + std::to_string(ws[0]) + "x" + std::to_string(ws[1]) + "x" +
           std::to_string(ws[2]) + "x" + std::to_string(ws[3]) + " on " +
-          std::to_string(xs[2]) + "x" + std::to_string(xs[3]) + " " + *kind,
+          std::to_string(xs[2]) + "x" + std::to_string(xs[3]) + " " + *kind +
+          activationSuffix(op),
       sourceOf(op), pkg::KernelKind::QConv2D, std::move(p)};
 }
 

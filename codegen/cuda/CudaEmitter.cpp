@@ -62,6 +62,24 @@ __device__ __forceinline__ float qcc_min(float a, float b) {
 __device__ __forceinline__ float qcc_sigmoid(float x) {
   return 1.0f / (1.0f + expf(-x));
 }
+// The activations of the integer layers' epilogues, in double as the
+// reference interpreter computes them (rt::applyActivation), rounded to f32
+// (no contraction).
+__device__ __forceinline__ float qcc_gelu(float x) {
+  const double d = x;
+  return (float)__dmul_rn(__dmul_rn(0.5, d),
+                          erfc(__ddiv_rn(-d, 1.4142135623730951)));
+}
+__device__ __forceinline__ float qcc_gelu_tanh(float x) {
+  const double d = x;
+  const double cube = __dmul_rn(__dmul_rn(__dmul_rn(0.044715, d), d), d);
+  const double e = exp(__dmul_rn(-2.0 * 0.7978845608028654, __dadd_rn(d, cube)));
+  return (float)__ddiv_rn(d, __dadd_rn(1.0, e));
+}
+__device__ __forceinline__ float qcc_silu(float x) {
+  const double d = x;
+  return (float)__ddiv_rn(d, __dadd_rn(1.0, exp(-d)));
+}
 // saturate(round_half_even(x / scale) + zero_point); NaN gives the zero point.
 __device__ __forceinline__ int qcc_quantize(float x, float scale, int zp,
                                             float lo, float hi) {
@@ -1124,32 +1142,79 @@ LogicalResult Emitter::emitMatMul(Operation *op) {
   return success();
 }
 
+/// Where the integer layers' parameters are in a qlinear or qconv
+/// parameter list.
+struct Int8Fields {
+  int xOffset, xSigned, wOffset, wZeroPoints, scaleOffset, scaleCount, bias,
+      output, yZeroPoint, lo, hi, activation, yScale, yOffset;
+};
+
+namespace ql = rt::kernel::qlinear;
+namespace qc = rt::kernel::qconv;
+constexpr Int8Fields kQLinearFields{
+    ql::XOffset,     ql::XSigned,    ql::WOffset,    ql::WZeroPoints,
+    ql::ScaleOffset, ql::ScaleCount, ql::BiasOffset, ql::OutputKind,
+    ql::YZeroPoint,  ql::LoBits,     ql::HiBits,     ql::Activation,
+    ql::YScaleBits,  ql::YOffset};
+constexpr Int8Fields kQConvFields{
+    qc::XOffset,     qc::XSigned,    qc::WOffset,    qc::WZeroPoints,
+    qc::ScaleOffset, qc::ScaleCount, qc::BiasOffset, qc::OutputKind,
+    qc::YZeroPoint,  qc::LoBits,     qc::HiBits,     qc::Activation,
+    qc::YScaleBits,  qc::YOffset};
+
+/// The preamble function that computes an epilogue activation.
+const char *activationFunction(rt::Activation activation) {
+  switch (activation) {
+  case rt::Activation::Gelu:
+    return "qcc_gelu";
+  case rt::Activation::GeluTanh:
+    return "qcc_gelu_tanh";
+  case rt::Activation::Silu:
+    return "qcc_silu";
+  case rt::Activation::None:
+    break;
+  }
+  return "";
+}
+
 /// The epilogue of the integer layers (rt::Int8Epilogue), for column `col`,
 /// writing y[at] from the i32 `acc`.
-std::string int8Epilogue(ArrayRef<int64_t> p, int scaleCount, int bias,
-                         int output, int yZeroPoint, int loBits, int hiBits,
+std::string int8Epilogue(ArrayRef<int64_t> p, const Int8Fields &f,
                          StringRef col, StringRef at) {
   namespace kp = rt::kernel;
   const std::string scale =
-      p[scaleCount] > 1 ? "scales[" + col.str() + "]" : "scales[0]";
-  const float lo = std::bit_cast<float>(static_cast<uint32_t>(p[loBits]));
-  const float hi = std::bit_cast<float>(static_cast<uint32_t>(p[hiBits]));
-  const auto kind = static_cast<kp::Output>(p[output]);
+      p[f.scaleCount] > 1 ? "scales[" + col.str() + "]" : "scales[0]";
+  const float lo = std::bit_cast<float>(static_cast<uint32_t>(p[f.lo]));
+  const float hi = std::bit_cast<float>(static_cast<uint32_t>(p[f.hi]));
+  const auto kind = static_cast<kp::Output>(p[f.output]);
+  const auto activation = static_cast<rt::Activation>(p[f.activation]);
   std::string s;
-  if (kind == kp::Output::F32) {
-    s = p[bias] >= 0
-            ? "__fmaf_rn((float)acc, " + scale + ", bias[" + col.str() + "])"
-            : "__fmul_rn((float)acc, " + scale + ")";
-    return "      y[" + at.str() + "] = fminf(fmaxf(" + s + ", " +
-           floatLiteral(lo) + "), " + floatLiteral(hi) + ");\n";
+  std::string value; // the float result before clamping or quantizing
+  if (kind == kp::Output::F32 || activation != rt::Activation::None) {
+    value = p[f.bias] >= 0 ? "__fmaf_rn((float)acc, " + scale + ", bias[" +
+                                 col.str() + "])"
+                           : "__fmul_rn((float)acc, " + scale + ")";
+    if (activation != rt::Activation::None)
+      value = std::string(activationFunction(activation)) + "(" + value + ")";
   }
+  if (kind == kp::Output::F32)
+    return "      y[" + at.str() + "] = fminf(fmaxf(" + value + ", " +
+           floatLiteral(lo) + "), " + floatLiteral(hi) + ");\n";
   const bool u8 = kind == kp::Output::U8;
   const double qlo = std::max(u8 ? 0.0 : -128.0, std::ceil(double(lo)));
   const double qhi = std::min(u8 ? 255.0 : 127.0, std::floor(double(hi)));
-  if (p[bias] >= 0)
-    s += "      acc += bias[" + col.str() + "];\n";
-  s += "      const float code = rintf(__fmul_rn((float)acc, " + scale +
-       ")) + " + std::to_string(p[yZeroPoint]) + ".0f;\n";
+  if (activation != rt::Activation::None) {
+    const float yScale =
+        std::bit_cast<float>(static_cast<uint32_t>(p[f.yScale]));
+    s += "      const float code = rintf(__fdiv_rn(" + value + ", " +
+         floatLiteral(yScale) + ")) + " + std::to_string(p[f.yZeroPoint]) +
+         ".0f;\n";
+  } else {
+    if (p[f.bias] >= 0)
+      s += "      acc += bias[" + col.str() + "];\n";
+    s += "      const float code = rintf(__fmul_rn((float)acc, " + scale +
+         ")) + " + std::to_string(p[f.yZeroPoint]) + ".0f;\n";
+  }
   s += "      y[" + at.str() + "] = (" +
        std::string(u8 ? "unsigned char" : "signed char") +
        ")(int)fminf(fmaxf(code, " + floatLiteral(static_cast<float>(qlo)) +
@@ -1158,34 +1223,35 @@ std::string int8Epilogue(ArrayRef<int64_t> p, int scaleCount, int bias,
 }
 
 /// Declarations of the integer layers' tables and output.
-std::string int8Tables(ArrayRef<int64_t> p, int xOffset, int xSigned,
-                       int wOffset, int wZeroPoints, int scaleOffset,
-                       int biasOffset, int output, int yOffset) {
+std::string int8Tables(ArrayRef<int64_t> p, const Int8Fields &f) {
   namespace kp = rt::kernel;
   auto c = [](int64_t v) { return std::to_string(v); };
-  const auto kind = static_cast<kp::Output>(p[output]);
-  const std::string xt = p[xSigned] ? "signed char" : "unsigned char";
+  const auto kind = static_cast<kp::Output>(p[f.output]);
+  const std::string xt = p[f.xSigned] ? "signed char" : "unsigned char";
   const std::string yt = kind == kp::Output::F32  ? "float"
                          : kind == kp::Output::U8 ? "unsigned char"
                                                   : "signed char";
   std::string s = "  const " + xt + " *x = reinterpret_cast<const " + xt +
-                  " *>(arena + " + c(p[xOffset]) + ");\n";
+                  " *>(arena + " + c(p[f.xOffset]) + ");\n";
   s += "  const signed char *w = reinterpret_cast<const signed char *>("
        "weights + " +
-       c(p[wOffset]) + ");\n";
-  if (p[wZeroPoints] >= 0)
+       c(p[f.wOffset]) + ");\n";
+  if (p[f.wZeroPoints] >= 0)
     s += "  const int *w_zero_points = reinterpret_cast<const int *>(weights "
          "+ " +
-         c(p[wZeroPoints]) + ");\n";
+         c(p[f.wZeroPoints]) + ");\n";
   s += "  const float *scales = reinterpret_cast<const float *>(weights + " +
-       c(p[scaleOffset]) + ");\n";
-  if (p[biasOffset] >= 0) {
-    const std::string bt = kind == kp::Output::F32 ? "float" : "int";
+       c(p[f.scaleOffset]) + ");\n";
+  if (p[f.bias] >= 0) {
+    const bool floatBias =
+        kind == kp::Output::F32 ||
+        static_cast<rt::Activation>(p[f.activation]) != rt::Activation::None;
+    const std::string bt = floatBias ? "float" : "int";
     s += "  const " + bt + " *bias = reinterpret_cast<const " + bt +
-         " *>(weights + " + c(p[biasOffset]) + ");\n";
+         " *>(weights + " + c(p[f.bias]) + ");\n";
   }
   s += "  " + yt + " *y = reinterpret_cast<" + yt + " *>(arena + " +
-       c(p[yOffset]) + ");\n";
+       c(p[f.yOffset]) + ");\n";
   return s;
 }
 
@@ -1209,9 +1275,7 @@ LogicalResult Emitter::emitQLinear(qg::QLinearOp op) {
   // of k in shared memory, padded to 9 words a row against bank conflicts.
   // acc = sum x*w - xzp * sum_k w[n] - wzp[n] * sum_k x[m] + K xzp wzp[n]:
   // the correction sums are accumulated only where a zero point is nonzero.
-  std::string body =
-      int8Tables(p, q::XOffset, q::XSigned, q::WOffset, q::WZeroPoints,
-                 q::ScaleOffset, q::BiasOffset, q::OutputKind, q::YOffset);
+  std::string body = int8Tables(p, kQLinearFields);
   body += "  __shared__ int As[64][9];\n  __shared__ int Bs[64][9];\n"
           "  const int tx = threadIdx.x, ty = threadIdx.y, t = ty * 16 + tx;\n"
           "  const int m0 = blockIdx.y * 64, n0 = blockIdx.x * 64;\n"
@@ -1272,9 +1336,7 @@ LogicalResult Emitter::emitQLinear(qg::QLinearOp op) {
     body += " - w_zero_points[nn] * xsum[r] + " + c(k * xzp) +
             " * w_zero_points[nn]";
   body += ";\n";
-  body += int8Epilogue(p, q::ScaleCount, q::BiasOffset, q::OutputKind,
-                       q::YZeroPoint, q::LoBits, q::HiBits, "nn",
-                       "mm * " + c(n) + " + nn");
+  body += int8Epilogue(p, kQLinearFields, "nn", "mm * " + c(n) + " + nn");
   body += "    }\n";
   Launch launch;
   launch.grid[0] = std::max<int64_t>(ceilDiv(n, 64), 1);
@@ -1295,9 +1357,7 @@ LogicalResult Emitter::emitQLinearMma(qg::QLinearOp op,
   auto c = [](int64_t v) { return std::to_string(v); };
   // sum_k (x - xzp) w = sum_k x w - xzp sum_k w[n, k]: the second term is a
   // constant per column, computed here from the weights.
-  std::string decls =
-      int8Tables(p, q::XOffset, q::XSigned, q::WOffset, q::WZeroPoints,
-                 q::ScaleOffset, q::BiasOffset, q::OutputKind, q::YOffset);
+  std::string decls = int8Tables(p, kQLinearFields);
   if (xzp != 0) {
     auto constant = dyn_cast_or_null<qg::ConstantOp>(
         storageRoot(op.getWeight()).getDefiningOp());
@@ -1374,9 +1434,8 @@ LogicalResult Emitter::emitQLinearMma(qg::QLinearOp op,
           c(m) + " || nn >= " + c(n) + ")\n          continue;\n" +
           "        int acc1 = acc[i][j][e]" +
           (xzp != 0 ? std::string(" + column_correction[nn]") : "") + ";\n";
-  std::string epilogue = int8Epilogue(
-      p, q::ScaleCount, q::BiasOffset, q::OutputKind, q::YZeroPoint, q::LoBits,
-      q::HiBits, "nn", "mm * " + c(n) + " + nn");
+  std::string epilogue =
+      int8Epilogue(p, kQLinearFields, "nn", "mm * " + c(n) + " + nn");
   // The epilogue reads `acc`.
   body += "        {\n        int acc = acc1;\n" + epilogue +
           "        }\n      }\n";
@@ -1398,9 +1457,7 @@ LogicalResult Emitter::emitQConv(qg::QConv2DOp op) {
   ArrayRef<int64_t> p = info->params;
   auto c = [](int64_t v) { return std::to_string(v); };
   const int64_t taps = p[q::Channels] * p[q::KernelH] * p[q::KernelW];
-  std::string decls =
-      int8Tables(p, q::XOffset, q::XSigned, q::WOffset, q::WZeroPoints,
-                 q::ScaleOffset, q::BiasOffset, q::OutputKind, q::YOffset);
+  std::string decls = int8Tables(p, kQConvFields);
   // One thread per output (n, f, oh, ow): padding reads as the input zero
   // point, so it adds nothing to the centered sum.
   const std::string wzp = p[q::WZeroPoints] >= 0 ? "w_zero_points[i1]" : "0";
@@ -1422,8 +1479,7 @@ LogicalResult Emitter::emitQConv(qg::QConv2DOp op) {
       "        const int wv = (int)w[i1 * " + c(taps) + " + (ci * " +
       c(p[q::KernelH]) + " + kh) * " + c(p[q::KernelW]) + " + kw] - wz;\n" +
       "        acc += xv * wv;\n      }\n    }\n";
-  body += int8Epilogue(p, q::ScaleCount, q::BiasOffset, q::OutputKind,
-                       q::YZeroPoint, q::LoBits, q::HiBits, "i1", "i");
+  body += int8Epilogue(p, kQConvFields, "i1", "i");
   perElement(op, "qconv2d", info->name, shapeOf(op.getResult()), decls, body);
   return success();
 }

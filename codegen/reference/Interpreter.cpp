@@ -305,17 +305,14 @@ FailureOr<Tensor> evalElementwise(Operation *op, ArrayRef<Tensor> operands) {
     return unary([](auto x) { return -x; });
   if (isa<AbsOp>(op))
     return unary([](auto x) { return std::fabs(x); });
-  if (isa<SiluOp>(op))
-    return unary([](auto x) { return decltype(x)(x * sigmoid(x)); });
-  if (auto gelu = dyn_cast<GeluOp>(op)) {
-    if (gelu.getApproximate() == "tanh")
-      return unary([](auto x) {
-        const double c = std::sqrt(2.0 / M_PI);
-        return decltype(x)(0.5 * x *
-                           (1.0 + std::tanh(c * (x + 0.044715 * x * x * x))));
-      });
-    return unary([](auto x) {
-      return decltype(x)(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))));
+  if (isa<SiluOp, GeluOp>(op)) {
+    auto gelu = dyn_cast<GeluOp>(op);
+    const rt::Activation activation = !gelu ? rt::Activation::Silu
+                                      : gelu.getApproximate() == "tanh"
+                                          ? rt::Activation::GeluTanh
+                                          : rt::Activation::Gelu;
+    return unary([activation](auto x) {
+      return decltype(x)(rt::applyActivation(activation, x));
     });
   }
   if (auto leaky = dyn_cast<LeakyReluOp>(op)) {

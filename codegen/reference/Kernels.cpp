@@ -174,6 +174,7 @@ struct IntegerEpilogue {
   float clipMin = -std::numeric_limits<float>::infinity();
   float clipMax = std::numeric_limits<float>::infinity();
   bool hasClipMin = false, hasClipMax = false;
+  rt::Activation activation = rt::Activation::None;
 
   int64_t weightZeroPoint(int64_t j) const {
     return w.zeroPoint(w.scales.size() > 1 ? j : 0);
@@ -181,17 +182,23 @@ struct IntegerEpilogue {
 
   double apply(int64_t acc, int64_t j) const {
     const float scale = x.scales[0] * w.scales[w.scales.size() > 1 ? j : 0];
-    if (!y) {
+    float q;
+    if (!y || activation != rt::Activation::None) {
       float v = static_cast<float>(acc);
       v = bias ? std::fma(v, scale, static_cast<float>(bias->data[j]))
                : v * scale;
-      return std::min(std::max(v, clipMin), clipMax);
+      v = static_cast<float>(rt::applyActivation(activation, v));
+      if (!y)
+        return std::min(std::max(v, clipMin), clipMax);
+      q = static_cast<float>(
+          rt::quantizeInteger(v, y->scales[0], y->zeroPoint(0), y->format));
+    } else {
+      if (bias)
+        acc += static_cast<int64_t>(bias->data[j]);
+      const float multiplier = scale / y->scales[0];
+      q = std::nearbyint(static_cast<float>(acc) * multiplier) +
+          static_cast<float>(y->zeroPoint(0));
     }
-    if (bias)
-      acc += static_cast<int64_t>(bias->data[j]);
-    const float multiplier = scale / y->scales[0];
-    float q = std::nearbyint(static_cast<float>(acc) * multiplier) +
-              static_cast<float>(y->zeroPoint(0));
     float lo = static_cast<float>(rt::codeMin(y->format)),
           hi = static_cast<float>(rt::codeMax(y->format));
     if (hasClipMin)
@@ -233,6 +240,13 @@ FailureOr<IntegerEpilogue> epilogueOf(Op op, ArrayRef<Tensor> operands) {
   if (op.getClipMax()) {
     e.clipMax = op.getClipMax()->convertToFloat();
     e.hasClipMax = true;
+  }
+  if (std::optional<StringRef> name = op.getActivation()) {
+    std::optional<rt::Activation> activation = rt::parseActivation(*name);
+    if (!activation)
+      return op.emitOpError("reference interpreter: unknown activation ")
+             << *name;
+    e.activation = *activation;
   }
   return e;
 }

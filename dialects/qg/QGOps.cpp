@@ -242,18 +242,25 @@ QuantType perTensor8Bit(Type type) {
 
 /// The epilogue shared by qg.qlinear and qg.qconv2d: the result format,
 /// a bias of N values in the result's unit, ordered clip bounds.
-static LogicalResult verifyIntegerEpilogue(Operation *op,
-                                           RankedTensorType resultType,
-                                           Value bias, int64_t n,
-                                           std::optional<APFloat> clipMin,
-                                           std::optional<APFloat> clipMax) {
+static LogicalResult
+verifyIntegerEpilogue(Operation *op, RankedTensorType resultType, Value bias,
+                      int64_t n, std::optional<APFloat> clipMin,
+                      std::optional<APFloat> clipMax,
+                      std::optional<StringRef> activation) {
   const bool quantized = isa<QuantType>(resultType.getElementType());
   if (quantized && !perTensor8Bit(resultType))
     return op->emitOpError("a quantized result must be per-tensor u8 or i8");
+  if (activation && !rt::parseActivation(*activation))
+    return op->emitOpError("activation must be \"gelu\", \"gelu_tanh\" or "
+                           "\"silu\", not \"")
+           << *activation << "\"";
   if (bias) {
     auto biasType = cast<RankedTensorType>(bias.getType());
-    Type expected = quantized ? Type(IntegerType::get(op->getContext(), 32))
-                              : Type(Float32Type::get(op->getContext()));
+    // The bias is in units of the accumulator only when the epilogue goes
+    // from the i32 sum to the output's codes without a float step.
+    Type expected = quantized && !activation
+                        ? Type(IntegerType::get(op->getContext(), 32))
+                        : Type(Float32Type::get(op->getContext()));
     auto expectedType = RankedTensorType::get({n}, expected);
     if (biasType != expectedType)
       return op->emitOpError("bias must be ")
@@ -290,7 +297,7 @@ LogicalResult QLinearOp::verify() {
     return emitOpError("result shape must be [..., ")
            << n << "], the input's with N as last dimension";
   return verifyIntegerEpilogue(getOperation(), resultType, getBias(), n,
-                               getClipMin(), getClipMax());
+                               getClipMin(), getClipMax(), getActivation());
 }
 
 LogicalResult QConv2DOp::verify() {
@@ -332,7 +339,7 @@ LogicalResult QConv2DOp::verify() {
            << shape[0] << ", " << shape[1] << ", " << shape[2] << ", "
            << shape[3] << "]";
   return verifyIntegerEpilogue(getOperation(), resultType, getBias(), w[0],
-                               getClipMin(), getClipMax());
+                               getClipMin(), getClipMax(), getActivation());
 }
 
 //===----------------------------------------------------------------------===//

@@ -359,11 +359,20 @@ def QG_QLinearOp : QG_Op<"qlinear", [Pure]> {
       clamping before quantization because quantization is monotone.
 
     ReLU is `clip_min = 0`. An absent bound is no bound.
+
+    With `activation` ("gelu", "gelu_tanh" or "silu") the bias is f32 for
+    either result, and `a = act(fma(f32(acc), s, bias[n]))` is computed
+    as `qg.gelu` (`approximate = "none"` or `"tanh"`) or `qg.silu` computes
+    it, rounded to f32. An f32 result is `a` clamped to
+    `[clip_min, clip_max]`; a quantized result is `quantize(a)` with
+    `(s_y, zp_y)` as `qg.quantize` defines it (`a / s_y` in f32), clamped
+    as above.
   }];
   let arguments = (ins QG_QuantTensor:$input, QG_QuantTensor:$weight,
                        Optional<RankedTensorOf<[F32, I32]>>:$bias,
                        OptionalAttr<F32Attr>:$clip_min,
-                       OptionalAttr<F32Attr>:$clip_max);
+                       OptionalAttr<F32Attr>:$clip_max,
+                       OptionalAttr<StrAttr>:$activation);
   let results = (outs RankedTensorOf<[F32, QG_QuantType]>:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)
@@ -452,8 +461,8 @@ def QG_QConv2DOp : QG_Op<"qconv2d", [Pure]> {
     right]`; padded positions hold the input's zero point, so they add
     nothing, as zeros do in the float convolution. The result is
     `[N, F, OH, OW]`, f32 or per-tensor u8/i8, and each output channel `f`
-    gets the epilogue of `qg.qlinear` with `acc` summed over `(c, kh, kw)`,
-    `s = f32(s_x * s_w[f])` and `bias[f]`.
+    gets the epilogue of `qg.qlinear` (activation included) with `acc`
+    summed over `(c, kh, kw)`, `s = f32(s_x * s_w[f])` and `bias[f]`.
   }];
   let arguments = (ins QG_QuantTensor:$input, QG_QuantTensor:$weight,
                        Optional<RankedTensorOf<[F32, I32]>>:$bias,
@@ -461,7 +470,8 @@ def QG_QConv2DOp : QG_Op<"qconv2d", [Pure]> {
                        DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
                        OptionalAttr<F32Attr>:$clip_min,
-                       OptionalAttr<F32Attr>:$clip_max);
+                       OptionalAttr<F32Attr>:$clip_max,
+                       OptionalAttr<StrAttr>:$activation);
   let results = (outs RankedTensorOf<[F32, QG_QuantType]>:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)

@@ -17,7 +17,10 @@ enum class Output : int64_t { F32 = 0, U8 = 1, I8 = 2 };
 /// y[m, n] = epilogue(sum_k (x[m, k] - xZeroPoint) * (w[n, k] - wZp[n])).
 /// The epilogue is rt::Int8Epilogue's: float output fma(acc, scale, bias)
 /// clamped to [lo, hi]; 8-bit output round_half_even((acc + bias) * scale) +
-/// yZeroPoint, clamped to the storage range and to [lo, hi] (codes).
+/// yZeroPoint, clamped to the storage range and to [lo, hi] (codes). With an
+/// Activation (rt::Activation) the bias is f32 for both outputs, the scale is
+/// s_x * s_w, and an 8-bit output is round_half_even(act(fma(acc, scale,
+/// bias)) / yScale) + yZeroPoint, clamped the same way.
 namespace qlinear {
 enum : int {
   M,
@@ -35,7 +38,10 @@ enum : int {
   YZeroPoint,
   LoBits, ///< f32 bit pattern of the lower clamp
   HiBits,
-  YOffset, ///< arena, M*N elements of the output type
+  YOffset,    ///< arena, M*N elements of the output type
+  Activation, ///< rt::Activation
+  YScaleBits, ///< f32 bit pattern of the output scale (8-bit output with an
+              ///< activation), else 0
   Count
 };
 } // namespace qlinear
@@ -74,6 +80,8 @@ enum : int {
   LoBits,
   HiBits,
   YOffset,
+  Activation,
+  YScaleBits,
   Count
 };
 } // namespace qconv

@@ -104,7 +104,7 @@ int64_t product(std::initializer_list<int64_t> values) {
 /// output formats. `x`/`y` are the parameter indices of the kernel kind.
 struct GemmFields {
   int xZeroPoint, xSigned, w, wZeroPoints, scale, scaleCount, bias, output,
-      yZeroPoint, lo, hi;
+      yZeroPoint, lo, hi, activation, yScale;
 };
 
 std::string prepareGemm(const qcc_model &model, Prepared &k, int64_t n,
@@ -151,6 +151,17 @@ std::string prepareGemm(const qcc_model &model, Prepared &k, int64_t n,
   if (p[f.lo] < 0 || p[f.lo] > 0xffffffff || p[f.hi] < 0 ||
       p[f.hi] > 0xffffffff || !(bits(p[f.lo]) <= bits(p[f.hi])))
     return "bad clamp bounds";
+  if (p[f.activation] < 0 ||
+      p[f.activation] > static_cast<int64_t>(rt::Activation::Silu))
+    return "unknown activation";
+  const auto activation = static_cast<rt::Activation>(p[f.activation]);
+  const bool divides =
+      activation != rt::Activation::None && out != kp::Output::F32;
+  if (p[f.yScale] < 0 || p[f.yScale] > 0xffffffff ||
+      (divides &&
+       !(bits(p[f.yScale]) > 0 &&
+         bits(p[f.yScale]) < std::numeric_limits<float>::infinity())))
+    return "bad output scale";
 
   // The weights are packed by repack() once every check has passed.
   rt::Int8Epilogue &e = k.epilogue;
@@ -159,8 +170,10 @@ std::string prepareGemm(const qcc_model &model, Prepared &k, int64_t n,
                                      : rt::Int8Epilogue::Output::Int8;
   e.scale = reinterpret_cast<const float *>(model.weights + p[f.scale]);
   e.perColumnScale = p[f.scaleCount] != 1;
+  e.activation = activation;
+  e.outputScale = divides ? bits(p[f.yScale]) : 1.0f;
   if (p[f.bias] != -1) {
-    if (out == kp::Output::F32)
+    if (out == kp::Output::F32 || activation != rt::Activation::None)
       e.bias = reinterpret_cast<const float *>(model.weights + p[f.bias]);
     else
       e.biasInt = reinterpret_cast<const int32_t *>(model.weights + p[f.bias]);
@@ -259,7 +272,8 @@ std::string prepare(qcc_model &model, size_t index) {
             prepareGemm(model, k, p[q::N], p[q::K],
                         {q::XZeroPoint, q::XSigned, q::WOffset, q::WZeroPoints,
                          q::ScaleOffset, q::ScaleCount, q::BiasOffset,
-                         q::OutputKind, q::YZeroPoint, q::LoBits, q::HiBits});
+                         q::OutputKind, q::YZeroPoint, q::LoBits, q::HiBits,
+                         q::Activation, q::YScaleBits});
         !e.empty())
       return e;
     if (!fitsIn(p[q::XOffset], product({p[q::M], p[q::K]}), arena, 1))
@@ -302,11 +316,11 @@ std::string prepare(qcc_model &model, size_t index) {
   const int64_t spatial = product({p[c::OutH], p[c::OutW]});
   if (kDim < 0 || spatial < 0)
     return "convolution too large";
-  if (std::string e =
-          prepareGemm(model, k, p[c::Filters], kDim,
-                      {c::XZeroPoint, c::XSigned, c::WOffset, c::WZeroPoints,
-                       c::ScaleOffset, c::ScaleCount, c::BiasOffset,
-                       c::OutputKind, c::YZeroPoint, c::LoBits, c::HiBits});
+  if (std::string e = prepareGemm(
+          model, k, p[c::Filters], kDim,
+          {c::XZeroPoint, c::XSigned, c::WOffset, c::WZeroPoints,
+           c::ScaleOffset, c::ScaleCount, c::BiasOffset, c::OutputKind,
+           c::YZeroPoint, c::LoBits, c::HiBits, c::Activation, c::YScaleBits});
       !e.empty())
     return e;
   const int64_t inBytes =

@@ -156,6 +156,8 @@ std::string gemmInt8(const Int8Activations &a, const PackedInt8Weights &b,
   args.outputZeroPoint = static_cast<float>(epilogue.outputZeroPoint);
   args.lo = epilogue.lo;
   args.hi = epilogue.hi;
+  args.activation = static_cast<int>(epilogue.activation);
+  args.outputScale = epilogue.outputScale;
   if (epilogue.output == Output::Uint8 || epilogue.output == Output::Int8) {
     float storageLo = epilogue.output == Output::Uint8 ? 0.f : -128.f;
     float storageHi = epilogue.output == Output::Uint8 ? 255.f : 127.f;
@@ -214,16 +216,25 @@ void gemmInt8Reference(const Int8Activations &a, const int8_t *b, int64_t k,
       case Output::Float32: {
         float y = e.bias ? std::fma(static_cast<float>(acc), scale, e.bias[c])
                          : static_cast<float>(acc) * scale;
+        y = static_cast<float>(applyActivation(e.activation, y));
         static_cast<float *>(out)[r * ldc + c] =
             std::min(std::max(y, e.lo), e.hi);
         break;
       }
       case Output::Uint8:
       case Output::Int8: {
-        if (e.biasInt)
-          acc += e.biasInt[c];
-        double q =
-            std::nearbyint(static_cast<float>(acc) * scale) + e.outputZeroPoint;
+        double q;
+        if (e.activation != Activation::None) {
+          float y = e.bias ? std::fma(static_cast<float>(acc), scale, e.bias[c])
+                           : static_cast<float>(acc) * scale;
+          y = static_cast<float>(applyActivation(e.activation, y));
+          q = std::nearbyint(y / e.outputScale) + e.outputZeroPoint;
+        } else {
+          if (e.biasInt)
+            acc += e.biasInt[c];
+          q = std::nearbyint(static_cast<float>(acc) * scale) +
+              e.outputZeroPoint;
+        }
         bool u8 = e.output == Output::Uint8;
         double qlo = std::max(u8 ? 0.0 : -128.0, std::ceil(double(e.lo)));
         double qhi = std::min(u8 ? 255.0 : 127.0, std::floor(double(e.hi)));

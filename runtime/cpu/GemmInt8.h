@@ -8,6 +8,7 @@
 
 #include "runtime/cpu/AlignedBuffer.h"
 #include "runtime/cpu/CpuFeatures.h"
+#include "runtime/numerics/Numerics.h"
 
 #include <cstdint>
 #include <string>
@@ -53,6 +54,12 @@ struct Int8Epilogue {
   const int32_t *biasInt = nullptr; ///< Uint8/Int8 only, N values or null
   int32_t outputZeroPoint = 0;
   float lo = -__builtin_inff(), hi = __builtin_inff();
+  /// With an activation, bias is the f32 one for every output: y =
+  /// act(fma(float(acc), scale[n], bias[n])) (rt::applyActivation, rounded
+  /// to f32), then Float32 clamps y to [lo, hi] and Uint8/Int8 store
+  /// round_half_even(y / outputScale) + outputZeroPoint, clamped as above.
+  Activation activation = Activation::None;
+  float outputScale = 1.0f;
 };
 
 /// Activations: M rows of K values at stride `lda` bytes, u8 with zero point

@@ -1,6 +1,7 @@
 // AVX-512 micro-kernels of the int8 GEMM. Built with -mavx512f/bw/vl/dq;
 // GemmInt8Vnni.cpp adds the vpdpbusd variant. Called only after CPUID says
-// the CPU has these instructions.
+// the CPU has these instructions. The epilogue's GELU and SiLU call SLEEF's
+// AVX-512 double functions.
 //
 // Without VNNI the exact product path is vpmaddwd on i16: u8 activations and
 // s8 weights are widened, and each i32 lane gains a0*w0 + a1*w1 with no
@@ -11,6 +12,7 @@
 #include "runtime/cpu/Int8TileAvx512.h"
 
 #include <immintrin.h>
+#include <sleef.h>
 
 namespace qcc::rt::detail {
 namespace {
@@ -33,6 +35,48 @@ void int8TileAvx512(const uint32_t *a, int64_t aStride, int rows,
                     const int8_t *b, int64_t kSteps, int32_t *acc) {
   int8TileRows<PairStep>(a, aStride, rows, b, kSteps, acc);
 }
+
+namespace {
+
+/// act(y) lane by lane in double, as rt::applyActivation computes it, then
+/// rounded to f32: SLEEF's double functions are within 1.5 ulp of double, so
+/// the f32 results are the reference interpreter's.
+__m512d activateDouble(__m512d x, int activation) {
+  const __m512d one = _mm512_set1_pd(1.0);
+  switch (static_cast<Activation>(activation)) {
+  case Activation::Gelu: {
+    __m512d e = Sleef_erfcd8_u15avx512f(
+        _mm512_div_pd(_mm512_sub_pd(_mm512_setzero_pd(), x),
+                      _mm512_set1_pd(1.4142135623730951)));
+    return _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(0.5), x), e);
+  }
+  case Activation::GeluTanh: {
+    __m512d cube = _mm512_mul_pd(
+        _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(0.044715), x), x), x);
+    __m512d e = Sleef_expd8_u10avx512f(_mm512_mul_pd(
+        _mm512_set1_pd(-2.0 * 0.7978845608028654), _mm512_add_pd(x, cube)));
+    return _mm512_div_pd(x, _mm512_add_pd(one, e));
+  }
+  case Activation::Silu: {
+    __m512d e = Sleef_expd8_u10avx512f(_mm512_sub_pd(_mm512_setzero_pd(), x));
+    return _mm512_div_pd(x, _mm512_add_pd(one, e));
+  }
+  case Activation::None:
+    break;
+  }
+  return x;
+}
+
+__m512 activate(__m512 y, int activation) {
+  __m512d lo =
+      activateDouble(_mm512_cvtps_pd(_mm512_castps512_ps256(y)), activation);
+  __m512d hi =
+      activateDouble(_mm512_cvtps_pd(_mm512_extractf32x8_ps(y, 1)), activation);
+  return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)),
+                            _mm512_cvtpd_ps(hi), 1);
+}
+
+} // namespace
 
 void int8EpilogueAvx512(const int32_t *acc, int rows, int cols, int64_t row0,
                         int64_t col0, const Int8EpilogueArgs &e) {
@@ -60,22 +104,30 @@ void int8EpilogueAvx512(const int32_t *acc, int rows, int cols, int64_t row0,
                          ? _mm512_maskz_loadu_ps(mask, e.scale + col)
                          : _mm512_set1_ps(e.scale[0]);
       __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
-      if (e.output == 1) {
+      // The float value: the whole result for f32 outputs, and what the
+      // activation reads.
+      __m512 y;
+      if (e.output == 1 || e.activation != 0) {
         __m512 xf = _mm512_cvtepi32_ps(x);
-        __m512 y =
-            e.bias ? _mm512_fmadd_ps(xf, scale,
+        y = e.bias ? _mm512_fmadd_ps(xf, scale,
                                      _mm512_maskz_loadu_ps(mask, e.bias + col))
                    : _mm512_mul_ps(xf, scale);
-        y = _mm512_min_ps(_mm512_max_ps(y, lo), hi);
-        _mm512_mask_storeu_ps(static_cast<float *>(e.out) + at, mask, y);
-        continue;
+        if (e.activation != 0)
+          y = activate(y, e.activation);
+        if (e.output == 1) {
+          y = _mm512_min_ps(_mm512_max_ps(y, lo), hi);
+          _mm512_mask_storeu_ps(static_cast<float *>(e.out) + at, mask, y);
+          continue;
+        }
+        y = _mm512_div_ps(y, _mm512_set1_ps(e.outputScale));
+      } else {
+        if (e.biasInt)
+          x = _mm512_add_epi32(x,
+                               _mm512_maskz_loadu_epi32(mask, e.biasInt + col));
+        y = _mm512_mul_ps(_mm512_cvtepi32_ps(x), scale);
       }
-      if (e.biasInt)
-        x = _mm512_add_epi32(x,
-                             _mm512_maskz_loadu_epi32(mask, e.biasInt + col));
-      __m512 q =
-          _mm512_roundscale_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(x), scale),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      __m512 q = _mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT |
+                                             _MM_FROUND_NO_EXC);
       q = _mm512_add_ps(q, _mm512_set1_ps(e.outputZeroPoint));
       q = _mm512_min_ps(_mm512_max_ps(q, lo), hi);
       __m512i qi = _mm512_cvttps_epi32(q);

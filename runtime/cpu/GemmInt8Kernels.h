@@ -5,6 +5,8 @@
 #ifndef QCC_RUNTIME_CPU_GEMMINT8KERNELS_H
 #define QCC_RUNTIME_CPU_GEMMINT8KERNELS_H
 
+#include "runtime/numerics/Numerics.h"
+
 #include <cstdint>
 
 namespace qcc::rt::detail {
@@ -25,6 +27,8 @@ struct Int8EpilogueArgs {
   const int32_t *biasInt;
   float outputZeroPoint;
   float lo, hi; ///< clamp bounds in the output's units (storage range included)
+  int activation;    ///< rt::Activation as int
+  float outputScale; ///< divides act(y) for 8-bit outputs with an activation
   void *out;
   int64_t ldc; ///< elements
 };
@@ -66,6 +70,29 @@ inline void int8EpilogueElement(int32_t acc, int64_t row, int64_t col,
     return;
   }
   float scale = e.perColumnScale ? e.scale[col] : e.scale[0];
+  if (e.activation != 0) {
+    float y = e.bias
+                  ? __builtin_fmaf(static_cast<float>(acc), scale, e.bias[col])
+                  : static_cast<float>(acc) * scale;
+    y = static_cast<float>(
+        applyActivation(static_cast<Activation>(e.activation), y));
+    if (e.output == 1) {
+      y = y < e.lo ? e.lo : y;
+      y = y > e.hi ? e.hi : y;
+      reinterpret_cast<float *>(base)[row * e.ldc + col] = y;
+      return;
+    }
+    float q = __builtin_nearbyintf(y / e.outputScale) + e.outputZeroPoint;
+    q = q < e.lo ? e.lo : q;
+    q = q > e.hi ? e.hi : q;
+    if (e.output == 2)
+      reinterpret_cast<uint8_t *>(base)[row * e.ldc + col] =
+          static_cast<uint8_t>(static_cast<int32_t>(q));
+    else
+      reinterpret_cast<int8_t *>(base)[row * e.ldc + col] =
+          static_cast<int8_t>(static_cast<int32_t>(q));
+    return;
+  }
   switch (e.output) {
   case 1: { // Float32
     float y = e.bias

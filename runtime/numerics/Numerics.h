@@ -49,6 +49,27 @@ int32_t codeMax(Format format);
 double roundHalfToEven(double value);
 
 //===----------------------------------------------------------------------===//
+// Activations fused into the epilogue of the integer layers.
+//===----------------------------------------------------------------------===//
+
+/// The smooth activations `qg.qlinear` and `qg.qconv2d` may apply after their
+/// bias (ReLU and clip are bounds, not activations). The values are the ones
+/// the package format stores.
+enum class Activation : uint8_t { None = 0, Gelu = 1, GeluTanh = 2, Silu = 3 };
+
+/// The IR's names: "gelu" (erf form), "gelu_tanh", "silu"; None is "".
+std::string_view activationName(Activation activation);
+std::optional<Activation> parseActivation(std::string_view name);
+
+/// The activation in double, as the reference interpreter evaluates qg.gelu
+/// (both forms) and qg.silu: GELU 0.5 x erfc(-x / sqrt 2), its tanh form
+/// x / (1 + exp(-2 sqrt(2/pi) (x + 0.044715 x^3))), SiLU x / (1 + exp(-x)),
+/// which equal ONNX's formulas without their cancellation at negative x.
+/// Callers round the result to f32; every backend's epilogue must agree
+/// with this after that rounding.
+double applyActivation(Activation activation, double x);
+
+//===----------------------------------------------------------------------===//
 // Scalar conversions.
 //===----------------------------------------------------------------------===//
 

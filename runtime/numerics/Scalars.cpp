@@ -131,6 +131,51 @@ float dequantizeInteger(int32_t code, float scale, int32_t zeroPoint) {
 }
 
 //===----------------------------------------------------------------------===//
+// Epilogue activations
+//===----------------------------------------------------------------------===//
+
+std::string_view activationName(Activation activation) {
+  switch (activation) {
+  case Activation::None:
+    return "";
+  case Activation::Gelu:
+    return "gelu";
+  case Activation::GeluTanh:
+    return "gelu_tanh";
+  case Activation::Silu:
+    return "silu";
+  }
+  return "";
+}
+
+std::optional<Activation> parseActivation(std::string_view name) {
+  for (Activation a :
+       {Activation::Gelu, Activation::GeluTanh, Activation::Silu})
+    if (name == activationName(a))
+      return a;
+  return std::nullopt;
+}
+
+double applyActivation(Activation activation, double x) {
+  switch (activation) {
+  case Activation::None:
+    return x;
+  // 1 + erf(t) and 1 + tanh(t) cancel for negative t, where any two
+  // libraries' results differ in their last bits; erfc(-t) and
+  // 2 / (1 + exp(-2t)) are the same functions without the cancellation.
+  case Activation::Gelu:
+    return 0.5 * x * std::erfc(-x / std::sqrt(2.0));
+  case Activation::GeluTanh: {
+    const double c = std::sqrt(2.0 / M_PI);
+    return x / (1.0 + std::exp(-2.0 * c * (x + 0.044715 * x * x * x)));
+  }
+  case Activation::Silu:
+    return x / (1.0 + std::exp(-x));
+  }
+  return x;
+}
+
+//===----------------------------------------------------------------------===//
 // FP8
 //===----------------------------------------------------------------------===//
 

@@ -22,7 +22,9 @@
 
 namespace qcc::pkg {
 
-inline constexpr uint32_t kFormatVersion = 1;
+/// 1: the first format. 2: the integer layers' parameters gained an
+/// activation and the output scale it needs (rt::kernel::qlinear/qconv).
+inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr uint32_t kMaxAlignment = 4096;
 inline constexpr uint32_t kMaxSections = 64;
 

@@ -11,6 +11,10 @@
 // RUN: FileCheck %s --check-prefix=RUNFUSED < %t/half.mlir
 // RUN: qrun --reference %t/half.mlir --input x=%t/x.npy --output-dir %t/half
 // RUN: %python %S/Inputs/print_npy.py %t/half/y.npy | FileCheck %s --check-prefix=HALF
+// RUN: qopt %S/Inputs/qlinear-gelu.mlir --qg-fuse-quantized-layers -o %t/gelu.mlir
+// RUN: FileCheck %s --check-prefix=GELUFUSED < %t/gelu.mlir
+// RUN: qrun --reference %t/gelu.mlir --input x=%t/x.npy --output-dir %t/gelu
+// RUN: %python %S/Inputs/print_npy.py %t/gelu/y.npy | FileCheck %s --check-prefix=GELU
 
 // gemm (weights [N, K]) + C + relu + quantize: a quantized result, the bias
 // in i32 units of s_x * s_w[n], ReLU as clip_min, one fused location.
@@ -94,8 +98,102 @@ func.func @column_c(%xq: tensor<2x2x!qg.quant<u8, scale = 1.0>>) -> tensor<2x2xf
   return %y : tensor<2x2xf32>
 }
 
-// The fused values, worked out in Inputs/qlinear-requant.mlir and
-// Inputs/qlinear-half.mlir (round half to even).
+// -----
+
+// GELU written out as PyTorch exports it (x * 0.5 * (1 + erf(x / 1.4142135)))
+// after the bias goes into the epilogue, and the quantize after it: the bias
+// stays f32 because the activation reads the float value.
+// CHECK-LABEL: func @written_gelu
+// CHECK: %[[B:.*]] = qg.constant dense<[5.000000e-01, -1.000000e+00]> : tensor<2xf32>
+// CHECK: qg.qlinear %{{.*}}, %{{.*}}, %[[B]] {activation = "gelu"}
+// CHECK-SAME: -> tensor<3x2x!qg.quant<u8, scale = 5.000000e-02, zero_point = 3>>
+// CHECK-SAME: loc(fused["fc", "bias", "div", "erf", "add1", "mul", "half", "q"])
+// CHECK-NOT: qg.erf
+// CHECK-NOT: qg.mul
+// CHECK-NOT: qg.quantize
+func.func @written_gelu(%xq: tensor<3x2x!qg.quant<u8, scale = 0.5, zero_point = 10>>) -> tensor<3x2x!qg.quant<u8, scale = 0.05, zero_point = 3>> {
+  %xd = qg.dequantize %xq : tensor<3x2x!qg.quant<u8, scale = 0.5, zero_point = 10>> -> tensor<3x2xf32>
+  %wq = qg.constant dense<[[4, -8], [8, 16]]> : tensor<2x2xi8> as tensor<2x2x!qg.quant<i8, axis = 1, scales = [0.25, 0.125]>>
+  %wd = qg.dequantize %wq : tensor<2x2x!qg.quant<i8, axis = 1, scales = [0.25, 0.125]>> -> tensor<2x2xf32>
+  %y = qg.matmul %xd, %wd : tensor<3x2xf32>, tensor<2x2xf32> -> tensor<3x2xf32> loc("fc")
+  %b = qg.constant dense<[0.5, -1.0]> : tensor<2xf32>
+  %z = qg.add %y, %b : tensor<3x2xf32>, tensor<2xf32> -> tensor<3x2xf32> loc("bias")
+  %root2 = qg.constant dense<1.41421354> : tensor<1xf32>
+  %one = qg.constant dense<1.0> : tensor<1xf32>
+  %half = qg.constant dense<0.5> : tensor<1xf32>
+  %0 = qg.div %z, %root2 : tensor<3x2xf32>, tensor<1xf32> -> tensor<3x2xf32> loc("div")
+  %1 = qg.erf %0 : tensor<3x2xf32> loc("erf")
+  %2 = qg.add %one, %1 : tensor<1xf32>, tensor<3x2xf32> -> tensor<3x2xf32> loc("add1")
+  %3 = qg.mul %z, %2 : tensor<3x2xf32>, tensor<3x2xf32> -> tensor<3x2xf32> loc("mul")
+  %4 = qg.mul %3, %half : tensor<3x2xf32>, tensor<1xf32> -> tensor<3x2xf32> loc("half")
+  %q = qg.quantize %4 : tensor<3x2xf32> -> tensor<3x2x!qg.quant<u8, scale = 0.05, zero_point = 3>> loc("q")
+  return %q : tensor<3x2x!qg.quant<u8, scale = 0.05, zero_point = 3>>
+}
+
+// -----
+
+// SiLU written out (x * sigmoid(x)) with a float result, and SiLU as an op
+// after a convolution.
+// CHECK-LABEL: func @silu
+// CHECK: qg.qlinear %{{.*}}, %{{.*}} {activation = "silu"} : {{.*}} -> tensor<3x2xf32>
+// CHECK: qg.qconv2d %{{.*}}, %{{.*}} {activation = "silu"} : {{.*}} -> tensor<1x2x2x2x!qg.quant<i8, scale = 1.000000e-01, zero_point = -5>>
+// CHECK-NOT: qg.sigmoid
+// CHECK-NOT: qg.silu
+func.func @silu(%xq: tensor<3x2x!qg.quant<u8, scale = 0.5, zero_point = 10>>, %iq: tensor<1x1x3x3x!qg.quant<u8, scale = 0.5, zero_point = 10>>) -> (tensor<3x2xf32>, tensor<1x2x2x2x!qg.quant<i8, scale = 0.1, zero_point = -5>>) {
+  %xd = qg.dequantize %xq : tensor<3x2x!qg.quant<u8, scale = 0.5, zero_point = 10>> -> tensor<3x2xf32>
+  %wq = qg.constant dense<[[4, -8], [8, 16]]> : tensor<2x2xi8> as tensor<2x2x!qg.quant<i8, scale = 0.25>>
+  %wd = qg.dequantize %wq : tensor<2x2x!qg.quant<i8, scale = 0.25>> -> tensor<2x2xf32>
+  %y = qg.matmul %xd, %wd : tensor<3x2xf32>, tensor<2x2xf32> -> tensor<3x2xf32>
+  %s = qg.sigmoid %y : tensor<3x2xf32>
+  %r = qg.mul %s, %y : tensor<3x2xf32>, tensor<3x2xf32> -> tensor<3x2xf32>
+  %id = qg.dequantize %iq : tensor<1x1x3x3x!qg.quant<u8, scale = 0.5, zero_point = 10>> -> tensor<1x1x3x3xf32>
+  %kq = qg.constant dense<1> : tensor<2x1x2x2xi8> as tensor<2x1x2x2x!qg.quant<i8, scale = 0.25>>
+  %kd = qg.dequantize %kq : tensor<2x1x2x2x!qg.quant<i8, scale = 0.25>> -> tensor<2x1x2x2xf32>
+  %c = qg.conv2d %id, %kd : tensor<1x1x3x3xf32>, tensor<2x1x2x2xf32> -> tensor<1x2x2x2xf32>
+  %cs = qg.silu %c : tensor<1x2x2x2xf32>
+  %cq = qg.quantize %cs : tensor<1x2x2x2xf32> -> tensor<1x2x2x2x!qg.quant<i8, scale = 0.1, zero_point = -5>>
+  return %r, %cq : tensor<3x2xf32>, tensor<1x2x2x2x!qg.quant<i8, scale = 0.1, zero_point = -5>>
+}
+
+// -----
+
+// Not activations: a written-out GELU whose erf has a second user (the
+// layer fuses without it), and a product whose constant is not 0.5.
+// CHECK-LABEL: func @not_activations
+// CHECK: %[[A:.*]] = qg.qlinear
+// CHECK-NOT: activation
+// CHECK-SAME: -> tensor<3x2xf32>
+// CHECK: qg.erf
+// CHECK: %[[B:.*]] = qg.qlinear
+// CHECK-NOT: activation
+// CHECK-SAME: -> tensor<3x2xf32>
+// CHECK: qg.erf
+func.func @not_activations(%xq: tensor<3x2x!qg.quant<u8, scale = 0.5, zero_point = 10>>) -> (tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x2xf32>) {
+  %xd = qg.dequantize %xq : tensor<3x2x!qg.quant<u8, scale = 0.5, zero_point = 10>> -> tensor<3x2xf32>
+  %wq = qg.constant dense<[[4, -8], [8, 16]]> : tensor<2x2xi8> as tensor<2x2x!qg.quant<i8, scale = 0.25>>
+  %wd = qg.dequantize %wq : tensor<2x2x!qg.quant<i8, scale = 0.25>> -> tensor<2x2xf32>
+  %root2 = qg.constant dense<1.41421354> : tensor<1xf32>
+  %one = qg.constant dense<1.0> : tensor<1xf32>
+  %half = qg.constant dense<0.5> : tensor<1xf32>
+  %other = qg.constant dense<0.6> : tensor<1xf32>
+  %y = qg.matmul %xd, %wd : tensor<3x2xf32>, tensor<2x2xf32> -> tensor<3x2xf32>
+  %0 = qg.div %y, %root2 : tensor<3x2xf32>, tensor<1xf32> -> tensor<3x2xf32>
+  %1 = qg.erf %0 : tensor<3x2xf32>
+  %2 = qg.add %1, %one : tensor<3x2xf32>, tensor<1xf32> -> tensor<3x2xf32>
+  %3 = qg.mul %y, %2 : tensor<3x2xf32>, tensor<3x2xf32> -> tensor<3x2xf32>
+  %4 = qg.mul %3, %half : tensor<3x2xf32>, tensor<1xf32> -> tensor<3x2xf32>
+  %v = qg.matmul %xd, %wd : tensor<3x2xf32>, tensor<2x2xf32> -> tensor<3x2xf32>
+  %5 = qg.div %v, %root2 : tensor<3x2xf32>, tensor<1xf32> -> tensor<3x2xf32>
+  %6 = qg.erf %5 : tensor<3x2xf32>
+  %7 = qg.add %6, %one : tensor<3x2xf32>, tensor<1xf32> -> tensor<3x2xf32>
+  %8 = qg.mul %v, %7 : tensor<3x2xf32>, tensor<3x2xf32> -> tensor<3x2xf32>
+  %9 = qg.mul %8, %other : tensor<3x2xf32>, tensor<1xf32> -> tensor<3x2xf32>
+  return %4, %1, %9 : tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x2xf32>
+}
+
+// The fused values, worked out in Inputs/qlinear-requant.mlir,
+// Inputs/qlinear-half.mlir (round half to even) and Inputs/qlinear-gelu.mlir
+// (GELU from published normal CDF values).
 // RUNFUSED-NOT: qg.gemm
 // RUNFUSED: qg.qlinear
 // RUNFUSED-NOT: qg.gemm
@@ -103,3 +201,8 @@ func.func @column_c(%xq: tensor<2x2x!qg.quant<u8, scale = 1.0>>) -> tensor<2x2xf
 // REQUANT-NEXT: 4.0
 // HALF: -4.0
 // HALF-NEXT: 4.0
+// GELUFUSED: qg.qlinear {{.*}} {activation = "gelu"}
+// GELUFUSED-NOT: qg.erf
+// (the nearest f32 values: -0.0155241629..., 3.99987339...)
+// GELU: -0.01552416{{[0-9]+}}
+// GELU-NEXT: 3.99987339{{[0-9]*}}

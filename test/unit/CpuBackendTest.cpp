@@ -416,6 +416,162 @@ func.func @main(%x: tensor<6x9xf32> {qg.name = "x"},
   });
 }
 
+/// Layers followed by GELU or SiLU: written out as PyTorch exports them
+/// (x * 0.5 * (1 + erf(x / 1.4142135)), x * sigmoid(x)) or as qg.gelu with
+/// the tanh form, then quantized or not. qg-fuse makes each one qg.qlinear
+/// with the activation in its epilogue; the package must equal the reference
+/// interpreter on the fused module bit for bit in the codes (the tables
+/// below are dequantized codes), and the fused module must stay within one
+/// code step of the unfused one (the activation is then computed in one
+/// rounding instead of one per written-out op).
+TEST(CpuBackend, ActivationEpiloguesMatchTheReference) {
+  Lcg rng{23};
+  const int K = 48, N = 40;
+  auto weight = [&](const std::string &name) {
+    std::vector<float> scales(N);
+    for (float &s : scales)
+      s = static_cast<float>(rng.next(0.004, 0.012));
+    std::ostringstream os;
+    const std::string quant = "!qg.quant<i8, axis = 1, scales = dense<[" +
+                              list(scales) + "]> : tensor<" +
+                              std::to_string(N) + "xf32>>";
+    os << "  %" << name << "q = qg.constant dense<[";
+    for (int k = 0; k < K; ++k) {
+      std::vector<int> row(N);
+      for (int &v : row)
+        v = static_cast<int>(std::lround(rng.next(-127, 127)));
+      os << (k ? ", " : "") << "[" << list(row) << "]";
+    }
+    os << "]> : tensor<" << K << "x" << N << "xi8> as tensor<" << K << "x" << N
+       << "x" << quant << ">\n"
+       << "  %" << name << " = qg.dequantize %" << name << "q : tensor<" << K
+       << "x" << N << "x" << quant << "> -> tensor<" << K << "x" << N
+       << "xf32>\n";
+    return os.str();
+  };
+  std::vector<float> bias(N);
+  for (float &b : bias)
+    b = static_cast<float>(rng.next(-0.5, 0.5));
+  const std::string xq = "!qg.quant<u8, scale = 0.035, zero_point = 120>";
+  const std::string uq = "!qg.quant<u8, scale = 0.021, zero_point = 9>";
+  const std::string iq = "!qg.quant<i8, scale = 0.017, zero_point = -100>";
+  const std::string t = "tensor<5x" + std::to_string(N) + "xf32>";
+  std::ostringstream text;
+  text << "func.func @main(%x: tensor<5x" << K << "xf32> {qg.name = \"x\"})"
+       << " -> (" << t << " {qg.name = \"gelu\"}, " << t
+       << " {qg.name = \"silu\"}, " << t << " {qg.name = \"gelu_tanh\"}) {\n"
+       << "  %xq = qg.quantize %x : tensor<5x" << K << "xf32> -> tensor<5x" << K
+       << "x" << xq << ">\n"
+       << "  %xd = qg.dequantize %xq : tensor<5x" << K << "x" << xq
+       << "> -> tensor<5x" << K << "xf32>\n"
+       << weight("w0") << weight("w1") << weight("w2")
+       << "  %b = qg.constant dense<[" << list(bias) << "]> : tensor<" << N
+       << "xf32>\n"
+       << "  %half = qg.constant dense<0.5> : tensor<1xf32>\n"
+       << "  %one = qg.constant dense<1.0> : tensor<1xf32>\n"
+       << "  %root2 = qg.constant dense<1.41421354> : tensor<1xf32>\n";
+  auto matmul = [&](const std::string &y, const std::string &w) {
+    return "  %" + y + " = qg.matmul %xd, %" + w + " : tensor<5x" +
+           std::to_string(K) + "xf32>, tensor<" + std::to_string(K) + "x" +
+           std::to_string(N) + "xf32> -> " + t + "\n";
+  };
+  auto binary = [&](const std::string &op, const std::string &y,
+                    const std::string &a, const std::string &b,
+                    const std::string &bType) {
+    return "  %" + y + " = qg." + op + " %" + a + ", %" + b + " : " + t + ", " +
+           bType + " -> " + t + "\n";
+  };
+  const std::string one = "tensor<1xf32>",
+                    row = "tensor<" + std::to_string(N) + "xf32>";
+  // GELU written out after a bias add, then quantized to u8.
+  text << matmul("m0", "w0") << binary("add", "a0", "m0", "b", row)
+       << binary("mul", "g1", "a0", "half", one)
+       << binary("div", "g2", "a0", "root2", one)
+       << "  %g3 = qg.erf %g2 : " << t << "\n"
+       << binary("add", "g4", "g3", "one", one)
+       << binary("mul", "g5", "g1", "g4", t)
+       << "  %gq = qg.quantize %g5 : " << t << " -> tensor<5x" << N << "x" << uq
+       << ">\n"
+       << "  %gd = qg.dequantize %gq : tensor<5x" << N << "x" << uq << "> -> "
+       << t << "\n";
+  // SiLU written out, float result.
+  text << matmul("m1", "w1") << "  %s1 = qg.sigmoid %m1 : " << t << "\n"
+       << binary("mul", "s2", "s1", "m1", t);
+  // The tanh form as an op, then quantized to i8.
+  text << matmul("m2", "w2") << binary("add", "a2", "m2", "b", row)
+       << "  %h = qg.gelu %a2 {approximate = \"tanh\"} : " << t << "\n"
+       << "  %hq = qg.quantize %h : " << t << " -> tensor<5x" << N << "x" << iq
+       << ">\n"
+       << "  %hd = qg.dequantize %hq : tensor<5x" << N << "x" << iq << "> -> "
+       << t << "\n"
+       << "  return %gd, %s2, %hd : " << t << ", " << t << ", " << t << "\n}\n";
+
+  mlir::DialectRegistry registry;
+  registerDialects(registry);
+  mlir::MLIRContext context(registry);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(text.str(), &context);
+  ASSERT_TRUE(module) << text.str();
+  mlir::OwningOpRef<mlir::ModuleOp> original = module->clone();
+  mlir::PassManager pm(&context, mlir::ModuleOp::getOperationName());
+  buildFusionPipeline(pm);
+  ASSERT_TRUE(succeeded(pm.run(*module)));
+  auto compiled = *module->getOps<mlir::func::FuncOp>().begin();
+  std::vector<std::string> activations;
+  int loose = 0;
+  compiled.walk([&](mlir::Operation *op) {
+    if (auto q = llvm::dyn_cast<qg::QLinearOp>(op))
+      activations.push_back(q.getActivation() ? q.getActivation()->str() : "");
+    loose += llvm::isa<qg::ErfOp, qg::SigmoidOp, qg::GeluOp, qg::MulOp,
+                       qg::DivOp, qg::AddOp, qg::QuantizeOp>(op);
+  });
+  EXPECT_EQ(activations,
+            (std::vector<std::string>{"gelu", "silu", "gelu_tanh"}));
+  // The input's quantize stays; everything else is in the epilogues.
+  EXPECT_EQ(loose, 1);
+  mlir::FailureOr<std::vector<uint8_t>> package =
+      cpu::compilePackage(compiled, cpu::CpuTarget{"", "", 2}, "test");
+  ASSERT_TRUE(succeeded(package));
+
+  std::vector<float> x(5 * K);
+  for (float &v : x)
+    v = static_cast<float>(rng.next(-4, 4));
+  std::vector<ref::Tensor> refInputs{
+      ref::Tensor{mlir::Float32Type::get(&context),
+                  {5, K},
+                  std::vector<double>(x.begin(), x.end())}};
+  auto fusedRef = ref::run(compiled, refInputs);
+  auto unfusedRef =
+      ref::run(*original->getOps<mlir::func::FuncOp>().begin(), refInputs);
+  ASSERT_TRUE(succeeded(fusedRef) && succeeded(unfusedRef));
+  std::string error;
+  std::vector<std::vector<float>> got =
+      runOnce(*package, {x}, {5 * N, 5 * N, 5 * N}, error);
+  ASSERT_EQ(error, "");
+  const double step[3] = {0.021, 0, 0.017};
+  for (int o = 0; o < 3; ++o) {
+    int differing = 0;
+    for (int i = 0; i < 5 * N; ++i) {
+      const double want = (*fusedRef)[o].data[i];
+      if (step[o] > 0)
+        EXPECT_EQ(got[o][i], static_cast<float>(want))
+            << "output " << o << " element " << i;
+      else
+        EXPECT_NEAR(got[o][i], want, 1e-6 * (1 + std::fabs(want)))
+            << "output " << o << " element " << i;
+      const double unfused = (*unfusedRef)[o].data[i];
+      const double tolerance =
+          step[o] > 0 ? step[o] * 1.001 : 1e-5 * (1 + std::fabs(unfused));
+      EXPECT_NEAR(want, unfused, tolerance)
+          << "output " << o << " element " << i;
+      differing += want != unfused;
+    }
+    // One rounding instead of several moves few values across a code
+    // boundary.
+    EXPECT_LE(differing, step[o] > 0 ? 5 * N / 20 : 5 * N) << "output " << o;
+  }
+}
+
 /// Matmuls with 4-bit constant weights (int4 and uint4 with zero points,
 /// NF4) go to the runtime's weight-only kernel, which dequantizes in
 /// registers; the results must match the reference interpreter, which

@@ -108,6 +108,7 @@ struct Int8Case {
   bool signedA, weightZeroPoints;
   Int8Epilogue::Output output;
   bool bias, relu;
+  Activation activation = Activation::None;
 };
 
 size_t outputBytes(Int8Epilogue::Output o) {
@@ -140,7 +141,11 @@ void checkInt8(const Int8Case &c, Isa isa, std::mt19937 &rng,
   std::uniform_real_distribution<float> unit(0.5f, 2.f);
   for (size_t i = 0; i < scale.size(); ++i) {
     // Requantize multipliers put typical accumulators across the 8-bit range.
-    scale[i] = unit(rng) * (c.output == Output::Float32 ? 1e-3f : 2e-5f);
+    // With an activation the scale gives the float value (a few units) and
+    // the output scale spreads it over the codes.
+    const bool floatValue =
+        c.output == Output::Float32 || c.activation != Activation::None;
+    scale[i] = unit(rng) * (floatValue ? 1e-3f : 2e-5f);
     bias[i] = unit(rng) - 1.25f;
     biasInt[i] = s8(rng) * 100;
   }
@@ -154,6 +159,8 @@ void checkInt8(const Int8Case &c, Isa isa, std::mt19937 &rng,
   e.outputZeroPoint = c.output == Output::Uint8 ? 128 : 3;
   if (c.relu)
     e.lo = c.output == Output::Float32 ? 0.f : float(e.outputZeroPoint);
+  e.activation = c.activation;
+  e.outputScale = 0.0173f;
 
   int64_t ldc = c.n + 1;
   size_t bytes = static_cast<size_t>(c.m * ldc) * outputBytes(c.output);
@@ -193,6 +200,25 @@ TEST_P(Int8Gemm, EqualsThePlainLoopDefinitionForEveryEpilogue) {
           for (bool extras : {false, true})
             checkInt8({m, k, n, signedA, zp, out, extras, extras}, GetParam(),
                       rng);
+}
+
+// GELU (both forms) and SiLU after the bias: the vector epilogues compute
+// them in double with SLEEF, the definition with libm (rt::applyActivation);
+// after rounding to f32, and to codes, the bytes must agree.
+TEST_P(Int8Gemm, ActivationEpiloguesEqualThePlainLoopDefinition) {
+  using Output = Int8Epilogue::Output;
+  std::mt19937 rng(777);
+  for (Activation act :
+       {Activation::Gelu, Activation::GeluTanh, Activation::Silu})
+    for (Output out : {Output::Float32, Output::Uint8, Output::Int8})
+      for (auto [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{1, 5, 17},
+                             {7, 64, 130},
+                             {13, 300, 64}})
+        for (bool signedA : {false, true})
+          for (bool bias : {false, true})
+            checkInt8({m, k, n, signedA, /*weightZeroPoints=*/bias, out, bias,
+                       /*relu=*/false, act},
+                      GetParam(), rng);
 }
 
 TEST_P(Int8Gemm, ThreadedCallsGiveTheSameBytes) {

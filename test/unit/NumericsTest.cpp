@@ -481,3 +481,34 @@ TEST(QuantizedBytes, CodesScalesAndZeroPoints) {
   EXPECT_EQ(quantizedBytes(3, Format::I8, 1, false), 3 + 4);
   EXPECT_EQ(quantizedBytes(3, Format::U8, 1, true), 3 + 4 + 1);
 }
+
+//===----------------------------------------------------------------------===//
+// Epilogue activations
+//===----------------------------------------------------------------------===//
+
+// GELU is x * Phi(x) with Phi the standard normal CDF (published values:
+// Phi(1) = 0.8413447460685429, Phi(-2) = 0.022750131948179195); SiLU is
+// x * logistic(x) (logistic(1) = 0.7310585786300049); the tanh form is
+// Hendrycks and Gimpel's approximation, within 5e-4 of GELU here.
+TEST(Activations, MatchPublishedValues) {
+  auto near = [](double got, double want) {
+    EXPECT_NEAR(got, want, 4e-15 * std::fabs(want)) << "want " << want;
+  };
+  near(applyActivation(Activation::Gelu, 1.0), 0.8413447460685429);
+  near(applyActivation(Activation::Gelu, -2.0), -2.0 * 0.022750131948179195);
+  near(applyActivation(Activation::Silu, 1.0), 0.7310585786300049);
+  near(applyActivation(Activation::Silu, -3.0), -3.0 / (1.0 + std::exp(3.0)));
+  for (double x : {-3.0, -1.0, 0.25, 2.0})
+    EXPECT_NEAR(applyActivation(Activation::GeluTanh, x),
+                applyActivation(Activation::Gelu, x), 5e-4);
+  EXPECT_EQ(applyActivation(Activation::None, -1.5), -1.5);
+  EXPECT_EQ(applyActivation(Activation::Gelu, 0.0), 0.0);
+}
+
+TEST(Activations, NamesRoundTrip) {
+  for (Activation a :
+       {Activation::Gelu, Activation::GeluTanh, Activation::Silu})
+    EXPECT_EQ(parseActivation(activationName(a)), a);
+  EXPECT_FALSE(parseActivation("relu"));
+  EXPECT_FALSE(parseActivation(""));
+}

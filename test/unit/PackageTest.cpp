@@ -111,9 +111,9 @@ TEST(Package, ExplainsBadFields) {
             "file is 10 bytes, shorter than the 64-byte package header");
 
   std::vector<uint8_t> b = file;
-  b[8] = 2; // version
-  EXPECT_EQ(package.open(b), "package format version 2 is not supported "
-                             "(this runtime reads version 1)");
+  b[8] = 1; // version 1 packages lack the activation parameters
+  EXPECT_EQ(package.open(b), "package format version 1 is not supported "
+                             "(this runtime reads version 2)");
 
   b = file;
   b.push_back(0);

@@ -39,6 +39,8 @@ pkg::Manifest linearManifest() {
   p[q::LoBits] = 0xff800000; // -inf
   p[q::HiBits] = 0x7f800000; // +inf
   p[q::YOffset] = 64;
+  p[q::Activation] = 0;
+  p[q::YScaleBits] = 0;
   m.kernels.push_back({"qlinear", "fc", pkg::KernelKind::QLinear, p});
   return m;
 }
@@ -92,10 +94,20 @@ TEST(Runtime, ChecksKernelParametersBeforeLoadingCode) {
             "kernel 0 (qlinear): unknown output kind");
   EXPECT_EQ(loadError(build(withParam(q::LoBits, 0x7fc00000), 128)),
             "kernel 0 (qlinear): bad clamp bounds");
+  EXPECT_EQ(loadError(build(withParam(q::Activation, 4), 128)),
+            "kernel 0 (qlinear): unknown activation");
+  // An 8-bit output with an activation divides by its scale, which must be
+  // positive and finite (here NaN).
+  pkg::Manifest divides = withParam(q::Activation, 1);
+  divides.kernels[0].params[q::OutputKind] = 1;
+  divides.kernels[0].params[q::YScaleBits] = 0x7fc00000;
+  divides.outputs[0].type = pkg::ElementType::U8;
+  EXPECT_EQ(loadError(build(divides, 128)),
+            "kernel 0 (qlinear): bad output scale");
   pkg::Manifest shortParams = linearManifest();
   shortParams.kernels[0].params.pop_back();
   EXPECT_EQ(loadError(build(shortParams, 128)),
-            "kernel 0 (qlinear): expected 16 parameters");
+            "kernel 0 (qlinear): expected 18 parameters");
 }
 
 /// y [2, 3] = x [2, 32] times 4-bit weights [3, 32] in groups of 16.

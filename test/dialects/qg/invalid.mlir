@@ -886,6 +886,25 @@ func.func @qlinear_weight_axis(%x: tensor<2x4x!qg.quant<u8, scale = 1.0>>, %w: t
 
 // -----
 
+// qg.qlinear: the epilogue activations are GELU (both forms) and SiLU.
+func.func @qlinear_activation(%x: tensor<2x4x!qg.quant<u8, scale = 1.0>>, %w: tensor<3x4x!qg.quant<i8, scale = 1.0>>) {
+  // expected-error@+1 {{activation must be "gelu", "gelu_tanh" or "silu", not "tanh"}}
+  %y = qg.qlinear %x, %w {activation = "tanh"} : tensor<2x4x!qg.quant<u8, scale = 1.0>>, tensor<3x4x!qg.quant<i8, scale = 1.0>> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+// qg.qlinear: with an activation the bias is f32 even for a quantized
+// result (the activation reads the float value).
+func.func @qlinear_activation_bias(%x: tensor<2x4x!qg.quant<u8, scale = 1.0>>, %w: tensor<3x4x!qg.quant<i8, scale = 1.0>>, %b: tensor<3xi32>) {
+  // expected-error@+1 {{bias must be 'tensor<3xf32>' for this result}}
+  %y = qg.qlinear %x, %w, %b {activation = "gelu"} : tensor<2x4x!qg.quant<u8, scale = 1.0>>, tensor<3x4x!qg.quant<i8, scale = 1.0>>, tensor<3xi32> -> tensor<2x3x!qg.quant<u8, scale = 0.5>>
+  return
+}
+
+// -----
+
 // qg.qlinear: K must agree.
 func.func @qlinear_k(%x: tensor<2x5x!qg.quant<u8, scale = 1.0>>, %w: tensor<3x4x!qg.quant<i8, scale = 1.0>>) {
   // expected-error@+1 {{input's last dimension 5 is not the weight's K 4}}
