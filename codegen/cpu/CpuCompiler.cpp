@@ -1,6 +1,7 @@
 // The CPU backend: memory plan, lowering of qg to loops over an arena, and
 // the conversion to the LLVM dialect. See CpuCompiler.h for the overview.
 #include "codegen/cpu/CpuCompiler.h"
+#include "codegen/cpu/ParallelKernels.h"
 
 #include "codegen/common/ModelLayout.h"
 
@@ -1745,8 +1746,14 @@ FailureOr<LoweredModel> lowerToLoops(func::FuncOp function) {
 }
 
 LogicalResult lowerToLLVM(ModuleOp module) {
+  // linalg's parallel dimensions become scf.parallel loops, the large ones
+  // of which go to the runtime's thread pool.
+  PassManager loops(module->getContext());
+  loops.addPass(createConvertLinalgToParallelLoopsPass());
+  if (failed(loops.run(module)) || failed(outlineParallelLoops(module,
+                                                               kEntryName)))
+    return failure();
   PassManager pm(module->getContext());
-  pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

@@ -10,8 +10,11 @@
 //      the arena, windowed ops scf loops; the integer layers (qg.qlinear,
 //      qg.qconv2d) become calls, through `call`, into the runtime's
 //      micro-kernels, whose parameters go to the manifest.
-//   3. lowerToLLVM + emitSharedObject: the usual conversions to the LLVM
-//      dialect, then LLVM's optimizer and code generator and lld, in process.
+//   3. lowerToLLVM + emitSharedObject: linalg becomes scf.parallel loops,
+//      the large ones of which are outlined for the runtime's thread pool
+//      (ParallelKernels.h: the entry gains a `parallel` callback); then the
+//      usual conversions to the LLVM dialect, LLVM's optimizer and code
+//      generator and lld, in process.
 //
 // An op the backend cannot lower is an error at that op's location.
 #ifndef QCC_CODEGEN_CPU_CPUCOMPILER_H

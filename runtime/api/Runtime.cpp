@@ -37,11 +37,19 @@ int fail(std::string message) {
   return QCC_ERROR;
 }
 
-/// The compiled entry: run(context, arena, weights, call), where the code
-/// calls call(context, i) for each runtime kernel i of the manifest.
+/// The compiled entry: run(context, arena, weights, call, parallel), where
+/// the code calls call(context, i) for each runtime kernel i of the manifest,
+/// and parallel(context, part, arena, weights, n) for each large parallel
+/// loop of a generated kernel, whose iterations [begin, end) part runs
+/// (codegen/cpu/ParallelKernels.h).
 using KernelCall = void (*)(int64_t context, int64_t kernel);
+using LoopPart = void (*)(uint8_t *arena, const uint8_t *weights,
+                          int64_t begin, int64_t end);
+using ParallelCall = void (*)(int64_t context, LoopPart part, uint8_t *arena,
+                              const uint8_t *weights, int64_t n);
 using EntryFn = void (*)(int64_t context, uint8_t *arena,
-                         const uint8_t *weights, KernelCall call);
+                         const uint8_t *weights, KernelCall call,
+                         ParallelCall parallel);
 
 /// A micro-kernel call, checked and with its weights packed for this CPU.
 struct Prepared {
@@ -586,6 +594,19 @@ void callKernel(int64_t context, int64_t index) {
                  ", which is generated code, not a runtime kernel";
 }
 
+void callParallel(int64_t context, LoopPart part, uint8_t *arena,
+                  const uint8_t *weights, int64_t n) {
+  auto *ctx = reinterpret_cast<qcc_context *>(context);
+  if (n <= 0)
+    return;
+  if (!ctx->pool || n < 2) {
+    part(arena, weights, 0, n);
+    return;
+  }
+  ctx->pool->parallelFor(
+      n, [&](int64_t begin, int64_t end) { part(arena, weights, begin, end); });
+}
+
 const pkg::TensorInfo *tensorAt(const qcc_model *model, size_t index,
                                 bool output) {
   if (!model)
@@ -723,7 +744,7 @@ int qcc_context_run(qcc_context *context) {
   context->error.clear();
   context->model->entry(reinterpret_cast<int64_t>(context),
                         context->arena.data(), context->model->weights,
-                        &callKernel);
+                        &callKernel, &callParallel);
   if (!context->error.empty())
     return fail("run failed: " + context->error);
   return QCC_OK;

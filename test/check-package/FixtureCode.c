@@ -4,9 +4,14 @@
 #include <stdint.h>
 
 void qcc_model_run(int64_t context, uint8_t *arena, const uint8_t *weights,
-                   void (*call)(int64_t, int64_t)) {
+                   void (*call)(int64_t, int64_t),
+                   void (*parallel)(int64_t,
+                                    void (*)(uint8_t *, const uint8_t *,
+                                             int64_t, int64_t),
+                                    uint8_t *, const uint8_t *, int64_t)) {
   (void)context;
   (void)call;
+  (void)parallel;
   const float *x = (const float *)arena;
   const float *b = (const float *)weights;
   float *y = (float *)(arena + 64);

@@ -9,6 +9,7 @@
 #include "passes/Registration.h"
 #include "qcc/runtime.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -43,12 +44,14 @@ template <typename T> std::string list(const std::vector<T> &values) {
   return os.str();
 }
 
-/// Loads `package`, runs it once on `inputs` in a fresh context, and
-/// returns outputs of the given element counts (f32), or sets `error`.
+/// Loads `package`, runs it once on `inputs` in a fresh context of
+/// `threads` threads, and returns outputs of the given element counts (f32),
+/// or sets `error`.
 std::vector<std::vector<float>>
 runOnce(const std::vector<uint8_t> &package,
         const std::vector<std::vector<float>> &inputs,
-        const std::vector<size_t> &outputSizes, std::string &error) {
+        const std::vector<size_t> &outputSizes, std::string &error,
+        int threads = 1) {
   std::vector<std::vector<float>> outputs;
   for (size_t n : outputSizes)
     outputs.emplace_back(n);
@@ -61,7 +64,7 @@ runOnce(const std::vector<uint8_t> &package,
   for (auto &o : outputs)
     out.push_back(o.data());
   if (qcc_model_load_memory(package.data(), package.size(), &model) != QCC_OK ||
-      qcc_context_create(model, 1, &ctx) != QCC_OK ||
+      qcc_context_create(model, threads, &ctx) != QCC_OK ||
       qcc_run(ctx, in.data(), in.size(), out.data(), out.size()) != QCC_OK)
     error = qcc_last_error();
   qcc_context_free(ctx);
@@ -414,6 +417,79 @@ func.func @main(%x: tensor<6x9xf32> {qg.name = "x"},
     EXPECT_EQ(fused, 5);
     EXPECT_EQ(loose, 0);
   });
+}
+
+/// Generated kernels with large parallel loops hand them to the context's
+/// thread pool (codegen/cpu/ParallelKernels.h): the elementwise chain
+/// (64 x 512 iterations) and the average pool (8 x 16 x 16 x 16) are
+/// outlined, the small chain (4 x 8) is not. Four threads must give the
+/// bytes of one thread, and both the reference interpreter's values.
+TEST(CpuBackend, LargeLoopsRunOnThePool) {
+  const char *text = R"mlir(
+func.func @main(%x: tensor<64x512xf32> {qg.name = "x"},
+                %s: tensor<4x8xf32> {qg.name = "s"},
+                %img: tensor<8x16x32x32xf32> {qg.name = "img"})
+    -> (tensor<64x512xf32> {qg.name = "big"}, tensor<4x8xf32> {qg.name = "small"},
+        tensor<8x16x16x16xf32> {qg.name = "pool"}) {
+  %t = qg.tanh %x : tensor<64x512xf32>
+  %e = qg.exp %t : tensor<64x512xf32>
+  %a = qg.abs %s : tensor<4x8xf32>
+  %p = qg.avg_pool %img {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<8x16x32x32xf32> -> tensor<8x16x16x16xf32>
+  return %e, %a, %p : tensor<64x512xf32>, tensor<4x8xf32>, tensor<8x16x16x16xf32>
+}
+)mlir";
+  mlir::DialectRegistry registry;
+  registerDialects(registry);
+  mlir::MLIRContext context(registry);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+  ASSERT_TRUE(module);
+  auto function = *module->getOps<mlir::func::FuncOp>().begin();
+
+  mlir::FailureOr<cpu::LoweredModel> lowered = cpu::lowerToLoops(function);
+  ASSERT_TRUE(succeeded(lowered));
+  ASSERT_TRUE(succeeded(cpu::lowerToLLVM(*lowered->module)));
+  std::vector<std::string> parts;
+  lowered->module->walk([&](mlir::LLVM::LLVMFuncOp f) {
+    if (f.getName().contains("_part"))
+      parts.push_back(f.getName().str());
+  });
+  EXPECT_EQ(parts.size(), 2u) << list(parts);
+
+  mlir::FailureOr<std::vector<uint8_t>> package =
+      cpu::compilePackage(function, cpu::CpuTarget{"", "", 2}, "test");
+  ASSERT_TRUE(succeeded(package));
+  Lcg rng{5};
+  std::vector<std::vector<float>> inputs;
+  std::vector<ref::Tensor> refInputs;
+  for (mlir::Type type : function.getArgumentTypes()) {
+    auto tensor = llvm::cast<mlir::RankedTensorType>(type);
+    std::vector<float> values(static_cast<size_t>(tensor.getNumElements()));
+    for (float &v : values)
+      v = static_cast<float>(rng.next(-2, 2));
+    refInputs.push_back(
+        ref::Tensor{tensor.getElementType(),
+                    llvm::SmallVector<int64_t>(tensor.getShape()),
+                    std::vector<double>(values.begin(), values.end())});
+    inputs.push_back(std::move(values));
+  }
+  mlir::FailureOr<std::vector<ref::Tensor>> expected =
+      ref::run(function, refInputs);
+  ASSERT_TRUE(succeeded(expected));
+  std::vector<size_t> sizes;
+  for (const ref::Tensor &e : *expected)
+    sizes.push_back(e.data.size());
+  std::string error;
+  auto one = runOnce(*package, inputs, sizes, error, 1);
+  auto four = runOnce(*package, inputs, sizes, error, 4);
+  ASSERT_EQ(error, "");
+  for (size_t o = 0; o < sizes.size(); ++o) {
+    EXPECT_EQ(one[o], four[o]) << "output " << o;
+    for (size_t i = 0; i < sizes[o]; ++i)
+      ASSERT_NEAR(four[o][i], (*expected)[o].data[i],
+                  1e-5 * (1 + std::fabs((*expected)[o].data[i])))
+          << "output " << o << " element " << i;
+  }
 }
 
 /// Layers followed by GELU or SiLU: written out as PyTorch exports them
