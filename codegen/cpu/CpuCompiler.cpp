@@ -14,9 +14,9 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -46,7 +46,6 @@ namespace {
 using namespace qcc::codegen;
 constexpr llvm::StringLiteral kBackend = "CPU backend";
 
-
 /// Indices (or index expressions) of an operand read through a folded
 /// transpose: logical index i addresses the operand's dim perm[i]. An empty
 /// perm is the identity.
@@ -69,8 +68,8 @@ SmallVector<T> permuteIndices(const SmallVector<T> &logical,
 class Lowering {
 public:
   Lowering(func::FuncOp source, const MemoryPlan &plan, LoweredModel &out)
-      : source(source), plan(plan), out(out), ctx(source.getContext()),
-        b(ctx) {}
+      : source(source), plan(plan), out(out), ctx(source.getContext()), b(ctx) {
+  }
 
   LogicalResult run();
 
@@ -107,9 +106,7 @@ private:
   FailureOr<Value> view(Value v);
   /// Offset of a constant in the weights section (added on first use).
   FailureOr<int64_t> weightOffset(Value v) { return weights.constant(v); }
-  Value index(int64_t v) {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  }
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value f32(float v) {
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
   }
@@ -164,8 +161,7 @@ FailureOr<Value> Lowering::view(Value v) {
 template <typename T>
 Value Lowering::tableView(ArrayRef<T> values, Type element) {
   const int64_t offset = weights.add(values.data(), values.size() * sizeof(T));
-  auto type =
-      MemRefType::get({static_cast<int64_t>(values.size())}, element);
+  auto type = MemRefType::get({static_cast<int64_t>(values.size())}, element);
   return memref::ViewOp::create(b, loc, type, weightsArg, index(offset),
                                 ValueRange{});
 }
@@ -204,8 +200,7 @@ Value quantizeScalar(OpBuilder &nb, Location l, Value x, Value scale, Value zp,
           nb, l, shifted,
           arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(lo))),
       arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(hi)));
-  Value isNan =
-      arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNO, x, x);
+  Value isNan = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNO, x, x);
   Value chosen = arith::SelectOp::create(nb, l, isNan, zpf, clamped);
   Value asInt = arith::FPToSIOp::create(nb, l, nb.getI32Type(), chosen);
   return arith::TruncIOp::create(nb, l, nb.getI8Type(), asInt);
@@ -229,7 +224,8 @@ LogicalResult Lowering::lowerQuantize(Operation *op, bool quantize) {
   FailureOr<rt::QuantParams> params = q.getParams();
   if (failed(params))
     return op->emitError("CPU backend: the scale table is not available");
-  FailureOr<Storage> s = storageOf(op, (quantize ? res : in).getType(), kBackend);
+  FailureOr<Storage> s =
+      storageOf(op, (quantize ? res : in).getType(), kBackend);
   if (failed(s))
     return failure();
   FailureOr<Value> x = view(in), y = view(res);
@@ -243,7 +239,8 @@ LogicalResult Lowering::lowerQuantize(Operation *op, bool quantize) {
     std::vector<int32_t> zps(params->scales.size());
     for (size_t i = 0; i < zps.size(); ++i)
       zps[i] = params->zeroPoint(i);
-    inputs.push_back(tableView(ArrayRef<float>(params->scales), b.getF32Type()));
+    inputs.push_back(
+        tableView(ArrayRef<float>(params->scales), b.getF32Type()));
     inputs.push_back(tableView(ArrayRef<int32_t>(zps), b.getI32Type()));
     AffineMap axis =
         AffineMap::get(rank, 0, getAffineDimExpr(q.getAxis(), ctx), ctx);
@@ -258,12 +255,14 @@ LogicalResult Lowering::lowerQuantize(Operation *op, bool quantize) {
   linalg::GenericOp::create(
       b, loc, TypeRange{}, inputs, ValueRange{*y}, maps, iters,
       [&](OpBuilder &nb, Location l, ValueRange args) {
-        Value scale = perAxis ? args[1]
-                              : arith::ConstantOp::create(
-                                    nb, l, nb.getF32FloatAttr(scale0));
-        Value zp = perAxis ? args[2]
-                           : arith::ConstantOp::create(
-                                 nb, l, nb.getI32IntegerAttr(zp0));
+        Value scale =
+            perAxis
+                ? args[1]
+                : arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(scale0));
+        Value zp =
+            perAxis
+                ? args[2]
+                : arith::ConstantOp::create(nb, l, nb.getI32IntegerAttr(zp0));
         Value result =
             quantize ? quantizeScalar(nb, l, args[0], scale, zp, isUnsigned)
                      : dequantizeScalar(nb, l, args[0], scale, zp, isUnsigned);
@@ -325,8 +324,8 @@ FailureOr<Value> scalarBody(Operation *op, OpBuilder &nb, Location l,
       Value inner;
       if (gelu.getApproximate() == "tanh") {
         // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-        Value x3 = arith::MulFOp::create(
-            nb, l, x, arith::MulFOp::create(nb, l, x, x));
+        Value x3 =
+            arith::MulFOp::create(nb, l, x, arith::MulFOp::create(nb, l, x, x));
         Value poly = arith::AddFOp::create(
             nb, l, x, arith::MulFOp::create(nb, l, cst(0.044715f), x3));
         inner = math::TanhOp::create(
@@ -337,9 +336,8 @@ FailureOr<Value> scalarBody(Operation *op, OpBuilder &nb, Location l,
             nb, l, arith::MulFOp::create(nb, l, x, cst(0.7071067811865476f)));
       }
       Value half = arith::MulFOp::create(nb, l, cst(0.5f), x);
-      return arith::MulFOp::create(nb, l, half,
-                                   arith::AddFOp::create(nb, l, cst(1.f),
-                                                         inner))
+      return arith::MulFOp::create(
+                 nb, l, half, arith::AddFOp::create(nb, l, cst(1.f), inner))
           .getResult();
     }
     if (auto leaky = dyn_cast<qg::LeakyReluOp>(op)) {
@@ -375,8 +373,7 @@ FailureOr<Value> scalarBody(Operation *op, OpBuilder &nb, Location l,
   if (isa<qg::NegOp>(op))
     return arith::SubIOp::create(
                nb, l,
-               arith::ConstantOp::create(nb, l, nb.getZeroAttr(x.getType())),
-               x)
+               arith::ConstantOp::create(nb, l, nb.getZeroAttr(x.getType())), x)
         .getResult();
   if (isa<qg::ReluOp>(op))
     return arith::MaxSIOp::create(
@@ -456,9 +453,9 @@ LogicalResult Lowering::lowerFused(qg::FusedElementwiseOp op) {
     for (Operation &inner : body.without_terminator()) {
       Value result;
       if (auto c = dyn_cast<qg::ConstantOp>(inner)) {
-        FailureOr<ref::Tensor> value = ref::fromAttribute(
-            cast<ElementsAttr>(c.getValue()),
-            cast<RankedTensorType>(c.getType()));
+        FailureOr<ref::Tensor> value =
+            ref::fromAttribute(cast<ElementsAttr>(c.getValue()),
+                               cast<RankedTensorType>(c.getType()));
         if (failed(value) || !c.getType().getElementType().isF32())
           return inner.emitError("CPU backend: a fused constant must be f32");
         result = arith::ConstantOp::create(
@@ -521,8 +518,9 @@ LogicalResult Lowering::lowerFused(qg::FusedElementwiseOp op) {
 /// fill, accumulate over k, then gemm's alpha and beta * C.
 LogicalResult Lowering::lowerMatMul(Operation *op) {
   Value a = op->getOperand(0), bm = op->getOperand(1), res = op->getResult(0);
-  if (failed(requireF32(op, kBackend, " (quantized layers are fused into qg.qlinear "
-                            "first)")))
+  if (failed(requireF32(op, kBackend,
+                        " (quantized layers are fused into qg.qlinear "
+                        "first)")))
     return failure();
   const MatMulForm form = matMulFormOf(op);
   const bool transA = form.transA, transB = form.transB;
@@ -586,15 +584,15 @@ LogicalResult Lowering::lowerMatMul(Operation *op) {
     SmallVector<AffineMap> maps{operandMap(as, true, transA),
                                 operandMap(bs, false, transB),
                                 AffineMap::get(loops, 0, outExprs, ctx)};
-    SmallVector<utils::IteratorType> iters(loops, utils::IteratorType::parallel);
+    SmallVector<utils::IteratorType> iters(loops,
+                                           utils::IteratorType::parallel);
     iters[kDim] = utils::IteratorType::reduction;
     linalg::GenericOp::create(
         b, loc, TypeRange{}, ValueRange{av, bv}, ValueRange{yv}, maps, iters,
         [&](OpBuilder &nb, Location l, ValueRange args) {
           Value prod = arith::MulFOp::create(nb, l, args[0], args[1]);
-          linalg::YieldOp::create(nb, l,
-                                  Value(arith::AddFOp::create(nb, l, args[2],
-                                                              prod)));
+          linalg::YieldOp::create(
+              nb, l, Value(arith::AddFOp::create(nb, l, args[2], prod)));
         });
   };
   FailureOr<Value> av = view(a), bv = view(bm), yv = view(res);
@@ -607,8 +605,7 @@ LogicalResult Lowering::lowerMatMul(Operation *op) {
   auto physicalLast = [](ArrayRef<int64_t> perm, size_t rank) -> size_t {
     if (perm.empty())
       return rank - 1;
-    return std::find(perm.begin(), perm.end(),
-                     static_cast<int64_t>(rank) - 1) -
+    return std::find(perm.begin(), perm.end(), static_cast<int64_t>(rank) - 1) -
            perm.begin();
   };
   const bool bRowsContiguous =
@@ -649,10 +646,9 @@ LogicalResult Lowering::lowerMatMul(Operation *op) {
           if (hasC)
             v = arith::AddFOp::create(
                 nb, l, v,
-                arith::MulFOp::create(
-                    nb, l, args[0],
-                    arith::ConstantOp::create(nb, l,
-                                              nb.getF32FloatAttr(beta))));
+                arith::MulFOp::create(nb, l, args[0],
+                                      arith::ConstantOp::create(
+                                          nb, l, nb.getF32FloatAttr(beta))));
           linalg::YieldOp::create(nb, l, v);
         });
   }
@@ -684,8 +680,7 @@ Value guardedLoad(OpBuilder &nb, Location l, Value memref,
         nb, l, arith::MaxSIOp::create(nb, l, indices[i], zero), last));
   }
   Value v = memref::LoadOp::create(nb, l, memref, clamped);
-  return valid ? arith::SelectOp::create(nb, l, valid, v, fill).getResult()
-               : v;
+  return valid ? arith::SelectOp::create(nb, l, valid, v, fill).getResult() : v;
 }
 
 /// Builds nested scf.for loops over [0, bounds[i]) and calls body with the
@@ -719,15 +714,15 @@ void loopNest(OpBuilder &b, Location l, ArrayRef<int64_t> bounds,
 /// several partial sums, as every vectorized runtime does. The result
 /// differs from the sequential sum by rounding only.
 arith::FastMathFlagsAttr reassociable(OpBuilder &b) {
-  return arith::FastMathFlagsAttr::get(
-      b.getContext(), arith::FastMathFlags::reassoc |
-                          arith::FastMathFlags::contract);
+  return arith::FastMathFlagsAttr::get(b.getContext(),
+                                       arith::FastMathFlags::reassoc |
+                                           arith::FastMathFlags::contract);
 }
 
 /// A reduction loop nest over `bounds` carrying one f32 value.
-Value loopReduce(OpBuilder &b, Location l, ArrayRef<int64_t> bounds,
-                 Value init,
-                 function_ref<Value(OpBuilder &, ArrayRef<Value>, Value)> body) {
+Value loopReduce(
+    OpBuilder &b, Location l, ArrayRef<int64_t> bounds, Value init,
+    function_ref<Value(OpBuilder &, ArrayRef<Value>, Value)> body) {
   SmallVector<Value> ivs;
   std::function<Value(OpBuilder &, size_t, Value)> build =
       [&](OpBuilder &nb, size_t d, Value acc) -> Value {
@@ -786,14 +781,13 @@ void blockedLoops(OpBuilder &b, Location l, int64_t extent, int64_t blockSize,
   auto loop = [&](int64_t from, int64_t to, int64_t step) {
     if (from >= to)
       return;
-    scf::ForOp::create(
-        b, l, arith::ConstantIndexOp::create(b, l, from),
-        arith::ConstantIndexOp::create(b, l, to),
-        arith::ConstantIndexOp::create(b, l, step), ValueRange{},
-        [&](OpBuilder &nb, Location, Value start, ValueRange) {
-          block(nb, start, step);
-          scf::YieldOp::create(nb, l);
-        });
+    scf::ForOp::create(b, l, arith::ConstantIndexOp::create(b, l, from),
+                       arith::ConstantIndexOp::create(b, l, to),
+                       arith::ConstantIndexOp::create(b, l, step), ValueRange{},
+                       [&](OpBuilder &nb, Location, Value start, ValueRange) {
+                         block(nb, start, step);
+                         scf::YieldOp::create(nb, l);
+                       });
   };
   loop(0, full, blockSize);
   loop(full, extent, 1);
@@ -817,10 +811,10 @@ SmallVector<Value> batchIndices(OpBuilder &b, Location l,
   return idx;
 }
 
-void Lowering::vectorMatMul(Value av, Value bv, Value yv,
-                            ArrayRef<int64_t> as, ArrayRef<int64_t> bs,
-                            ArrayRef<int64_t> rs, bool transA,
-                            ArrayRef<int64_t> aPerm, ArrayRef<int64_t> bPerm) {
+void Lowering::vectorMatMul(Value av, Value bv, Value yv, ArrayRef<int64_t> as,
+                            ArrayRef<int64_t> bs, ArrayRef<int64_t> rs,
+                            bool transA, ArrayRef<int64_t> aPerm,
+                            ArrayRef<int64_t> bPerm) {
   // A block of up to kRows rows of the result by kLanes columns lives in
   // registers while k runs; every sum adds its terms in order of k with
   // one multiply-add each (fused on CPUs with FMA). A vector of A (no m)
@@ -834,8 +828,8 @@ void Lowering::vectorMatMul(Value av, Value bv, Value yv,
   auto vecType = VectorType::get({kLanes}, b.getF32Type());
   SmallVector<int64_t> batchShape(rs.begin(), rs.begin() + batch);
   loopNest(b, loc, batchShape, [&](OpBuilder &nb, ArrayRef<Value> iv) {
-    SmallVector<Value> aBase = batchIndices(
-        nb, loc, as, aVec ? 0 : as.size() - 2, batch, rs, iv);
+    SmallVector<Value> aBase =
+        batchIndices(nb, loc, as, aVec ? 0 : as.size() - 2, batch, rs, iv);
     SmallVector<Value> bBase =
         batchIndices(nb, loc, bs, bs.size() - 2, batch, rs, iv);
     SmallVector<Value> yBase(iv.begin(), iv.end());
@@ -856,8 +850,7 @@ void Lowering::vectorMatMul(Value av, Value bv, Value yv,
             SmallVector<Value> init(rows, zero);
             auto kLoop = scf::ForOp::create(
                 nbb, loc, c0, cK, arith::ConstantIndexOp::create(nbb, loc, 1),
-                init,
-                [&](OpBuilder &kb, Location, Value k, ValueRange accs) {
+                init, [&](OpBuilder &kb, Location, Value k, ValueRange accs) {
                   SmallVector<Value> bIdx(bBase);
                   bIdx.push_back(k);
                   bIdx.push_back(n0);
@@ -877,8 +870,8 @@ void Lowering::vectorMatMul(Value av, Value bv, Value yv,
                         kb, loc, av, permuteIndices(aIdx, aPerm));
                     Value aSplat =
                         vector::BroadcastOp::create(kb, loc, vecType, aScalar);
-                    next.push_back(vector::FMAOp::create(kb, loc, aSplat, bRow,
-                                                         accs[r]));
+                    next.push_back(
+                        vector::FMAOp::create(kb, loc, aSplat, bRow, accs[r]));
                   }
                   scf::YieldOp::create(kb, loc, next);
                 });
@@ -891,8 +884,7 @@ void Lowering::vectorMatMul(Value av, Value bv, Value yv,
                 vector::MaskedStoreOp::create(nbb, loc, yv, yIdx, mask,
                                               kLoop.getResult(r));
               else
-                vector::StoreOp::create(nbb, loc, kLoop.getResult(r), yv,
-                                        yIdx);
+                vector::StoreOp::create(nbb, loc, kLoop.getResult(r), yv, yIdx);
             }
             scf::YieldOp::create(nbb, loc);
           });
@@ -922,8 +914,8 @@ void Lowering::dotMatMul(Value av, Value bv, Value yv, ArrayRef<int64_t> as,
   if (!aVec)
     outer.push_back(M);
   loopNest(b, loc, outer, [&](OpBuilder &nb, ArrayRef<Value> iv) {
-    SmallVector<Value> aBase = batchIndices(
-        nb, loc, as, aVec ? 0 : as.size() - 2, batch, rs, iv);
+    SmallVector<Value> aBase =
+        batchIndices(nb, loc, as, aVec ? 0 : as.size() - 2, batch, rs, iv);
     SmallVector<Value> bBase =
         batchIndices(nb, loc, bs, bs.size() - 2, batch, rs, iv);
     Value m = aVec ? Value() : iv.back();
@@ -973,8 +965,8 @@ void Lowering::dotMatMul(Value av, Value bv, Value yv, ArrayRef<int64_t> as,
   });
 }
 
-Value affineIndex(OpBuilder &nb, Location l, Value out, int64_t stride,
-                  Value k, int64_t dilation, int64_t pad) {
+Value affineIndex(OpBuilder &nb, Location l, Value out, int64_t stride, Value k,
+                  int64_t dilation, int64_t pad) {
   // out * stride + k * dilation - pad
   Value s = arith::ConstantIndexOp::create(nb, l, stride);
   Value d = arith::ConstantIndexOp::create(nb, l, dilation);
@@ -987,7 +979,8 @@ Value affineIndex(OpBuilder &nb, Location l, Value out, int64_t stride,
 }
 
 LogicalResult Lowering::lowerConv(qg::Conv2DOp op) {
-  if (failed(requireF32(op, kBackend, " (quantized convolutions are fused first)")))
+  if (failed(requireF32(op, kBackend,
+                        " (quantized convolutions are fused first)")))
     return failure();
   ArrayRef<int64_t> xs = shapeOf(op.getInput()), ws = shapeOf(op.getWeight()),
                     ys = shapeOf(op.getResult());
@@ -1004,39 +997,38 @@ LogicalResult Lowering::lowerConv(qg::Conv2DOp op) {
     return failure();
   Value bias = *biasView;
   const int64_t H = xs[2], W = xs[3];
-  loopNest(b, loc, {ys[0], ys[1], ys[2], ys[3]},
-           [&](OpBuilder &nb, ArrayRef<Value> iv) {
-             Value n = iv[0], f = iv[1], oh = iv[2], ow = iv[3];
-             Value init =
-                 bias ? memref::LoadOp::create(nb, loc, bias, ValueRange{f})
-                            .getResult()
-                      : arith::ConstantOp::create(nb, loc,
-                                                  nb.getF32FloatAttr(0.f))
-                            .getResult();
-             Value g = arith::DivUIOp::create(
-                 nb, loc, f, arith::ConstantIndexOp::create(nb, loc, fPerGroup));
-             Value cBase = arith::MulIOp::create(
-                 nb, loc, g, arith::ConstantIndexOp::create(nb, loc, cPerGroup));
-             Value zero =
-                 arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.f));
-             Value acc = loopReduce(
-                 nb, loc, {cPerGroup, ws[2], ws[3]}, init,
-                 [&](OpBuilder &ib, ArrayRef<Value> r, Value a) -> Value {
-                   Value ih = affineIndex(ib, loc, oh, strides[0], r[1], dil[0],
-                                          pads[0]);
-                   Value iw = affineIndex(ib, loc, ow, strides[1], r[2], dil[1],
-                                          pads[1]);
-                   Value c = arith::AddIOp::create(ib, loc, cBase, r[0]);
-                   Value xv = guardedLoad(ib, loc, *x, {n, c, ih, iw},
-                                          {xs[0], xs[1], H, W},
-                                          {false, false, true, true}, zero);
-                   Value wv = memref::LoadOp::create(
-                       ib, loc, *w, ValueRange{f, r[0], r[1], r[2]});
-                   return math::FmaOp::create(ib, loc, xv, wv, a);
-                 });
-             memref::StoreOp::create(nb, loc, acc, *y,
-                                     ValueRange{n, f, oh, ow});
-           });
+  loopNest(
+      b, loc, {ys[0], ys[1], ys[2], ys[3]},
+      [&](OpBuilder &nb, ArrayRef<Value> iv) {
+        Value n = iv[0], f = iv[1], oh = iv[2], ow = iv[3];
+        Value init =
+            bias ? memref::LoadOp::create(nb, loc, bias, ValueRange{f})
+                       .getResult()
+                 : arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.f))
+                       .getResult();
+        Value g = arith::DivUIOp::create(
+            nb, loc, f, arith::ConstantIndexOp::create(nb, loc, fPerGroup));
+        Value cBase = arith::MulIOp::create(
+            nb, loc, g, arith::ConstantIndexOp::create(nb, loc, cPerGroup));
+        Value zero =
+            arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.f));
+        Value acc = loopReduce(
+            nb, loc, {cPerGroup, ws[2], ws[3]}, init,
+            [&](OpBuilder &ib, ArrayRef<Value> r, Value a) -> Value {
+              Value ih =
+                  affineIndex(ib, loc, oh, strides[0], r[1], dil[0], pads[0]);
+              Value iw =
+                  affineIndex(ib, loc, ow, strides[1], r[2], dil[1], pads[1]);
+              Value c = arith::AddIOp::create(ib, loc, cBase, r[0]);
+              Value xv =
+                  guardedLoad(ib, loc, *x, {n, c, ih, iw}, {xs[0], xs[1], H, W},
+                              {false, false, true, true}, zero);
+              Value wv = memref::LoadOp::create(
+                  ib, loc, *w, ValueRange{f, r[0], r[1], r[2]});
+              return math::FmaOp::create(ib, loc, xv, wv, a);
+            });
+        memref::StoreOp::create(nb, loc, acc, *y, ValueRange{n, f, oh, ow});
+      });
   return success();
 }
 
@@ -1065,8 +1057,8 @@ LogicalResult Lowering::lowerPool(Operation *op) {
           });
       Value mean = arith::DivFOp::create(
           nb, loc, sum,
-          arith::ConstantOp::create(nb, loc,
-                                    nb.getF32FloatAttr(static_cast<float>(count))));
+          arith::ConstantOp::create(
+              nb, loc, nb.getF32FloatAttr(static_cast<float>(count))));
       SmallVector<Value> out{iv[0], iv[1]};
       for (size_t i = 2; i < ys.size(); ++i)
         out.push_back(arith::ConstantIndexOp::create(nb, loc, 0));
@@ -1093,8 +1085,8 @@ LogicalResult Lowering::lowerPool(Operation *op) {
           SmallVector<int64_t> sizes{xs[0], xs[1]};
           SmallVector<bool> check{false, false};
           for (size_t d = 0; d < sd; ++d) {
-            idx.push_back(affineIndex(ib, loc, iv[2 + d], strides[d], r[d], 1,
-                                      pads[d]));
+            idx.push_back(
+                affineIndex(ib, loc, iv[2 + d], strides[d], r[d], 1, pads[d]));
             sizes.push_back(xs[2 + d]);
             check.push_back(true);
           }
@@ -1113,9 +1105,9 @@ LogicalResult Lowering::lowerPool(Operation *op) {
       for (size_t d = 0; d < sd; ++d) {
         const int64_t lo = countPad ? -pads[d] : 0;
         const int64_t hi = countPad ? xs[2 + d] + pads[sd + d] : xs[2 + d];
-        Value start = affineIndex(nb, loc, iv[2 + d], strides[d],
-                                  arith::ConstantIndexOp::create(nb, loc, 0),
-                                  1, pads[d]);
+        Value start =
+            affineIndex(nb, loc, iv[2 + d], strides[d],
+                        arith::ConstantIndexOp::create(nb, loc, 0), 1, pads[d]);
         Value end = arith::AddIOp::create(
             nb, loc, start, arith::ConstantIndexOp::create(nb, loc, kernel[d]));
         Value from = arith::MaxSIOp::create(
@@ -1147,8 +1139,8 @@ LogicalResult Lowering::lowerTranspose(qg::TransposeOp op) {
   SmallVector<AffineMap> maps{AffineMap::get(rank, 0, exprs, ctx),
                               b.getMultiDimIdentityMap(rank)};
   SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
-  linalg::GenericOp::create(b, loc, TypeRange{}, ValueRange{*x},
-                            ValueRange{*y}, maps, iters,
+  linalg::GenericOp::create(b, loc, TypeRange{}, ValueRange{*x}, ValueRange{*y},
+                            maps, iters,
                             [&](OpBuilder &nb, Location l, ValueRange args) {
                               linalg::YieldOp::create(nb, l, args[0]);
                             });
@@ -1158,21 +1150,20 @@ LogicalResult Lowering::lowerTranspose(qg::TransposeOp op) {
 void Lowering::copyInto(Value x, Value y, AffineMap inputMap) {
   // Loops over y's shape. (A linalg.generic would take its loop bounds from
   // x where the map is the identity, e.g. a slice that starts at 0.)
-  loopNest(b, loc, cast<MemRefType>(y.getType()).getShape(),
-           [&](OpBuilder &nb, ArrayRef<Value> iv) {
-             SmallVector<Value> from;
-             for (AffineExpr e : inputMap.getResults())
-               from.push_back(affine::AffineApplyOp::create(
-                   nb, loc,
-                   AffineMap::get(inputMap.getNumDims(), 0, e, ctx), iv));
-             memref::StoreOp::create(
-                 nb, loc, memref::LoadOp::create(nb, loc, x, from), y, iv);
-           });
+  loopNest(
+      b, loc, cast<MemRefType>(y.getType()).getShape(),
+      [&](OpBuilder &nb, ArrayRef<Value> iv) {
+        SmallVector<Value> from;
+        for (AffineExpr e : inputMap.getResults())
+          from.push_back(affine::AffineApplyOp::create(
+              nb, loc, AffineMap::get(inputMap.getNumDims(), 0, e, ctx), iv));
+        memref::StoreOp::create(
+            nb, loc, memref::LoadOp::create(nb, loc, x, from), y, iv);
+      });
 }
 
 LogicalResult Lowering::lowerExpand(qg::ExpandOp op) {
-  if (op.getInput().getType().getElementType() !=
-      op.getType().getElementType())
+  if (op.getInput().getType().getElementType() != op.getType().getElementType())
     return op.emitError("CPU backend: qg.expand that changes the element "
                         "type is not supported");
   FailureOr<Value> x = view(op.getInput()), y = view(op.getResult());
@@ -1191,8 +1182,7 @@ LogicalResult Lowering::lowerSlice(qg::SliceOp op) {
   if (starts.size() != rank || steps.size() != rank)
     return op.emitError("CPU backend: qg.slice needs one start and step per "
                         "dimension");
-  if (op.getInput().getType().getElementType() !=
-      op.getType().getElementType())
+  if (op.getInput().getType().getElementType() != op.getType().getElementType())
     return op.emitError("CPU backend: qg.slice that changes the element "
                         "type is not supported yet (a slice along a "
                         "per-axis quantization axis)");
@@ -1276,8 +1266,8 @@ LogicalResult Lowering::lowerCast(qg::CastOp op) {
                      to = storageOf(op, op.getResult().getType(), kBackend);
   if (failed(from) || failed(to))
     return failure();
-  if (isa<qg::QuantType>(cast<RankedTensorType>(op.getInput().getType())
-                             .getElementType()) ||
+  if (isa<qg::QuantType>(
+          cast<RankedTensorType>(op.getInput().getType()).getElementType()) ||
       isa<qg::QuantType>(
           cast<RankedTensorType>(op.getResult().getType()).getElementType()))
     return op.emitError("CPU backend: qg.cast of quantized tensors is not "
@@ -1296,11 +1286,10 @@ LogicalResult Lowering::lowerCast(qg::CastOp op) {
         const bool fromFloat = f.element.isF32(), toFloat = t.element.isF32();
         if (fromFloat && toFloat) {
         } else if (!fromFloat && toFloat) {
-          v = f.isUnsigned
-                  ? arith::UIToFPOp::create(nb, l, nb.getF32Type(), v)
-                        .getResult()
-                  : arith::SIToFPOp::create(nb, l, nb.getF32Type(), v)
-                        .getResult();
+          v = f.isUnsigned ? arith::UIToFPOp::create(nb, l, nb.getF32Type(), v)
+                                 .getResult()
+                           : arith::SIToFPOp::create(nb, l, nb.getF32Type(), v)
+                                 .getResult();
         } else if (fromFloat) {
           // Toward zero, saturating, NaN to 0: clamp in f32 to the largest
           // values that convert exactly, then convert.
@@ -1312,8 +1301,8 @@ LogicalResult Lowering::lowerCast(qg::CastOp op) {
           float hiF = static_cast<float>(hi);
           if (static_cast<double>(hiF) > hi)
             hiF = std::nextafter(hiF, 0.0f);
-          Value nan = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNO,
-                                            v, v);
+          Value nan =
+              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNO, v, v);
           Value c = arith::MinimumFOp::create(
               nb, l,
               arith::MaximumFOp::create(
@@ -1359,25 +1348,25 @@ LogicalResult Lowering::lowerReduce(Operation *op) {
   if (failed(x) || failed(y))
     return failure();
   loopNest(b, loc, ys, [&](OpBuilder &nb, ArrayRef<Value> iv) {
-    Value sum = loopReduce(
-        nb, loc, extents,
-        arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.f)),
-        [&](OpBuilder &ib, ArrayRef<Value> r, Value acc) -> Value {
-          SmallVector<Value> idx;
-          size_t out = 0, red = 0;
-          for (size_t d = 0; d < xs.size(); ++d) {
-            if (reduced[d]) {
-              idx.push_back(r[red++]);
-              if (keepdims)
-                ++out;
-            } else {
-              idx.push_back(iv[out++]);
-            }
-          }
-          return arith::AddFOp::create(
-              ib, loc, acc, memref::LoadOp::create(ib, loc, *x, idx),
-              reassociable(ib));
-        });
+    Value sum =
+        loopReduce(nb, loc, extents,
+                   arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.f)),
+                   [&](OpBuilder &ib, ArrayRef<Value> r, Value acc) -> Value {
+                     SmallVector<Value> idx;
+                     size_t out = 0, red = 0;
+                     for (size_t d = 0; d < xs.size(); ++d) {
+                       if (reduced[d]) {
+                         idx.push_back(r[red++]);
+                         if (keepdims)
+                           ++out;
+                       } else {
+                         idx.push_back(iv[out++]);
+                       }
+                     }
+                     return arith::AddFOp::create(
+                         ib, loc, acc, memref::LoadOp::create(ib, loc, *x, idx),
+                         reassociable(ib));
+                   });
     if (mean)
       sum = arith::DivFOp::create(
           nb, loc, sum,
@@ -1390,8 +1379,8 @@ LogicalResult Lowering::lowerReduce(Operation *op) {
 
 /// Loops over every index of `shape` except dimensions from `from` on
 /// (set to 0 in the index passed to `body`).
-void outerLoops(OpBuilder &b, Location l, ArrayRef<int64_t> shape,
-                size_t from, size_t skip,
+void outerLoops(OpBuilder &b, Location l, ArrayRef<int64_t> shape, size_t from,
+                size_t skip,
                 function_ref<void(OpBuilder &, ArrayRef<Value>)> body) {
   SmallVector<int64_t> outer;
   for (size_t d = 0; d < shape.size(); ++d)
@@ -1448,8 +1437,7 @@ LogicalResult Lowering::lowerSoftmax(qg::SoftmaxOp op) {
         arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.f)),
         [&](OpBuilder &ib, ArrayRef<Value> r, Value acc) -> Value {
           return arith::AddFOp::create(
-              ib, loc, acc,
-              memref::LoadOp::create(ib, loc, *y, at(base, r[0])),
+              ib, loc, acc, memref::LoadOp::create(ib, loc, *y, at(base, r[0])),
               reassociable(ib));
         });
     Value inv = arith::DivFOp::create(
@@ -1486,59 +1474,61 @@ LogicalResult Lowering::lowerLayerNorm(qg::LayerNormOp op) {
   Value bias = *biasView;
   const unsigned scaleRank = shapeOf(op.getScale()).size();
   const float epsilon = op.getEpsilon().convertToFloat();
-  outerLoops(b, loc, xs, axis, inner.size(),
-             [&](OpBuilder &nb, ArrayRef<Value> base) {
-    auto at = [&](ArrayRef<Value> r) {
-      SmallVector<Value> idx(base.begin(), base.end());
-      for (size_t d = 0; d < r.size(); ++d)
-        idx[axis + d] = r[d];
-      return idx;
-    };
-    // The scale and bias index: the trailing `scaleRank` inner indices.
-    auto paramAt = [&](ArrayRef<Value> r) {
-      return SmallVector<Value>(r.end() - scaleRank, r.end());
-    };
-    Value zero = arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.f));
-    Value n = arith::ConstantOp::create(
-        nb, loc, nb.getF32FloatAttr(static_cast<float>(width)));
-    Value sum = loopReduce(nb, loc, inner, zero,
-                           [&](OpBuilder &ib, ArrayRef<Value> r, Value acc) -> Value {
-                             return arith::AddFOp::create(
-                                 ib, loc, acc,
-                                 memref::LoadOp::create(ib, loc, *x, at(r)),
-                                 reassociable(ib));
-                           });
-    Value mean = arith::DivFOp::create(nb, loc, sum, n);
-    Value squares = loopReduce(
-        nb, loc, inner, zero,
-        [&](OpBuilder &ib, ArrayRef<Value> r, Value acc) -> Value {
+  outerLoops(
+      b, loc, xs, axis, inner.size(), [&](OpBuilder &nb, ArrayRef<Value> base) {
+        auto at = [&](ArrayRef<Value> r) {
+          SmallVector<Value> idx(base.begin(), base.end());
+          for (size_t d = 0; d < r.size(); ++d)
+            idx[axis + d] = r[d];
+          return idx;
+        };
+        // The scale and bias index: the trailing `scaleRank` inner indices.
+        auto paramAt = [&](ArrayRef<Value> r) {
+          return SmallVector<Value>(r.end() - scaleRank, r.end());
+        };
+        Value zero =
+            arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.f));
+        Value n = arith::ConstantOp::create(
+            nb, loc, nb.getF32FloatAttr(static_cast<float>(width)));
+        Value sum = loopReduce(
+            nb, loc, inner, zero,
+            [&](OpBuilder &ib, ArrayRef<Value> r, Value acc) -> Value {
+              return arith::AddFOp::create(
+                  ib, loc, acc, memref::LoadOp::create(ib, loc, *x, at(r)),
+                  reassociable(ib));
+            });
+        Value mean = arith::DivFOp::create(nb, loc, sum, n);
+        Value squares = loopReduce(
+            nb, loc, inner, zero,
+            [&](OpBuilder &ib, ArrayRef<Value> r, Value acc) -> Value {
+              Value d = arith::SubFOp::create(
+                  ib, loc, memref::LoadOp::create(ib, loc, *x, at(r)), mean);
+              return arith::AddFOp::create(ib, loc, acc,
+                                           arith::MulFOp::create(ib, loc, d, d),
+                                           reassociable(ib));
+            });
+        Value var = arith::DivFOp::create(nb, loc, squares, n);
+        Value invStd = arith::DivFOp::create(
+            nb, loc,
+            arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(1.f)),
+            math::SqrtOp::create(
+                nb, loc,
+                arith::AddFOp::create(
+                    nb, loc, var,
+                    arith::ConstantOp::create(nb, loc,
+                                              nb.getF32FloatAttr(epsilon)))));
+        loopNest(nb, loc, inner, [&](OpBuilder &ib, ArrayRef<Value> r) {
           Value d = arith::SubFOp::create(
               ib, loc, memref::LoadOp::create(ib, loc, *x, at(r)), mean);
-          return arith::AddFOp::create(ib, loc, acc,
-                                       arith::MulFOp::create(ib, loc, d, d),
-                                       reassociable(ib));
+          Value v = arith::MulFOp::create(
+              ib, loc, arith::MulFOp::create(ib, loc, d, invStd),
+              memref::LoadOp::create(ib, loc, *scale, paramAt(r)));
+          if (bias)
+            v = arith::AddFOp::create(
+                ib, loc, v, memref::LoadOp::create(ib, loc, bias, paramAt(r)));
+          memref::StoreOp::create(ib, loc, v, *y, at(r));
         });
-    Value var = arith::DivFOp::create(nb, loc, squares, n);
-    Value invStd = arith::DivFOp::create(
-        nb, loc, arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(1.f)),
-        math::SqrtOp::create(
-            nb, loc,
-            arith::AddFOp::create(
-                nb, loc, var,
-                arith::ConstantOp::create(nb, loc,
-                                          nb.getF32FloatAttr(epsilon)))));
-    loopNest(nb, loc, inner, [&](OpBuilder &ib, ArrayRef<Value> r) {
-      Value d = arith::SubFOp::create(
-          ib, loc, memref::LoadOp::create(ib, loc, *x, at(r)), mean);
-      Value v = arith::MulFOp::create(
-          ib, loc, arith::MulFOp::create(ib, loc, d, invStd),
-          memref::LoadOp::create(ib, loc, *scale, paramAt(r)));
-      if (bias)
-        v = arith::AddFOp::create(
-            ib, loc, v, memref::LoadOp::create(ib, loc, bias, paramAt(r)));
-      memref::StoreOp::create(ib, loc, v, *y, at(r));
-    });
-  });
+      });
   return success();
 }
 
@@ -1660,8 +1650,9 @@ LogicalResult Lowering::run() {
     const std::string name =
         "qcc_kernel_" + std::to_string(out.manifest.kernels.size());
     b.setInsertionPoint(fn);
-    auto kernel = func::FuncOp::create(
-        b, op.getLoc(), name, b.getFunctionType({placeholder, placeholder}, {}));
+    auto kernel =
+        func::FuncOp::create(b, op.getLoc(), name,
+                             b.getFunctionType({placeholder, placeholder}, {}));
     kernel.setPrivate();
     kernel->setAttr("no_inline", UnitAttr::get(ctx));
     Block *kernelBody = kernel.addEntryBlock();
@@ -1677,7 +1668,8 @@ LogicalResult Lowering::run() {
     b.setInsertionPointToEnd(entry);
     func::CallOp::create(b, op.getLoc(), kernel, ValueRange{arena, weightsArg});
     out.manifest.kernels.push_back({op.getName().stripDialect().str(),
-                                    sourceOf(&op), pkg::KernelKind::Generated,
+                                    sourceOf(&op),
+                                    pkg::KernelKind::Generated,
                                     {}});
     kernels.push_back(kernel);
   }
@@ -1697,7 +1689,8 @@ LogicalResult Lowering::run() {
       return failure();
     auto type = cast<MemRefType>(src->getType());
     Value dst = memref::ViewOp::create(b, loc, type, arena,
-                                       index(out.manifest.outputs[i].offset), ValueRange{});
+                                       index(out.manifest.outputs[i].offset),
+                                       ValueRange{});
     memref::CopyOp::create(b, loc, *src, dst);
   }
   // Now that every constant is placed, give the arena and the weights their
@@ -1750,8 +1743,8 @@ LogicalResult lowerToLLVM(ModuleOp module) {
   // of which go to the runtime's thread pool.
   PassManager loops(module->getContext());
   loops.addPass(createConvertLinalgToParallelLoopsPass());
-  if (failed(loops.run(module)) || failed(outlineParallelLoops(module,
-                                                               kEntryName)))
+  if (failed(loops.run(module)) ||
+      failed(outlineParallelLoops(module, kEntryName)))
     return failure();
   PassManager pm(module->getContext());
   pm.addPass(createLowerAffinePass());

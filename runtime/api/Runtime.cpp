@@ -43,8 +43,8 @@ int fail(std::string message) {
 /// loop of a generated kernel, whose iterations [begin, end) part runs
 /// (codegen/cpu/ParallelKernels.h).
 using KernelCall = void (*)(int64_t context, int64_t kernel);
-using LoopPart = void (*)(uint8_t *arena, const uint8_t *weights,
-                          int64_t begin, int64_t end);
+using LoopPart = void (*)(uint8_t *arena, const uint8_t *weights, int64_t begin,
+                          int64_t end);
 using ParallelCall = void (*)(int64_t context, LoopPart part, uint8_t *arena,
                               const uint8_t *weights, int64_t n);
 using EntryFn = void (*)(int64_t context, uint8_t *arena,

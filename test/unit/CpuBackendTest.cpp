@@ -467,10 +467,9 @@ func.func @main(%x: tensor<64x512xf32> {qg.name = "x"},
     std::vector<float> values(static_cast<size_t>(tensor.getNumElements()));
     for (float &v : values)
       v = static_cast<float>(rng.next(-2, 2));
-    refInputs.push_back(
-        ref::Tensor{tensor.getElementType(),
-                    llvm::SmallVector<int64_t>(tensor.getShape()),
-                    std::vector<double>(values.begin(), values.end())});
+    refInputs.push_back(ref::Tensor{
+        tensor.getElementType(), llvm::SmallVector<int64_t>(tensor.getShape()),
+        std::vector<double>(values.begin(), values.end())});
     inputs.push_back(std::move(values));
   }
   mlir::FailureOr<std::vector<ref::Tensor>> expected =
