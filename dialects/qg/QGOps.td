@@ -366,7 +366,9 @@ def QG_QLinearOp : QG_Op<"qlinear", [Pure]> {
     it, rounded to f32. An f32 result is `a` clamped to
     `[clip_min, clip_max]`; a quantized result is `quantize(a)` with
     `(s_y, zp_y)` as `qg.quantize` defines it (`a / s_y` in f32), clamped
-    as above.
+    as above. This is a float path: backends may compute the activation in
+    f32 within a few ulps, so a quantized result may differ by one code
+    where `a / s_y` lies at a rounding boundary.
   }];
   let arguments = (ins QG_QuantTensor:$input, QG_QuantTensor:$weight,
                        Optional<RankedTensorOf<[F32, I32]>>:$bias,

@@ -56,8 +56,9 @@ struct Int8Epilogue {
   float lo = -__builtin_inff(), hi = __builtin_inff();
   /// With an activation, bias is the f32 one for every output: y =
   /// act(fma(float(acc), scale[n], bias[n])) (rt::applyActivation, rounded
-  /// to f32), then Float32 clamps y to [lo, hi] and Uint8/Int8 store
-  /// round_half_even(y / outputScale) + outputZeroPoint, clamped as above.
+  /// to f32; the AVX-512 kernels compute it in f32, within a few ulps), then
+  /// Float32 clamps y to [lo, hi] and Uint8/Int8 store round_half_even(y /
+  /// outputScale) + outputZeroPoint, clamped as above.
   Activation activation = Activation::None;
   float outputScale = 1.0f;
 };

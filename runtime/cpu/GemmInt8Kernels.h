@@ -58,7 +58,8 @@ void int8EpilogueAvx512(const int32_t *, int, int, int64_t, int64_t,
                         const Int8EpilogueArgs &);
 
 /// One accumulator through the epilogue; the vector epilogues must agree
-/// with this bit for bit.
+/// with this bit for bit, except for the activations, which they compute in
+/// f32 within a few ulps of this.
 inline void int8EpilogueElement(int32_t acc, int64_t row, int64_t col,
                                 const Int8EpilogueArgs &e) {
   acc += e.columnTerm[col];

@@ -169,6 +169,48 @@ void checkInt8(const Int8Case &c, Isa isa, std::mt19937 &rng,
   PackedInt8Weights packed =
       packInt8Weights(b.data(), c.k, c.n, zb.data(), isa);
   ASSERT_EQ(gemmInt8(act, packed, e, got.data(), ldc, pool), "");
+  if (c.activation != Activation::None && isa == Isa::Avx512) {
+    // The AVX-512 epilogue computes the activation in f32 with SLEEF: a few
+    // ulps from the definition's double, so codes may move by one where a
+    // value sits on a rounding boundary.
+    int moved = 0;
+    for (int64_t r = 0; r < c.m; ++r)
+      for (int64_t j = 0; j < ldc; ++j) {
+        const int64_t at = r * ldc + j;
+        double g, w;
+        if (c.output == Output::Float32) {
+          float gf, wf;
+          std::memcpy(&gf, got.data() + 4 * at, 4);
+          std::memcpy(&wf, want.data() + 4 * at, 4);
+          g = gf;
+          w = wf;
+        } else {
+          g = c.output == Output::Uint8 ? double(got[at])
+                                        : double(int8_t(got[at]));
+          w = c.output == Output::Uint8 ? double(want[at])
+                                        : double(int8_t(want[at]));
+        }
+        if (j == c.n) { // padding: untouched
+          ASSERT_EQ(std::memcmp(got.data() + at * outputBytes(c.output),
+                                want.data() + at * outputBytes(c.output),
+                                outputBytes(c.output)),
+                    0);
+          continue;
+        }
+        if (c.output == Output::Float32) {
+          ASSERT_NEAR(g, w, 1e-6 * (1 + std::fabs(w)))
+              << "row " << r << " column " << j << " activation "
+              << activationName(c.activation);
+        } else {
+          ASSERT_LE(std::fabs(g - w), 1.0)
+              << "row " << r << " column " << j << " activation "
+              << activationName(c.activation);
+          moved += g != w;
+        }
+      }
+    EXPECT_LE(moved, 1 + c.m * c.n / 50) << activationName(c.activation);
+    return;
+  }
   for (size_t i = 0; i < bytes; ++i)
     ASSERT_EQ(got[i], want[i])
         << "byte " << i << " m=" << c.m << " k=" << c.k << " n=" << c.n
@@ -202,10 +244,11 @@ TEST_P(Int8Gemm, EqualsThePlainLoopDefinitionForEveryEpilogue) {
                       rng);
 }
 
-// GELU (both forms) and SiLU after the bias: the vector epilogues compute
-// them in double with SLEEF, the definition with libm (rt::applyActivation);
-// after rounding to f32, and to codes, the bytes must agree.
-TEST_P(Int8Gemm, ActivationEpiloguesEqualThePlainLoopDefinition) {
+// GELU (both forms) and SiLU after the bias, against the definition
+// (rt::applyActivation, libm in double): the scalar and AVX2 epilogues use
+// it and must give the same bytes; AVX-512 computes in f32 with SLEEF
+// (checkInt8's tolerance).
+TEST_P(Int8Gemm, ActivationEpiloguesMatchThePlainLoopDefinition) {
   using Output = Int8Epilogue::Output;
   std::mt19937 rng(777);
   for (Activation act :
