@@ -44,6 +44,25 @@ template <typename T> std::string list(const std::vector<T> &values) {
   return os.str();
 }
 
+/// Deterministic f32 values in [-range, range] for every argument of
+/// `function`: as the runtime takes them and as the reference interpreter
+/// does.
+void randomInputs(mlir::func::FuncOp function, uint64_t seed, double range,
+                  std::vector<std::vector<float>> &inputs,
+                  std::vector<ref::Tensor> &refInputs) {
+  Lcg rng{seed};
+  for (mlir::Type type : function.getArgumentTypes()) {
+    auto tensor = llvm::cast<mlir::RankedTensorType>(type);
+    std::vector<float> values(static_cast<size_t>(tensor.getNumElements()));
+    for (float &v : values)
+      v = static_cast<float>(rng.next(-range, range));
+    refInputs.push_back(ref::Tensor{
+        tensor.getElementType(), llvm::SmallVector<int64_t>(tensor.getShape()),
+        std::vector<double>(values.begin(), values.end())});
+    inputs.push_back(std::move(values));
+  }
+}
+
 /// Loads `package`, runs it once on `inputs` in a fresh context of
 /// `threads` threads, and returns outputs of the given element counts (f32),
 /// or sets `error`.
@@ -245,19 +264,9 @@ void expectPackageMatchesReference(
       cpu::compilePackage(compiled, cpu::CpuTarget{"", "", 2}, "test");
   ASSERT_TRUE(succeeded(package));
 
-  Lcg rng{7};
   std::vector<std::vector<float>> inputs;
   std::vector<ref::Tensor> refInputs;
-  for (mlir::Type type : function.getArgumentTypes()) {
-    auto tensor = llvm::cast<mlir::RankedTensorType>(type);
-    std::vector<float> values(static_cast<size_t>(tensor.getNumElements()));
-    for (float &v : values)
-      v = static_cast<float>(rng.next(-4, 4));
-    refInputs.push_back(ref::Tensor{
-        tensor.getElementType(), llvm::SmallVector<int64_t>(tensor.getShape()),
-        std::vector<double>(values.begin(), values.end())});
-    inputs.push_back(std::move(values));
-  }
+  randomInputs(function, 7, 4.0, inputs, refInputs);
   mlir::FailureOr<std::vector<ref::Tensor>> expected =
       ref::run(function, refInputs);
   ASSERT_TRUE(succeeded(expected));
@@ -459,19 +468,9 @@ func.func @main(%x: tensor<64x512xf32> {qg.name = "x"},
   mlir::FailureOr<std::vector<uint8_t>> package =
       cpu::compilePackage(function, cpu::CpuTarget{"", "", 2}, "test");
   ASSERT_TRUE(succeeded(package));
-  Lcg rng{5};
   std::vector<std::vector<float>> inputs;
   std::vector<ref::Tensor> refInputs;
-  for (mlir::Type type : function.getArgumentTypes()) {
-    auto tensor = llvm::cast<mlir::RankedTensorType>(type);
-    std::vector<float> values(static_cast<size_t>(tensor.getNumElements()));
-    for (float &v : values)
-      v = static_cast<float>(rng.next(-2, 2));
-    refInputs.push_back(ref::Tensor{
-        tensor.getElementType(), llvm::SmallVector<int64_t>(tensor.getShape()),
-        std::vector<double>(values.begin(), values.end())});
-    inputs.push_back(std::move(values));
-  }
+  randomInputs(function, 5, 2.0, inputs, refInputs);
   mlir::FailureOr<std::vector<ref::Tensor>> expected =
       ref::run(function, refInputs);
   ASSERT_TRUE(succeeded(expected));
