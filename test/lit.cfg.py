@@ -18,6 +18,8 @@ llvm_config.add_tool_substitutions(["qopt"], [config.qcc_tools_dir])
 llvm_config.add_tool_substitutions(["qcc", "qrun", "qcc-onnx-conformance"], [config.qcc_tools_dir])
 # ONNX node tests from Debian's libonnx-testdata (installed by scripts/setup.sh).
 config.substitutions.append(("%onnx_node", "/usr/share/libonnx-testdata/data/node"))
+# The build tree, for files the build generates (the dialect reference).
+config.substitutions.append(("%qcc_obj_root", config.qcc_obj_root))
 # Test inputs are generated with the Python that runs lit (standard library only).
 config.substitutions.append(("%python", sys.executable))
 # The CUDA toolkit's ptxas checks the CUDA backend's PTX; without the

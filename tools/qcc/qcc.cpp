@@ -89,6 +89,12 @@ int runImport() {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // LLVM's libraries register hundreds of their own options at the top
+  // level; `qcc --help` lists the commands, and each command's --help its
+  // options.
+  for (auto &[name, option] : cl::getRegisteredOptions())
+    if (name != "help" && name != "help-list" && name != "version")
+      option->setHiddenFlag(cl::ReallyHidden);
   cl::ParseCommandLineOptions(
       argc, argv,
       "qcc: a compiler for quantized neural networks\n\n"
