@@ -19,6 +19,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -44,13 +45,20 @@ template <typename T> std::string list(const std::vector<T> &values) {
   return os.str();
 }
 
-/// Deterministic f32 values in [-range, range] for every argument of
-/// `function`: as the runtime takes them and as the reference interpreter
-/// does.
-void randomInputs(mlir::func::FuncOp function, uint64_t seed, double range,
-                  std::vector<std::vector<float>> &inputs,
-                  std::vector<ref::Tensor> &refInputs) {
+/// Deterministic f32 inputs in [-range, range] for every argument of
+/// `function`, as the runtime takes them, and the reference interpreter's
+/// outputs for them with their element counts.
+struct ReferenceRun {
+  std::vector<std::vector<float>> inputs;
+  std::vector<ref::Tensor> expected;
+  std::vector<size_t> sizes;
+};
+
+std::optional<ReferenceRun> runReference(mlir::func::FuncOp function,
+                                         uint64_t seed, double range) {
   Lcg rng{seed};
+  ReferenceRun run;
+  std::vector<ref::Tensor> refInputs;
   for (mlir::Type type : function.getArgumentTypes()) {
     auto tensor = llvm::cast<mlir::RankedTensorType>(type);
     std::vector<float> values(static_cast<size_t>(tensor.getNumElements()));
@@ -59,8 +67,16 @@ void randomInputs(mlir::func::FuncOp function, uint64_t seed, double range,
     refInputs.push_back(ref::Tensor{
         tensor.getElementType(), llvm::SmallVector<int64_t>(tensor.getShape()),
         std::vector<double>(values.begin(), values.end())});
-    inputs.push_back(std::move(values));
+    run.inputs.push_back(std::move(values));
   }
+  mlir::FailureOr<std::vector<ref::Tensor>> expected =
+      ref::run(function, refInputs);
+  if (failed(expected))
+    return std::nullopt;
+  run.expected = std::move(*expected);
+  for (const ref::Tensor &e : run.expected)
+    run.sizes.push_back(e.data.size());
+  return run;
 }
 
 /// Loads `package`, runs it once on `inputs` in a fresh context of
@@ -264,19 +280,12 @@ void expectPackageMatchesReference(
       cpu::compilePackage(compiled, cpu::CpuTarget{"", "", 2}, "test");
   ASSERT_TRUE(succeeded(package));
 
-  std::vector<std::vector<float>> inputs;
-  std::vector<ref::Tensor> refInputs;
-  randomInputs(function, 7, 4.0, inputs, refInputs);
-  mlir::FailureOr<std::vector<ref::Tensor>> expected =
-      ref::run(function, refInputs);
-  ASSERT_TRUE(succeeded(expected));
-
-  std::vector<size_t> sizes;
-  for (const ref::Tensor &e : *expected)
-    sizes.push_back(e.data.size());
+  std::optional<ReferenceRun> run = runReference(function, 7, 4.0);
+  ASSERT_TRUE(run);
+  const std::vector<ref::Tensor> *expected = &run->expected;
   std::string error;
   std::vector<std::vector<float>> outputs =
-      runOnce(*package, inputs, sizes, error);
+      runOnce(*package, run->inputs, run->sizes, error);
   ASSERT_EQ(error, "");
   for (size_t o = 0; o < outputs.size(); ++o) {
     // GELU loses relative accuracy where 1 + erf(x) cancels, hence the
@@ -468,18 +477,13 @@ func.func @main(%x: tensor<64x512xf32> {qg.name = "x"},
   mlir::FailureOr<std::vector<uint8_t>> package =
       cpu::compilePackage(function, cpu::CpuTarget{"", "", 2}, "test");
   ASSERT_TRUE(succeeded(package));
-  std::vector<std::vector<float>> inputs;
-  std::vector<ref::Tensor> refInputs;
-  randomInputs(function, 5, 2.0, inputs, refInputs);
-  mlir::FailureOr<std::vector<ref::Tensor>> expected =
-      ref::run(function, refInputs);
-  ASSERT_TRUE(succeeded(expected));
-  std::vector<size_t> sizes;
-  for (const ref::Tensor &e : *expected)
-    sizes.push_back(e.data.size());
+  std::optional<ReferenceRun> run = runReference(function, 5, 2.0);
+  ASSERT_TRUE(run);
+  const std::vector<ref::Tensor> *expected = &run->expected;
+  const std::vector<size_t> &sizes = run->sizes;
   std::string error;
-  auto one = runOnce(*package, inputs, sizes, error, 1);
-  auto four = runOnce(*package, inputs, sizes, error, 4);
+  auto one = runOnce(*package, run->inputs, sizes, error, 1);
+  auto four = runOnce(*package, run->inputs, sizes, error, 4);
   ASSERT_EQ(error, "");
   for (size_t o = 0; o < sizes.size(); ++o) {
     EXPECT_EQ(one[o], four[o]) << "output " << o;
