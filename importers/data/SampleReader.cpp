@@ -18,7 +18,14 @@ using namespace mlir;
 namespace fs = llvm::sys::fs;
 
 namespace qcc::data {
+
+struct SampleReader::Array {
+  std::vector<int64_t> shape;
+  std::vector<double> values;
+};
+
 namespace {
+using Array = SampleReader::Array;
 
 bool isSampleFile(llvm::StringRef path) {
   return path.ends_with(".npy") || path.ends_with(".npz") ||
@@ -31,12 +38,6 @@ std::string shapeText(llvm::ArrayRef<int64_t> shape) {
     text += (i ? "x" : "") + std::to_string(dim);
   return text.empty() ? "scalar" : text;
 }
-
-/// A decoded array before it is split into samples.
-struct Array {
-  std::vector<int64_t> shape;
-  std::vector<double> values;
-};
 
 Array fromHost(const rt::HostArray &host) {
   Array array;
@@ -91,11 +92,11 @@ std::optional<int64_t> samplesIn(const Array &array, RankedTensorType type) {
 
 } // namespace
 
-bool SampleReader::open(const std::string &spec, func::FuncOp function,
-                        std::string &error) {
+bool SampleReader::collectInputs(func::FuncOp function, std::string &error) {
   inputs.clear();
   sources.clear();
   pending.clear();
+  memory = nullptr;
   nextSource = 0;
   for (auto [i, type] : llvm::enumerate(function.getArgumentTypes())) {
     auto tensor = dyn_cast<RankedTensorType>(type);
@@ -110,7 +111,21 @@ bool SampleReader::open(const std::string &spec, func::FuncOp function,
     }
     inputs.push_back({name, tensor});
   }
+  return true;
+}
 
+bool SampleReader::open(const std::vector<BorrowedSample> &samples,
+                        func::FuncOp function, std::string &error) {
+  if (!collectInputs(function, error))
+    return false;
+  memory = &samples;
+  return true;
+}
+
+bool SampleReader::open(const std::string &spec, func::FuncOp function,
+                        std::string &error) {
+  if (!collectInputs(function, error))
+    return false;
   llvm::SmallVector<llvm::StringRef> items;
   llvm::StringRef(spec).split(items, ',', -1, false);
   for (llvm::StringRef item : items) {
@@ -155,7 +170,59 @@ bool SampleReader::open(const std::string &spec, func::FuncOp function,
   return true;
 }
 
-bool SampleReader::loadSource(const std::string &source, std::string &error) {
+bool SampleReader::loadMemory(const BorrowedSample &sample,
+                              const std::string &origin, std::string &error) {
+  std::vector<Array> arrays(inputs.size());
+  std::vector<bool> used(sample.size(), false);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    size_t found = sample.size();
+    for (size_t a = 0; a < sample.size(); ++a)
+      if (sample[a].name == inputs[i].name)
+        found = a;
+    if (found == sample.size() && inputs.size() == 1 && sample.size() == 1)
+      found = 0;
+    if (found == sample.size()) {
+      error =
+          origin + ": no array for the model's input '" + inputs[i].name + "'";
+      return false;
+    }
+    const BorrowedArray &given = sample[found];
+    used[found] = true;
+    int64_t count = 1;
+    for (int64_t dim : given.shape) {
+      if (dim < 0) {
+        error =
+            origin + ": array '" + given.name + "' has a negative dimension";
+        return false;
+      }
+      count *= dim;
+    }
+    if (count > 0 && !given.data) {
+      error = origin + ": array '" + given.name + "' has no data";
+      return false;
+    }
+    arrays[i].shape = given.shape;
+    arrays[i].values.resize(count);
+    for (int64_t e = 0; e < count; ++e)
+      arrays[i].values[e] = rt::readElement(given.kind, given.data, e);
+  }
+  for (size_t a = 0; a < sample.size(); ++a)
+    if (!used[a]) {
+      std::string names;
+      for (const InputInfo &input : inputs)
+        names += (names.empty() ? "'" : ", '") + input.name + "'";
+      error = origin + ": array '" + sample[a].name +
+              "' feeds no model input (the inputs are " + names + ")";
+      return false;
+    }
+  return addSamples(arrays, origin, error);
+}
+
+bool SampleReader::loadSource(int64_t index, std::string &error) {
+  if (memory)
+    return loadMemory((*memory)[index],
+                      "calibration sample " + std::to_string(index), error);
+  const std::string &source = sources[index];
   // Gather one array per input.
   std::vector<Array> arrays(inputs.size());
   if (fs::is_directory(source)) {
@@ -199,7 +266,11 @@ bool SampleReader::loadSource(const std::string &source, std::string &error) {
       arrays[0] = fromHost(host);
     }
   }
+  return addSamples(arrays, source, error);
+}
 
+bool SampleReader::addSamples(const std::vector<Array> &arrays,
+                              const std::string &source, std::string &error) {
   // Split into samples; every input must agree on the count.
   int64_t count = -1;
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -242,7 +313,7 @@ bool SampleReader::next(std::vector<ref::Tensor> &sample, std::string &error) {
   while (pending.empty()) {
     if (nextSource >= sourceCount())
       return false;
-    if (!loadSource(sources[nextSource++], error))
+    if (!loadSource(nextSource++, error))
       return false;
   }
   sample = std::move(pending.front());

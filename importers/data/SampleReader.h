@@ -8,6 +8,7 @@
 #define QCC_IMPORTERS_DATA_SAMPLEREADER_H
 
 #include "codegen/reference/Interpreter.h"
+#include "runtime/io/Npy.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
@@ -17,6 +18,18 @@
 
 namespace qcc::data {
 
+/// An array given in memory by a program that embeds qcc. Not copied: it
+/// must outlive the reader. Checked like a file's array.
+struct BorrowedArray {
+  std::string name; ///< the model input it feeds
+  rt::ElementKind kind = rt::ElementKind::F32;
+  std::vector<int64_t> shape;
+  const void *data = nullptr; ///< row-major, native byte order
+};
+/// One sample in memory: one array per model input (each may hold a batch of
+/// samples along its first axis, as in a file).
+using BorrowedSample = std::vector<BorrowedArray>;
+
 class SampleReader {
 public:
   /// `spec` is a file, a directory, or a comma-separated list of them. The
@@ -25,18 +38,34 @@ public:
   bool open(const std::string &spec, mlir::func::FuncOp function,
             std::string &error);
 
+  /// Reads from samples in memory instead of files; `samples` must outlive
+  /// the reader.
+  bool open(const std::vector<BorrowedSample> &samples,
+            mlir::func::FuncOp function, std::string &error);
+
   /// The next sample (one tensor per function input, in argument order).
   /// Returns false at the end (error empty) or on bad data (error names the
   /// file, the input and the reason).
   bool next(std::vector<ref::Tensor> &inputs, std::string &error);
 
-  /// Number of files (or test-data directories) found.
-  int64_t sourceCount() const { return static_cast<int64_t>(sources.size()); }
+  /// Number of files (or test-data directories, or samples in memory).
+  int64_t sourceCount() const {
+    return memory ? static_cast<int64_t>(memory->size())
+                  : static_cast<int64_t>(sources.size());
+  }
   /// Sources read so far.
   int64_t sourcesRead() const { return nextSource; }
 
+  /// A decoded array before it is split into samples (SampleReader.cpp).
+  struct Array;
+
 private:
-  bool loadSource(const std::string &source, std::string &error);
+  bool collectInputs(mlir::func::FuncOp function, std::string &error);
+  bool loadSource(int64_t index, std::string &error);
+  bool addSamples(const std::vector<Array> &arrays, const std::string &source,
+                  std::string &error);
+  bool loadMemory(const BorrowedSample &sample, const std::string &origin,
+                  std::string &error);
 
   struct InputInfo {
     std::string name;
@@ -44,6 +73,7 @@ private:
   };
   std::vector<InputInfo> inputs;
   std::vector<std::string> sources;
+  const std::vector<BorrowedSample> *memory = nullptr;
   int64_t nextSource = 0;
   std::deque<std::vector<ref::Tensor>> pending;
 };

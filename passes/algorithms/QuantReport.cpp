@@ -17,7 +17,7 @@
 #include <cstdio>
 #include <string_view>
 
-namespace qcc::qg {
+namespace qcc::compiler {
 
 namespace {
 
@@ -393,7 +393,7 @@ svg .grid{stroke:#e4e4e4}svg .axis{stroke:#555}
 svg .label{fill:#333}svg .value{fill:#333}svg .tick{fill:#666;font-size:11px}
 )";
 
-void appendSummary(const QuantReport &report, std::string &html) {
+void appendSummary(const Report &report, std::string &html) {
   html += "<section id=\"summary\">\n<h2>Summary</h2>\n<table>\n";
   auto row = [&](const char *name, const std::string &value, bool number) {
     html += "<tr><th scope=\"row\">";
@@ -427,7 +427,7 @@ void appendSummary(const QuantReport &report, std::string &html) {
   html += "</section>\n";
 }
 
-void appendLayerTable(const QuantReport &report, std::string &html) {
+void appendLayerTable(const Report &report, std::string &html) {
   html += "<section id=\"layers\">\n<h2>Layers</h2>\n";
   if (report.layers.empty()) {
     html += "<p>No layers.</p>\n</section>\n";
@@ -463,7 +463,7 @@ void appendLayerTable(const QuantReport &report, std::string &html) {
 /// One horizontal bar per layer from the zero line to its SQNR. An exact
 /// layer (+inf) fills the axis and says so; an unmeasured one gets an empty
 /// bar and a note, so rows stay aligned with the table.
-void appendSqnrChart(const QuantReport &report, std::string &html) {
+void appendSqnrChart(const Report &report, std::string &html) {
   html += "<section id=\"sqnr\">\n<h2>Per-layer SQNR</h2>\n";
   if (report.layers.empty()) {
     html += "<p>No layers.</p>\n</section>\n";
@@ -555,7 +555,7 @@ void appendSqnrChart(const QuantReport &report, std::string &html) {
 
 /// The size-error frontier as a step plot (each point is the least error
 /// reachable at that size), the chosen point ringed and labelled.
-void appendFrontier(const QuantReport &report, std::string &html) {
+void appendFrontier(const Report &report, std::string &html) {
   std::vector<FrontierPoint> points;
   for (const FrontierPoint &point : report.frontier)
     if (std::isfinite(point.error))
@@ -671,7 +671,7 @@ void appendFrontier(const QuantReport &report, std::string &html) {
 
 } // namespace
 
-std::string reportToJson(const QuantReport &report) {
+std::string reportToJson(const Report &report) {
   JsonWriter json;
   json.beginObject();
   json.member("model", jsonString(report.model));
@@ -735,7 +735,7 @@ std::string reportToJson(const QuantReport &report) {
   return json.take();
 }
 
-std::string reportToHtml(const QuantReport &report) {
+std::string reportToHtml(const Report &report) {
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
                      "<meta charset=\"utf-8\">\n"
                      "<meta name=\"viewport\" content=\"width=device-width, "
@@ -752,4 +752,4 @@ std::string reportToHtml(const QuantReport &report) {
   return html;
 }
 
-} // namespace qcc::qg
+} // namespace qcc::compiler

@@ -1,71 +1,22 @@
 // The quantization report: what qcc did to each layer and what it cost,
 // as JSON for tools and as one static HTML page (inline SVG charts, no
-// scripts from elsewhere, no server) for people. Plain C++.
+// scripts from elsewhere, no server) for people. Plain C++. The structures
+// are the compiler API's (qcc/report.hpp).
 #ifndef QCC_PASSES_ALGORITHMS_QUANTREPORT_H
 #define QCC_PASSES_ALGORITHMS_QUANTREPORT_H
 
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <vector>
+#include "qcc/report.hpp"
 
 namespace qcc::qg {
 
-struct LayerReport {
-  std::string name;                 ///< e.g. "/layer0/attn/q/MatMul"
-  std::vector<std::string> sources; ///< ONNX node names (fused locations)
-  std::string op;                   ///< "qg.matmul"
-  std::string format;               ///< "i8", "i4", "nf4", "f32", ...
-  std::string granularity;          ///< "channel", "g128", "tensor"
-  std::string algorithm;            ///< "rtn", "gptq", "awq", "smoothquant"
-  std::string activations;          ///< "f32", "i8 static", "i8 dynamic"
-  double bits = 32;                 ///< stored bits per weight, scales included
-  int64_t weightElements = 0;
-  int64_t bytesFp32 = 0;
-  int64_t bytes = 0;
-  /// Error of this layer's output against FP32 on held-out samples, with
-  /// the whole quantized model upstream (absent when not measured).
-  std::optional<double> sqnrDb;
-  std::optional<double> mse;
-  /// Output error of this layer alone on the calibration activations
-  /// (sum |x (W - What)|^2) for the chosen weight algorithm and for RTN at
-  /// the same format: how much GPTQ or AWQ helped (absent without Gram
-  /// statistics).
-  std::optional<double> weightOutputError;
-  std::optional<double> rtnWeightOutputError;
-};
+using compiler::FrontierPoint;
+using compiler::LayerReport;
+using compiler::ModelMetric;
+using QuantReport = compiler::Report;
 
-struct FrontierPoint {
-  int64_t bytes = 0;
-  double error = 0;
-  bool chosen = false;
-};
-
-struct ModelMetric {
-  std::string name; ///< e.g. "output SQNR (dB)", "top-1 agreement"
-  double value = 0;
-};
-
-struct QuantReport {
-  std::string model;       ///< input file
-  std::string scheme;      ///< "int8", "w8a8", "w4a16", "nf4", "mixed"
-  std::string method;      ///< weight algorithm
-  std::string calibration; ///< e.g. "entropy, 500 samples"
-  int64_t bytesFp32 = 0;   ///< all float weights of the model
-  int64_t bytesQuantized = 0;
-  std::vector<ModelMetric> metrics;
-  std::vector<LayerReport> layers;
-  std::vector<FrontierPoint> frontier; ///< empty unless mixed precision
-};
-
-/// JSON text (UTF-8, keys as in the structs, optional fields null).
-/// Non-finite doubles are the strings "inf", "-inf" and "nan" (an exact
-/// layer's SQNR is +inf; null stays "not measured"); other numbers are the
-/// shortest text that parses back to the same double.
-std::string reportToJson(const QuantReport &report);
-/// A self-contained HTML page: summary, per-layer table, per-layer SQNR bar
-/// chart and, when present, the size-error frontier, all inline SVG.
-std::string reportToHtml(const QuantReport &report);
+/// JSON and HTML (see qcc/report.hpp).
+using compiler::reportToHtml;
+using compiler::reportToJson;
 
 } // namespace qcc::qg
 

@@ -82,8 +82,8 @@ int64_t elementSize(ElementKind kind) {
 
 int64_t HostArray::elementCount() const { return rt::elementCount(shape); }
 
-double HostArray::at(int64_t i) const {
-  const uint8_t *p = bytes.data() + i * elementSize(kind);
+double readElement(ElementKind kind, const void *base, int64_t i) {
+  const uint8_t *p = static_cast<const uint8_t *>(base) + i * elementSize(kind);
   auto load = [p](auto value) {
     std::memcpy(&value, p, sizeof(value));
     return value;

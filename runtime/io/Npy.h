@@ -10,11 +10,29 @@
 
 namespace qcc::rt {
 
-enum class ElementKind { F64, F32, F16, I64, I32, I16, I8, U64, U32, U16, U8, Bool };
+enum class ElementKind {
+  F64,
+  F32,
+  F16,
+  I64,
+  I32,
+  I16,
+  I8,
+  U64,
+  U32,
+  U16,
+  U8,
+  Bool
+};
 
 /// numpy's descr string ("<f4", "|u1", ...) for a kind.
 std::string_view npyDescr(ElementKind kind);
 int64_t elementSize(ElementKind kind);
+
+/// Element i of a little-endian row-major array of `kind` at `base`,
+/// converted to double (exact for every kind but 64-bit integers beyond
+/// 2^53).
+double readElement(ElementKind kind, const void *base, int64_t i);
 
 struct HostArray {
   ElementKind kind = ElementKind::F32;
@@ -22,9 +40,8 @@ struct HostArray {
   std::vector<uint8_t> bytes; ///< little-endian, row-major
 
   int64_t elementCount() const;
-  /// Element i converted to double (exact for every kind but 64-bit
-  /// integers beyond 2^53).
-  double at(int64_t i) const;
+  /// Element i converted to double (see readElement).
+  double at(int64_t i) const { return readElement(kind, bytes.data(), i); }
   void set(int64_t i, double value);
 };
 

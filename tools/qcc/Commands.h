@@ -2,7 +2,8 @@
 #ifndef QCC_TOOLS_QCC_COMMANDS_H
 #define QCC_TOOLS_QCC_COMMANDS_H
 
-#include "mlir/IR/BuiltinOps.h"
+#include "qcc/compiler.hpp"
+
 #include "llvm/Support/CommandLine.h"
 
 #include <string>
@@ -22,11 +23,12 @@ int runQuantize();
 int runCompile();
 int compileMlirFile(const std::string &modelPath,
                     const std::string &outputPath);
-/// Takes its strings by value: compiling resets LLVM's command-line options
+/// Takes its string by value: compiling resets LLVM's command-line options
 /// (lld does), so callers must not pass references to option values they
 /// read again afterwards either.
-int compileAndWrite(mlir::ModuleOp module, std::string modelPath,
-                    std::string outputPath);
+int compileAndWrite(const compiler::Model &model, std::string outputPath);
+/// Whether --emit asks for a package (the default).
+bool emittingPackage();
 
 } // namespace qcc
 

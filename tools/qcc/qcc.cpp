@@ -110,14 +110,11 @@ int main(int argc, char **argv) {
       "Run 'qcc <command> --help' for a command's options.\n");
   if (importCommand)
     return runImport();
-  if (qcc::compileCommand()) {
-    qcc::registerPasses();
+  // Both go through the compiler API, which registers qcc's passes.
+  if (qcc::compileCommand())
     return qcc::runCompile();
-  }
-  if (qcc::quantizeCommand) {
-    qcc::registerPasses();
+  if (qcc::quantizeCommand)
     return qcc::runQuantize();
-  }
   errs() << "error: no command given; run 'qcc --help'\n";
   return 2;
 }
