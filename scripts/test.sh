@@ -8,6 +8,11 @@ bash scripts/build.sh
 echo "== unit and lit tests"
 ctest --test-dir build --output-on-failure --timeout 900
 
+echo "== the Python package: pip install . (reusing ./build), then its tests"
+.venv/bin/python3 -m pip install -q --disable-pip-version-check .
+# From python/tests, so that `import qcc` finds the installed package.
+(cd python/tests && QCC_BIN="$(pwd)/../../build/bin" ../../.venv/bin/python3 -m pytest -q -p no:cacheprovider .)
+
 echo "== unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 # The numeric core and runtime have no MLIR dependency, so the sanitizer
 # build leaves the compiler out and stays small.
