@@ -9,7 +9,11 @@ echo "== unit and lit tests"
 ctest --test-dir build --output-on-failure --timeout 900
 
 echo "== the Python package: pip install . (reusing ./build), then its tests"
-.venv/bin/python3 -m pip install -q --disable-pip-version-check .
+# The build requirements (scikit-build-core, nanobind) are in .venv already;
+# without isolation pip uses them and the same ninja, so only the extension
+# is packaged. A plain `pip install .` works too (it rebuilds ./build with
+# the tools of its own build environment).
+.venv/bin/python3 -m pip install -q --disable-pip-version-check --no-build-isolation .
 # From python/tests, so that `import qcc` finds the installed package.
 (cd python/tests && QCC_BIN="$(pwd)/../../build/bin" ../../.venv/bin/python3 -m pytest -q -p no:cacheprovider .)
 
