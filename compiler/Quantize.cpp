@@ -92,17 +92,6 @@ int64_t modelBytes(mlir::ModuleOp module) {
   return total;
 }
 
-/// The ONNX node names a location carries (several after fusion).
-void collectNodeNames(mlir::Location loc, std::vector<std::string> &names) {
-  if (auto name = dyn_cast<mlir::NameLoc>(loc)) {
-    names.push_back(name.getName().str());
-    return;
-  }
-  if (auto fused = dyn_cast<mlir::FusedLoc>(loc))
-    for (mlir::Location inner : fused.getLocations())
-      collectNodeNames(inner, names);
-}
-
 /// The quantized constant behind a layer's weight, if any.
 qg::ConstantOp quantizedWeight(mlir::Operation *layer) {
   std::optional<qg::WeightSite> site = qg::findWeight(layer);
