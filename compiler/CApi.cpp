@@ -3,7 +3,6 @@
 #include "qcc/compiler.h"
 #include "qcc/compiler.hpp"
 
-#include <cstdlib>
 #include <optional>
 #include <string>
 
@@ -51,48 +50,6 @@ std::optional<DType> toDType(qcc_compiler_dtype dtype) {
   return std::nullopt;
 }
 
-/// Import options by name; an empty string or the reason.
-std::string importOptions(const qcc_compiler_option *options, size_t count,
-                          ImportOptions &out) {
-  for (size_t i = 0; i < count; ++i) {
-    if (!options[i].name || !options[i].value)
-      return "option " + std::to_string(i) + " has a null name or value";
-    const std::string name = options[i].name, value = options[i].value;
-    if (name == "input-shape" || name == "input_shape") {
-      const size_t eq = value.find('=');
-      if (eq == std::string::npos || eq == 0)
-        return "input-shape: expected NAME=1x3x224x224, got '" + value + "'";
-      std::vector<int64_t> shape;
-      size_t at = eq + 1;
-      while (at <= value.size()) {
-        size_t x = value.find('x', at);
-        if (x == std::string::npos)
-          x = value.size();
-        const std::string dim = value.substr(at, x - at);
-        char *end = nullptr;
-        const long long v = std::strtoll(dim.c_str(), &end, 10);
-        if (dim == "?")
-          shape.push_back(-1);
-        else if (dim.empty() || *end != '\0' || v < 0)
-          return "input-shape: bad dimension '" + dim + "' in '" + value + "'";
-        else
-          shape.push_back(v);
-        at = x + 1;
-      }
-      out.inputShapes[value.substr(0, eq)] = shape;
-    } else if (name == "inline-limit" || name == "inline_limit") {
-      char *end = nullptr;
-      out.inlineLimit = std::strtoll(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0')
-        return "inline-limit takes an integer, got '" + value + "'";
-    } else {
-      return "unknown import option '" + name +
-             "'; the options are input-shape and inline-limit";
-    }
-  }
-  return "";
-}
-
 template <typename Options>
 std::optional<Error>
 setOptions(Options &out, const qcc_compiler_option *options, size_t count) {
@@ -132,8 +89,8 @@ int qcc_compiler_import_file(const char *path,
   if (!path || !model || (num_options && !options))
     return failWith("qcc_compiler_import_file: null argument");
   ImportOptions parsed;
-  if (std::string e = importOptions(options, num_options, parsed); !e.empty())
-    return failWith(e);
+  if (std::optional<Error> e = setOptions(parsed, options, num_options))
+    return failWith(*e);
   return wrap(Model::importOnnx(path, parsed), model);
 }
 
@@ -143,8 +100,8 @@ int qcc_compiler_import_memory(const void *data, size_t size, const char *name,
   if ((!data && size) || !model || (num_options && !options))
     return failWith("qcc_compiler_import_memory: null argument");
   ImportOptions parsed;
-  if (std::string e = importOptions(options, num_options, parsed); !e.empty())
-    return failWith(e);
+  if (std::optional<Error> e = setOptions(parsed, options, num_options))
+    return failWith(*e);
   return wrap(Model::importOnnx(data, size, name ? name : "<memory>", parsed),
               model);
 }

@@ -43,22 +43,8 @@ Error makeError(const std::string &message) { return Error{message, {}}; }
 
 DiagnosticCollector::DiagnosticCollector(mlir::MLIRContext &context)
     : handler(&context, [this](mlir::Diagnostic &diag) {
-        const char *severity = "note";
-        switch (diag.getSeverity()) {
-        case mlir::DiagnosticSeverity::Error:
-          severity = "error";
-          break;
-        case mlir::DiagnosticSeverity::Warning:
-          severity = "warning";
-          break;
-        case mlir::DiagnosticSeverity::Remark:
-          severity = "remark";
-          break;
-        case mlir::DiagnosticSeverity::Note:
-          break;
-        }
         Diagnostic d;
-        d.severity = severity;
+        d.severity = tools::severityName(diag.getSeverity());
         d.location = tools::describeLocation(diag.getLocation());
         collectNodeNames(diag.getLocation(), d.nodes);
         d.message = diag.str();
@@ -288,6 +274,36 @@ std::string flagName(const std::string &name) {
   return flag;
 }
 } // namespace
+
+Status setOption(ImportOptions &o, const std::string &name,
+                 const std::string &value) {
+  const std::string flag = flagName(name);
+  Status status;
+  if (flag == "inline-limit") {
+    parseInt(flag, value, o.inlineLimit, status);
+    return status;
+  }
+  if (flag != "input-shape")
+    return makeError("unknown import option '" + name +
+                     "'; the options are input-shape and inline-limit");
+  auto [input, shapeText] = StringRef(value).split('=');
+  const std::string expected = "--input-shape '" + value +
+                               "': expected name=DIMxDIMx..., e.g. "
+                               "input=1x3x224x224";
+  SmallVector<StringRef> parts;
+  shapeText.split(parts, 'x');
+  std::vector<int64_t> shape;
+  for (StringRef part : parts) {
+    int64_t dim = -1;
+    if (part != "?" && (part.getAsInteger(10, dim) || dim < 0))
+      return makeError(expected + " (bad dimension '" + part.str() + "')");
+    shape.push_back(dim);
+  }
+  if (input.empty() || shapeText.empty())
+    return makeError(expected);
+  o.inputShapes[input.str()] = shape;
+  return status;
+}
 
 Status setOption(QuantizeOptions &o, const std::string &name,
                  const std::string &value) {

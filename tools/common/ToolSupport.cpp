@@ -32,23 +32,24 @@ std::string describeLocation(Location loc) {
   return "";
 }
 
+const char *severityName(DiagnosticSeverity severity) {
+  switch (severity) {
+  case DiagnosticSeverity::Error:
+    return "error";
+  case DiagnosticSeverity::Warning:
+    return "warning";
+  case DiagnosticSeverity::Remark:
+    return "remark";
+  case DiagnosticSeverity::Note:
+    break;
+  }
+  return "note";
+}
+
 DiagnosticPrinter::DiagnosticPrinter(MLIRContext &context)
     : handler(&context, [this](Diagnostic &diag) {
-        const char *severity = "note";
-        switch (diag.getSeverity()) {
-        case DiagnosticSeverity::Error:
-          severity = "error";
-          ++errors;
-          break;
-        case DiagnosticSeverity::Warning:
-          severity = "warning";
-          break;
-        case DiagnosticSeverity::Remark:
-          severity = "remark";
-          break;
-        case DiagnosticSeverity::Note:
-          break;
-        }
+        const char *severity = severityName(diag.getSeverity());
+        errors += diag.getSeverity() == DiagnosticSeverity::Error;
         std::string where = describeLocation(diag.getLocation());
         llvm::errs() << severity << ": " << (where.empty() ? "" : where + ": ")
                      << diag.str() << "\n";
@@ -57,9 +58,9 @@ DiagnosticPrinter::DiagnosticPrinter(MLIRContext &context)
         return success();
       }) {}
 
-bool writeOutputAtomically(llvm::StringRef path,
-                           const std::function<bool(llvm::raw_ostream &)> &write,
-                           std::string &error) {
+bool writeOutputAtomically(
+    llvm::StringRef path, const std::function<bool(llvm::raw_ostream &)> &write,
+    std::string &error) {
   if (path == "-") {
     bool ok = write(llvm::outs());
     llvm::outs().flush();
@@ -69,7 +70,8 @@ bool writeOutputAtomically(llvm::StringRef path,
   model += ".tmp-%%%%%%";
   int fd;
   llvm::SmallString<256> temporary;
-  if (std::error_code ec = llvm::sys::fs::createUniqueFile(model, fd, temporary)) {
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueFile(model, fd, temporary)) {
     error = (path + ": cannot create output: " + ec.message()).str();
     return false;
   }
@@ -94,23 +96,6 @@ bool writeOutputAtomically(llvm::StringRef path,
     return false;
   }
   return true;
-}
-
-bool parseShape(llvm::StringRef text, std::vector<int64_t> &shape) {
-  shape.clear();
-  llvm::SmallVector<llvm::StringRef> parts;
-  text.split(parts, 'x');
-  for (llvm::StringRef part : parts) {
-    if (part == "?") {
-      shape.push_back(-1);
-      continue;
-    }
-    int64_t dim;
-    if (part.getAsInteger(10, dim) || dim < 0)
-      return false;
-    shape.push_back(dim);
-  }
-  return !shape.empty();
 }
 
 } // namespace qcc::tools

@@ -16,6 +16,9 @@ namespace qcc::tools {
 /// "model.onnx: node 'conv1'" for a node location, the file for others.
 std::string describeLocation(mlir::Location loc);
 
+/// "error", "warning", "remark" or "note".
+const char *severityName(mlir::DiagnosticSeverity severity);
+
 /// Prints diagnostics as "<severity>: <where>: <message>" on stderr.
 class DiagnosticPrinter {
 public:
@@ -29,12 +32,9 @@ private:
 
 /// Writes `path` (or stdout for "-") through `write`; the file appears only
 /// if `write` succeeds, so a failure never leaves a partial file.
-bool writeOutputAtomically(llvm::StringRef path,
-                           const std::function<bool(llvm::raw_ostream &)> &write,
-                           std::string &error);
-
-/// Parses "1x3x224x224" (and "?" for a dynamic dimension).
-bool parseShape(llvm::StringRef text, std::vector<int64_t> &shape);
+bool writeOutputAtomically(
+    llvm::StringRef path, const std::function<bool(llvm::raw_ostream &)> &write,
+    std::string &error);
 
 } // namespace qcc::tools
 

@@ -27,6 +27,8 @@ int compileMlirFile(const std::string &modelPath,
 /// (lld does), so callers must not pass references to option values they
 /// read again afterwards either.
 int compileAndWrite(const compiler::Model &model, std::string outputPath);
+/// Prints warnings on stderr as the diagnostics of a failure are printed.
+void printWarnings(const std::vector<compiler::Diagnostic> &warnings);
 /// Whether --emit asks for a package (the default).
 bool emittingPackage();
 

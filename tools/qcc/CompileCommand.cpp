@@ -81,9 +81,7 @@ int qcc::compileAndWrite(const compiler::Model &model, std::string outputPath) {
     errs() << artifact.error().describe();
     return 1;
   }
-  for (const compiler::Diagnostic &w : artifact->warnings)
-    errs() << "warning: " << (w.location.empty() ? "" : w.location + ": ")
-           << w.message << "\n";
+  printWarnings(artifact->warnings);
   if (!artifact->summary.empty())
     outs() << artifact->summary << "\n";
   if (compiler::Status saved = artifact->save(outputPath); !saved) {

@@ -230,14 +230,14 @@ void printTable(const compiler::Report &report) {
     outs() << metric.name << ": " << format("%.6g", metric.value) << "\n";
 }
 
-void printWarnings(const std::vector<compiler::Diagnostic> &warnings) {
+} // namespace
+
+void qcc::printWarnings(const std::vector<compiler::Diagnostic> &warnings) {
   for (const compiler::Diagnostic &w : warnings)
     errs() << w.severity << ": "
            << (w.location.empty() ? "" : w.location + ": ") << w.message
            << "\n";
 }
-
-} // namespace
 
 int qcc::runCompile() {
   StringRef out(outputPath);
@@ -280,16 +280,11 @@ int qcc::runQuantize() {
     return fail("-o must end in .mlir or .onnx, got '" + outputPath + "'");
 
   compiler::ImportOptions importOptions;
-  for (const std::string &spec : inputShapes) {
-    auto [name, shapeText] = StringRef(spec).split('=');
-    std::vector<int64_t> shape;
-    if (name.empty() || !tools::parseShape(shapeText, shape))
-      return fail("--input-shape '" + spec +
-                  "': expected name=DIMxDIMx..., e.g. input=1x3x224x224");
-    for (int64_t &dim : shape)
-      dim = dim < 0 ? -1 : dim;
-    importOptions.inputShapes[name.str()] = shape;
-  }
+  for (const std::string &spec : inputShapes)
+    if (compiler::Status s =
+            compiler::setOption(importOptions, "input-shape", spec);
+        !s)
+      return fail(s.error());
   compiler::Result<compiler::Model> model =
       compiler::Model::importOnnx(modelPath, importOptions);
   if (!model)

@@ -1,6 +1,7 @@
 // qcc: the compiler driver. `qcc import` turns an ONNX model into qg IR.
 #include "importers/onnx/OnnxImporter.h"
 #include "passes/Registration.h"
+#include "qcc/compiler.hpp"
 #include "tools/common/ToolSupport.h"
 #include "tools/qcc/Commands.h"
 
@@ -39,16 +40,15 @@ cl::opt<int64_t> inlineLimit(
 int runImport() {
   qcc::onnx::ImportOptions options;
   options.inlineLimit = inlineLimit;
-  for (const std::string &spec : inputShapes) {
-    auto [name, shapeText] = StringRef(spec).split('=');
-    std::vector<int64_t> shape;
-    if (name.empty() || !qcc::tools::parseShape(shapeText, shape)) {
-      errs() << "error: --input-shape '" << spec
-             << "': expected name=DIMxDIMx..., e.g. input=1x3x224x224\n";
+  qcc::compiler::ImportOptions shapes;
+  for (const std::string &spec : inputShapes)
+    if (qcc::compiler::Status s =
+            qcc::compiler::setOption(shapes, "input-shape", spec);
+        !s) {
+      errs() << s.error().describe();
       return 2;
     }
-    options.inputShapes[name.str()] = shape;
-  }
+  options.inputShapes = shapes.inputShapes;
   if (emitFormat != "mlir" && emitFormat != "bytecode") {
     errs() << "error: --emit must be mlir or bytecode, got '" << emitFormat
            << "'\n";

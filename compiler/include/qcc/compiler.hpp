@@ -122,6 +122,12 @@ struct ImportOptions {
   int64_t inlineLimit = 64;
 };
 
+/// Sets an import option by its command-line name: "input-shape" takes
+/// NAME=DIMxDIMx... ("?" keeps a dimension symbolic), "inline-limit" an
+/// integer.
+Status setOption(ImportOptions &options, const std::string &name,
+                 const std::string &value);
+
 /// The options of `qcc quantize`; setOption() takes them by flag name.
 struct QuantizeOptions {
   /// int8, w8a8, w4a16, nf4 or mixed.
