@@ -578,6 +578,10 @@ std::string configure(const QuantizeOptions &o, SchemeConfig &config) {
   } else if (o.scheme == "w8a8") {
     config = {"i8", "channel",     0,    true, false, "i8",
               true, "smoothquant", false};
+  } else if (o.scheme == "w8a16") {
+    config = {"i8", "channel", 0, false, false, "u8", false, "rtn", false};
+    if (o.groupSize > 0)
+      config.granularity = "block";
   } else if (o.scheme == "w4a16") {
     config = {"i4", "block", 128, false, false, "u8", false, "rtn", false};
   } else if (o.scheme == "nf4") {
@@ -585,7 +589,7 @@ std::string configure(const QuantizeOptions &o, SchemeConfig &config) {
   } else if (o.scheme == "mixed") {
     config = {"i8", "channel", 128, false, false, "u8", false, "rtn", true};
   } else {
-    return "--scheme must be int8, w8a8, w4a16, nf4 or mixed, got '" +
+    return "--scheme must be int8, w8a8, w8a16, w4a16, nf4 or mixed, got '" +
            o.scheme + "'";
   }
   if (!o.method.empty())

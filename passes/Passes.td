@@ -194,16 +194,20 @@ def QGFoldTransposes : Pass<"qg-fold-transposes", "mlir::ModuleOp"> {
 }
 
 def QGFuseWeightOnly : Pass<"qg-fuse-weight-only", "mlir::ModuleOp"> {
-  let summary = "Fuse matmuls with dequantized 4-bit constant weights into qg.dequant_matmul";
+  let summary = "Fuse matmuls with dequantized 4-bit or 8-bit constant weights into qg.dequant_matmul";
   let description = [{
-    A `qg.matmul` whose right operand is the `qg.dequantize` of a uint4,
-    int4 or NF4 constant quantized in blocks along K becomes a
-    `qg.dequant_matmul`, which dequantizes the weight in registers: the
-    weight `[K, N]` blocked along axis 0, or `[N, K]` blocked along axis 1
-    read through `rhs_perm = [1, 0]` (what `qg-fold-transposes` makes of
-    MatMulNBits' transposed weight), which becomes `trans_b`. A following
-    `qg.add` of an f32 constant `[N]`, when it is the matmul's only user,
-    becomes the bias. The dequantize is erased when nothing else uses it.
+    A `qg.matmul`, or a `qg.gemm` with alpha 1, A not transposed and C
+    absent or an f32 constant `[N]` (added with beta 1, it becomes the
+    bias), whose right operand is the `qg.dequantize` of a constant
+    becomes a `qg.dequant_matmul`, which dequantizes the weight in
+    registers, when the constant is uint4, int4 or NF4 quantized in blocks
+    along K (W4A16), or uint8/int8 per tensor, per output channel (along
+    N) or in blocks along K (W8A16), without double quantization: the
+    weight `[K, N]` (K is axis 0), or `[N, K]` read through
+    `rhs_perm = [1, 0]` (what `qg-fold-transposes` makes of MatMulNBits'
+    transposed weight) or Gemm's `trans_b`, which becomes `trans_b`. A
+    following `qg.add` of an f32 constant `[N]`, when it is the matmul's
+    only user, becomes the bias. The dequantize is erased when nothing else uses it.
     The fused op's location fuses those of the dequantize, the matmul and
     the add. Run it after `qg-fold-transposes`.
 

@@ -1,6 +1,6 @@
-// qg-fuse-weight-only: matmul(x, dequantize(4-bit constant)) (+ bias)
-// becomes qg.dequant_matmul, which backends run without ever storing the
-// f32 weights.
+// qg-fuse-weight-only: matmul(x, dequantize(4-bit or 8-bit constant))
+// (+ bias) becomes qg.dequant_matmul, which backends run without ever
+// storing the f32 weights.
 #include "dialects/qg/QGOps.h"
 #include "passes/Passes.h"
 
@@ -17,17 +17,54 @@ using namespace qcc::qg;
 
 namespace {
 
+/// The dequantized constant weight of a matmul or gemm, when its format and
+/// layout are ones qg.dequant_matmul takes.
+DequantizeOp fusableWeight(Value rhs, bool transB) {
+  auto dq = rhs.getDefiningOp<DequantizeOp>();
+  if (!dq || !dq.getInput().getDefiningOp<ConstantOp>())
+    return {};
+  auto weightType = cast<RankedTensorType>(dq.getInput().getType());
+  auto quant = cast<QuantType>(weightType.getElementType());
+  const rt::Format f = quant.getFormat();
+  // 4-bit weights in blocks along K (W4A16); 8-bit weights per tensor, per
+  // output channel or in blocks along K (W8A16).
+  const int64_t kAxis = transB ? 1 : 0;
+  const bool fourBit =
+      f == rt::Format::U4 || f == rt::Format::I4 || f == rt::Format::NF4;
+  const bool eightBit = f == rt::Format::U8 || f == rt::Format::I8;
+  const bool layout = quant.isPerBlock()  ? quant.getAxis() == kAxis
+                      : quant.isPerAxis() ? eightBit &&
+                                                quant.getAxis() == 1 - kAxis
+                                          : eightBit;
+  if (weightType.getRank() != 2 || (!fourBit && !eightBit) || !layout ||
+      quant.isDoubleQuantized())
+    return {};
+  return dq;
+}
+
+/// Whether `v` is an f32 constant of shape [n], usable as the bias.
+bool isBias(Value v, int64_t n) {
+  auto type = cast<RankedTensorType>(v.getType());
+  return v.getDefiningOp<ConstantOp>() && type.getRank() == 1 &&
+         type.getDimSize(0) == n && type.getElementType().isF32();
+}
+
 class FuseWeightOnlyPass
     : public qcc::qg::impl::QGFuseWeightOnlyBase<FuseWeightOnlyPass> {
 public:
   using Base::Base;
 
   void runOnOperation() override {
-    SmallVector<MatMulOp> matmuls;
-    getOperation().walk([&](MatMulOp mm) { matmuls.push_back(mm); });
-    for (MatMulOp mm : matmuls)
-      if (fuse(mm))
+    SmallVector<Operation *> layers;
+    getOperation().walk([&](Operation *op) {
+      if (isa<MatMulOp, GemmOp>(op))
+        layers.push_back(op);
+    });
+    for (Operation *op : layers) {
+      auto mm = dyn_cast<MatMulOp>(op);
+      if (mm ? fuse(mm) : fuse(cast<GemmOp>(op)))
         ++numFused;
+    }
   }
 
 private:
@@ -40,45 +77,62 @@ private:
         return false;
       transB = true;
     }
-    auto dq = mm.getRhs().getDefiningOp<DequantizeOp>();
-    if (!dq || !dq.getInput().getDefiningOp<ConstantOp>())
+    DequantizeOp dq = fusableWeight(mm.getRhs(), transB);
+    if (!dq)
       return false;
-    auto weightType = cast<RankedTensorType>(dq.getInput().getType());
-    auto quant = cast<QuantType>(weightType.getElementType());
-    const rt::Format f = quant.getFormat();
-    auto inputType = cast<RankedTensorType>(mm.getLhs().getType());
     auto resultType = cast<RankedTensorType>(mm.getType());
-    if (weightType.getRank() != 2 || !quant.isPerBlock() ||
-        quant.getAxis() != (transB ? 1 : 0) ||
-        (f != rt::Format::U4 && f != rt::Format::I4 && f != rt::Format::NF4) ||
-        !inputType.getElementType().isF32() || inputType.getRank() < 1)
-      return false;
     const int64_t n = resultType.getShape().back();
-
-    SmallVector<Location> locations{dq.getLoc(), mm.getLoc()};
+    // A following add of a constant [N] is the bias.
     Operation *last = mm;
     Value bias;
     if (mm->hasOneUse())
       if (auto add = dyn_cast<AddOp>(*mm->getUsers().begin())) {
         Value other = add.getLhs() == mm.getResult() ? add.getRhs()
                                                      : add.getLhs();
-        auto otherType = cast<RankedTensorType>(other.getType());
-        if (other.getDefiningOp<ConstantOp>() && otherType.getRank() == 1 &&
-            otherType.getDimSize(0) == n && add.getType() == resultType &&
-            otherType.getElementType().isF32()) {
+        if (isBias(other, n) && add.getType() == resultType) {
           bias = other;
-          locations.push_back(add.getLoc());
           last = add;
         }
       }
+    return replace(mm, last, mm.getLhs(), dq, bias, transB);
+  }
+
+  /// ONNX Gemm, the linear layer: alpha = 1, A not transposed, and C absent
+  /// or a constant [N] added with beta = 1.
+  bool fuse(GemmOp gemm) {
+    if (gemm.getAlpha().convertToFloat() != 1.0f || gemm.getTransA())
+      return false;
+    DequantizeOp dq = fusableWeight(gemm.getB(), gemm.getTransB());
+    if (!dq)
+      return false;
+    auto resultType = cast<RankedTensorType>(gemm.getType());
+    Value bias = gemm.getC();
+    if (bias && (gemm.getBeta().convertToFloat() != 1.0f ||
+                 !isBias(bias, resultType.getShape().back())))
+      return false;
+    return replace(gemm, gemm, gemm.getA(), dq, bias, gemm.getTransB());
+  }
+
+  /// Replaces `first` .. `last` (the layer and the add of its bias, if any)
+  /// with one qg.dequant_matmul whose location fuses theirs and the
+  /// dequantize's.
+  bool replace(Operation *first, Operation *last, Value x, DequantizeOp dq,
+               Value bias, bool transB) {
+    auto inputType = cast<RankedTensorType>(x.getType());
+    if (!inputType.getElementType().isF32() || inputType.getRank() < 1)
+      return false;
+    SmallVector<Location> locations{dq.getLoc(), first->getLoc()};
+    if (last != first)
+      locations.push_back(last->getLoc());
     OpBuilder b(last);
     auto fused = DequantMatMulOp::create(
-        b, FusedLoc::get(&getContext(), locations), resultType, mm.getLhs(),
+        b, FusedLoc::get(&getContext(), locations),
+        cast<RankedTensorType>(first->getResult(0).getType()), x,
         dq.getInput(), bias, b.getBoolAttr(transB));
     last->getResult(0).replaceAllUsesWith(fused.getResult());
-    if (last != mm)
+    if (last != first)
       last->erase();
-    mm->erase();
+    first->erase();
     if (dq->use_empty())
       dq->erase();
     return true;

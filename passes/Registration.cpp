@@ -47,8 +47,8 @@ void qcc::registerPasses() {
   mlir::PassPipelineRegistration<>(
       "qg-fuse",
       "Fuse for code generation: quantized layers into integer ops, "
-      "transposes into matmul operand layouts, 4-bit weight-only matmuls "
-      "into dequant_matmul, elementwise chains into one loop each",
+      "transposes into matmul operand layouts, 4-bit and 8-bit weight-only "
+      "matmuls into dequant_matmul, elementwise chains into one loop each",
       buildFusionPipeline);
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();

@@ -418,11 +418,11 @@ template <typename Op> std::string activationSuffix(Op op) {
 
 } // namespace
 
-FailureOr<pkg::KernelInfo> weightInt4Kernel(qg::DequantMatMulOp op,
+FailureOr<pkg::KernelInfo> weightOnlyKernel(qg::DequantMatMulOp op,
                                             const MemoryPlan &plan,
                                             WeightsWriter &weights,
                                             StringRef backend) {
-  namespace w = rt::kernel::wint4;
+  namespace w = rt::kernel::wonly;
   const bool transposed = op.getTransB();
   Value codesValue = op.getWeight();
   auto constant =
@@ -430,12 +430,25 @@ FailureOr<pkg::KernelInfo> weightInt4Kernel(qg::DequantMatMulOp op,
   auto type = cast<RankedTensorType>(codesValue.getType());
   qg::QuantType q = quantOf(codesValue);
   const rt::Format f = q.getFormat();
-  if (!constant || q.isDoubleQuantized() || q.getBlockSize() % 16 != 0 ||
-      (f != rt::Format::U4 && f != rt::Format::I4 && f != rt::Format::NF4))
+  const bool fourBit =
+      f == rt::Format::U4 || f == rt::Format::I4 || f == rt::Format::NF4;
+  const bool eightBit = f == rt::Format::U8 || f == rt::Format::I8;
+  // Codes and scale tables are [K, N] and [K/g, N], or [N, K] and [N, K/g]
+  // when transposed; a weight per channel (along N) or per tensor is one
+  // group of K.
+  const int kAxis = transposed ? 1 : 0;
+  const int64_t kDim = type.getShape()[kAxis], n = type.getShape()[1 - kAxis];
+  const int64_t group = q.isPerBlock() ? q.getBlockSize() : kDim;
+  if (!constant || q.isDoubleQuantized() || (!fourBit && !eightBit) ||
+      (fourBit && (!q.isPerBlock() || group % 16 != 0)) ||
+      (q.isPerBlock() && q.getAxis() != kAxis) ||
+      (q.isPerAxis() && q.getAxis() != 1 - kAxis))
     return op.emitError(backend)
-           << ": qg.dequant_matmul needs a constant "
-              "uint4, int4 or NF4 weight in blocks of a multiple "
-              "of 16, without double quantization";
+           << ": qg.dequant_matmul needs a constant weight without double "
+              "quantization: uint4, int4 or NF4 in blocks along K of a "
+              "multiple of 16, or uint8/int8 per tensor, per channel (along "
+              "N) or in blocks along K; got "
+           << type;
   if (shapeOf(op.getInput()).size() < 2 || isConstant(op.getInput()))
     return op.emitError(backend)
            << ": qg.dequant_matmul needs rows of "
@@ -444,31 +457,43 @@ FailureOr<pkg::KernelInfo> weightInt4Kernel(qg::DequantMatMulOp op,
   FailureOr<ref::Tensor> codes =
       ref::fromAttribute(cast<ElementsAttr>(constant.getValue()), type);
   if (failed(params) || failed(codes))
-    return op.emitError(backend) << ": cannot read the 4-bit weights";
-  // Codes and scale tables are [K, N] and [K/g, N], or [N, K] and [N, K/g]
-  // when transposed.
-  const int64_t kDim = type.getShape()[transposed ? 1 : 0],
-                n = type.getShape()[transposed ? 0 : 1];
-  const int64_t group = q.getBlockSize(), groups = (kDim + group - 1) / group;
-  const int64_t rowBytes = (kDim + 1) / 2;
+    return op.emitError(backend) << ": cannot read the weight-only layer's "
+                                    "codes and scales";
+  const w::WeightFormat format = f == rt::Format::U4   ? w::WeightFormat::Uint4
+                                 : f == rt::Format::I4 ? w::WeightFormat::Int4
+                                 : f == rt::Format::NF4 ? w::WeightFormat::NF4
+                                 : f == rt::Format::U8 ? w::WeightFormat::Uint8
+                                                       : w::WeightFormat::Int8;
+  const int64_t groups = (kDim + group - 1) / group;
+  const int64_t rowBytes = w::bytesPerRow(format, kDim);
   std::vector<uint8_t> packed(static_cast<size_t>(n * rowBytes), 0);
   for (int64_t k = 0; k < kDim; ++k)
     for (int64_t j = 0; j < n; ++j) {
-      const double c = codes->data[transposed ? j * kDim + k : k * n + j];
-      const auto code = static_cast<uint8_t>(static_cast<int64_t>(c) & 15);
-      packed[j * rowBytes + k / 2] |=
-          static_cast<uint8_t>(code << (4 * (k % 2)));
+      const auto c = static_cast<int64_t>(
+          codes->data[transposed ? j * kDim + k : k * n + j]);
+      if (eightBit)
+        packed[j * rowBytes + k] = static_cast<uint8_t>(c & 255);
+      else
+        packed[j * rowBytes + k / 2] |=
+            static_cast<uint8_t>((c & 15) << (4 * (k % 2)));
     }
+  // The parameter index of group g of row j.
+  auto paramAt = [&](int64_t j, int64_t g) -> int64_t {
+    if (q.isPerTensor())
+      return 0;
+    if (q.isPerAxis())
+      return j;
+    return transposed ? j * groups + g : g * n + j;
+  };
   std::vector<float> scales(static_cast<size_t>(n * groups));
-  std::vector<int8_t> zeroPoints(scales.size());
+  std::vector<int32_t> zeroPoints(scales.size());
   bool anyZeroPoint = false;
   for (int64_t g = 0; g < groups; ++g)
     for (int64_t j = 0; j < n; ++j) {
-      const int64_t at = transposed ? j * groups + g : g * n + j;
+      const int64_t at = paramAt(j, g);
       scales[j * groups + g] = params->scales[at];
-      const int32_t zp = params->zeroPoint(at);
-      zeroPoints[j * groups + g] = static_cast<int8_t>(zp);
-      anyZeroPoint |= zp != 0;
+      zeroPoints[j * groups + g] = params->zeroPoint(at);
+      anyZeroPoint |= params->zeroPoint(at) != 0;
     }
   std::vector<int64_t> p(w::Count, -1);
   p[w::K] = kDim;
@@ -479,8 +504,12 @@ FailureOr<pkg::KernelInfo> weightInt4Kernel(qg::DequantMatMulOp op,
   p[w::CodesOffset] = weights.add(packed);
   p[w::GroupSize] = group;
   p[w::ScalesOffset] = weights.add(scales);
-  if (anyZeroPoint && f != rt::Format::NF4)
-    p[w::ZeroPointsOffset] = weights.add(zeroPoints);
+  if (anyZeroPoint && format != w::WeightFormat::NF4)
+    p[w::ZeroPointsOffset] =
+        eightBit ? weights.add(std::vector<int16_t>(zeroPoints.begin(),
+                                                    zeroPoints.end()))
+                 : weights.add(std::vector<int8_t>(zeroPoints.begin(),
+                                                   zeroPoints.end()));
   if (Value bias = op.getBias()) {
     if (!isConstant(bias))
       return op.emitError(backend) << ": qg.dequant_matmul's bias must be a "
@@ -490,17 +519,16 @@ FailureOr<pkg::KernelInfo> weightInt4Kernel(qg::DequantMatMulOp op,
       return failure();
     p[w::BiasOffset] = *at;
   }
-  p[w::Format] =
-      static_cast<int64_t>(f == rt::Format::U4   ? w::WeightFormat::Uint4
-                           : f == rt::Format::I4 ? w::WeightFormat::Int4
-                                                 : w::WeightFormat::NF4);
-  const char *formatName = f == rt::Format::U4   ? "uint4"
-                           : f == rt::Format::I4 ? "int4"
-                                                 : "nf4";
+  p[w::Format] = static_cast<int64_t>(format);
+  static constexpr const char *kFormatNames[] = {"uint4", "int4", "nf4",
+                                                 "uint8", "int8"};
+  std::string grouping = q.isPerBlock() ? " g" + std::to_string(group)
+                         : q.isPerAxis() ? std::string(" per-channel")
+                                         : std::string(" per-tensor");
   return pkg::KernelInfo{"matmul " + std::to_string(p[w::M]) + "x" +
                              std::to_string(n) + "x" + std::to_string(kDim) +
-                             " " + formatName + " g" + std::to_string(group),
-                         sourceOf(op), pkg::KernelKind::WeightInt4,
+                             " " + kFormatNames[p[w::Format]] + grouping,
+                         sourceOf(op), pkg::KernelKind::WeightOnly,
                          std::move(p)};
 }
 

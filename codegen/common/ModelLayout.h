@@ -141,9 +141,10 @@ mlir::FailureOr<pkg::KernelInfo> qconvKernel(qg::QConv2DOp op,
                                              const MemoryPlan &plan,
                                              WeightsWriter &weights,
                                              llvm::StringRef backend);
-/// x [..., K] times a 4-bit constant: the codes as rows of the transposed
-/// weight, two per byte, with each row's scale (and zero point) table.
-mlir::FailureOr<pkg::KernelInfo> weightInt4Kernel(qg::DequantMatMulOp op,
+/// x [..., K] times a 4-bit or 8-bit constant: the codes as rows of the
+/// transposed weight (two per byte for 4 bits), with each row's scale (and
+/// zero point) table; see rt::kernel::wonly.
+mlir::FailureOr<pkg::KernelInfo> weightOnlyKernel(qg::DequantMatMulOp op,
                                                   const MemoryPlan &plan,
                                                   WeightsWriter &weights,
                                                   llvm::StringRef backend);

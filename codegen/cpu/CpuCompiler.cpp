@@ -1533,7 +1533,7 @@ LogicalResult Lowering::lowerLayerNorm(qg::LayerNormOp op) {
 }
 
 LogicalResult Lowering::lowerDequantMatMul(qg::DequantMatMulOp op) {
-  FailureOr<pkg::KernelInfo> k = weightInt4Kernel(op, plan, weights, kBackend);
+  FailureOr<pkg::KernelInfo> k = weightOnlyKernel(op, plan, weights, kBackend);
   if (failed(k))
     return failure();
   callKernel(std::move(*k));

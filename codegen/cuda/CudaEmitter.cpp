@@ -1482,16 +1482,17 @@ LogicalResult Emitter::emitQConv(qg::QConv2DOp op) {
 }
 
 LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
-  namespace w = rt::kernel::wint4;
+  namespace w = rt::kernel::wonly;
   FailureOr<pkg::KernelInfo> info =
-      weightInt4Kernel(op, plan, weights, kBackend);
+      weightOnlyKernel(op, plan, weights, kBackend);
   if (failed(info))
     return failure();
   ArrayRef<int64_t> p = info->params;
   auto c = [](int64_t v) { return std::to_string(v); };
   const int64_t m = p[w::M], k = p[w::K], n = p[w::N], group = p[w::GroupSize];
-  const int64_t rowBytes = (k + 1) / 2, groups = ceilDiv(k, group);
   const auto format = static_cast<w::WeightFormat>(p[w::Format]);
+  const bool eightBit = w::isEightBit(format);
+  const int64_t rowBytes = w::bytesPerRow(format, k), groups = ceilDiv(k, group);
   std::string decls =
       "  const float *x = reinterpret_cast<const float *>(arena + " +
       c(p[w::XOffset]) + ");\n" +
@@ -1502,10 +1503,12 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
       "  float *y = reinterpret_cast<float *>(arena + " + c(p[w::YOffset]) +
       ");\n";
   if (p[w::ZeroPointsOffset] >= 0)
-    decls += declareTable("signed char", "zero_points", p[w::ZeroPointsOffset]);
+    decls += declareTable(eightBit ? "short" : "signed char", "zero_points",
+                          p[w::ZeroPointsOffset]);
   if (p[w::BiasOffset] >= 0)
     decls += declareTable("float", "bias", p[w::BiasOffset]);
-  // The level of a code: uint4 0..15, int4 -8..7, NF4 from its table.
+  // The level of a code: uint4 0..15, int4 -8..7, NF4 from its table, uint8
+  // 0..255, int8 -128..127.
   std::string levels, level;
   if (format == w::WeightFormat::NF4) {
     levels = "  __shared__ float nf4[16];\n"
@@ -1518,6 +1521,8 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
     level = "nf4[CODE]";
   } else if (format == w::WeightFormat::Int4) {
     level = "(float)(((CODE) ^ 8) - 8)";
+  } else if (format == w::WeightFormat::Int8) {
+    level = "(float)(signed char)(CODE)";
   } else {
     level = "(float)(CODE)";
   }
@@ -1534,9 +1539,11 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
     std::string z = zp;
     if (!z.empty())
       z.replace(z.find("NN"), 2, nn);
-    return "(" +
-           levelOf("(codes[" + nn + " * " + c(rowBytes) + " + (" + kk +
-                   ") / 2] >> (4 * ((" + kk + ") & 1))) & 15") +
+    const std::string code =
+        eightBit ? "codes[" + nn + " * " + c(rowBytes) + " + " + kk + "]"
+                 : "(codes[" + nn + " * " + c(rowBytes) + " + (" + kk +
+                       ") / 2] >> (4 * ((" + kk + ") & 1))) & 15";
+    return "(" + levelOf(code) +
            (z.empty() ? "" : " - " + z) + ") * scales[" + nn + " * " +
            c(groups) + " + g]";
   };
@@ -1553,10 +1560,13 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
                 "", "x[mm * " + c(k) + " + ka]", loadB, store);
     return success();
   }
-  // A warp per kRows output columns: each lane takes chunks of 32 codes
-  // (16 bytes) of every row when rows and groups allow it, else 8 codes (4
-  // bytes), else one byte, so a warp reads each row as contiguous 512-byte
-  // (or 128-byte) runs and reuses each chunk of x for kRows rows. A uint4 or
+  // A warp per kRows output columns: each lane takes chunks of 16 bytes (32
+  // 4-bit or 16 8-bit codes) of every row when rows and groups allow it,
+  // else 4 bytes, else one byte, so a warp reads each row as contiguous
+  // 512-byte (or 128-byte) runs and reuses each chunk of x for kRows rows.
+  // An 8-bit code becomes a float with one byte permute (2^23 + code, int8
+  // codes first offset by 128 with one xor per 4 codes) and one subtraction,
+  // exact; the zero point applies once per chunk. A uint4 or
   // int4 code c becomes the float v = 1 + c/16 with one shift and one
   // logical operation (c in the top mantissa bits of 1.0f; int4's sign bit
   // flipped, as its level is (c ^ 8) - 8), so that
@@ -1575,21 +1585,38 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
         unroll <= 8)
       kRows = rows, kSplit = split, kUnroll = unroll;
   }
-  const int64_t chunk = (k % 32 == 0 && group % 32 == 0) ? 32
-                        : (k % 8 == 0 && group % 8 == 0) ? 8
-                                                         : 2;
-  // A chunk of 2 codes is one byte, widened so the same shifts apply.
-  const std::string load = chunk == 32 ? "uint4" : "unsigned int";
-  const int64_t words = chunk == 32 ? 4 : 1;
-  const int64_t perWord = chunk == 2 ? 2 : 8;
+  const int64_t perByte = eightBit ? 1 : 2;
+  auto fits = [&](int64_t codes) {
+    return k % codes == 0 && group % codes == 0;
+  };
+  const int64_t chunkBytes = fits(16 * perByte) ? 16
+                             : fits(4 * perByte) ? 4
+                                                 : 1;
+  const int64_t chunk = chunkBytes * perByte;
+  // A chunk of one byte is widened so the same shifts apply.
+  const std::string load = chunkBytes == 16 ? "uint4" : "unsigned int";
+  const int64_t words = chunkBytes == 16 ? 4 : 1;
+  const int64_t perWord = chunkBytes == 1 ? perByte : 4 * perByte;
   const bool nf4 = format == w::WeightFormat::NF4;
+  const bool hasZeroPoints = p[w::ZeroPointsOffset] >= 0;
+  // Whether sum_j x_j is needed: for the offset of the 4-bit float form and
+  // for zero points.
+  const bool needXs = !nf4 && (!eightBit || hasZeroPoints);
   // What sum_j x_j is multiplied by and subtracted: 16 (for the 1 in
   // 1 + c/16), plus 8 for int4, plus the zero point; for NF4 the zero point
   // alone (none).
   const std::string offset =
-      nf4 ? "0.0f"
+      nf4 || eightBit
+          ? "0.0f"
           : std::string(format == w::WeightFormat::Int4 ? "24.0f" : "16.0f");
   auto codeValue = [&](const std::string &word) {
+    if (eightBit)
+      return format == w::WeightFormat::Int8
+                 ? "(__uint_as_float(__byte_perm(" + word +
+                       " ^ 0x80808080u, 0x4B000000u, 0x7440 + j)) - "
+                       "8388736.0f)"
+                 : "(__uint_as_float(__byte_perm(" + word +
+                       ", 0x4B000000u, 0x7440 + j)) - 8388608.0f)";
     if (nf4)
       return "(nf4[(" + word + " >> (4 * j)) & 15] - zero[r])";
     // Nibble j moved to bits 19..22, the top of the mantissa.
@@ -1613,22 +1640,24 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
       "], zero[" + c(kRows) + "];\n#pragma unroll\n    for (int r = 0; r < " +
       c(kRows) + "; ++r) {\n" + "      const int col = min(col0 + r, " +
       c(n - 1) + ");\n";
-  if (chunk == 2)
-    body += "      packed[r] = codes[col * " + c(rowBytes) + " + k0 / 2];\n";
+  const std::string byteAt = eightBit ? "k0" : "k0 / 2";
+  if (chunkBytes == 1)
+    body += "      packed[r] = codes[col * " + c(rowBytes) + " + " + byteAt +
+            "];\n";
   else
     body += "      packed[r] = *reinterpret_cast<const " + load +
-            " *>(codes + col * " + c(rowBytes) + " + k0 / 2);\n";
+            " *>(codes + col * " + c(rowBytes) + " + " + byteAt + ");\n";
   body += "      s[r] = scales[col * " + c(groups) + " + g];\n";
   if (!zp.empty()) {
     std::string z = zp;
     z.replace(z.find("NN"), 2, "col");
-    body += "      zero[r] = " + offset + " + " + z + ";\n";
+    body += "      zero[r] = " + (eightBit ? z : offset + " + " + z) + ";\n";
   } else {
     body += "      zero[r] = " + offset + ";\n";
   }
   body += "    }\n";
   body += "#pragma unroll\n    for (int m = 0; m < " + c(m) + "; ++m) {\n";
-  if (chunk >= 8) {
+  if (chunk >= 4) {
     body += "      float xv[" + c(chunk) +
             "];\n#pragma unroll\n      for (int j = 0; j < " + c(chunk / 4) +
             "; ++j) {\n        const float4 v = reinterpret_cast<const "
@@ -1637,10 +1666,14 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
             " + k0)[j];\n        xv[4 * j] = v.x;\n        xv[4 * j + 1] = "
             "v.y;\n        xv[4 * j + 2] = v.z;\n        xv[4 * j + 3] = "
             "v.w;\n      }\n";
-    if (!nf4)
+    if (needXs)
       body +=
           "      float xs = 0.0f;\n#pragma unroll\n      for (int j = 0; j < " +
           c(chunk) + "; ++j)\n        xs += xv[j];\n";
+  } else if (chunk == 1) {
+    body += "      float xv[1];\n      xv[0] = x[m * " + c(k) + " + k0];\n";
+    if (needXs)
+      body += "      const float xs = xv[0];\n";
   } else {
     body += "      float xv[2];\n      xv[0] = x[m * " + c(k) + " + k0];\n";
     body += k % 2 == 0 ? "      xv[1] = x[m * " + c(k) + " + k0 + 1];\n"
@@ -1652,15 +1685,21 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
   body += "#pragma unroll\n      for (int r = 0; r < " + c(kRows) +
           "; ++r) {\n        float part = 0.0f;\n";
   for (int64_t wi = 0; wi < words; ++wi) {
-    const std::string word =
-        chunk == 32 ? std::string("packed[r].") + "xyzw"[wi] : "packed[r]";
+    const std::string word = words == 4
+                                 ? std::string("packed[r].") + "xyzw"[wi]
+                                 : std::string("packed[r]");
     body += "#pragma unroll\n        for (int j = 0; j < " + c(perWord) +
-            "; ++j)\n          part = fmaf(xv[" + c(wi * 8) + " + j], " +
+            "; ++j)\n          part = fmaf(xv[" + c(wi * perWord) + " + j], " +
             codeValue(word) + ", part);\n";
   }
-  body += nf4 ? "        acc[m][r] = fmaf(part, s[r], acc[m][r]);\n"
-              : "        acc[m][r] = fmaf(fmaf(16.0f, part, -zero[r] * xs), "
-                "s[r], acc[m][r]);\n";
+  if (!needXs)
+    body += "        acc[m][r] = fmaf(part, s[r], acc[m][r]);\n";
+  else if (eightBit)
+    body += "        acc[m][r] = fmaf(fmaf(-zero[r], xs, part), s[r], "
+            "acc[m][r]);\n";
+  else
+    body += "        acc[m][r] = fmaf(fmaf(16.0f, part, -zero[r] * xs), "
+            "s[r], acc[m][r]);\n";
   body += "      }\n    }\n  }\n";
   // Each warp's sums, then the warps' sums of each output.
   body += "  __shared__ float partial[" + c(kSplit) + "][" + c(m * kRows) +

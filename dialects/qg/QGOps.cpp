@@ -423,12 +423,14 @@ LogicalResult DequantMatMulOp::verify() {
   auto weightType = cast<RankedTensorType>(getWeight().getType());
   auto resultType = cast<RankedTensorType>(getType());
   auto weight = cast<QuantType>(weightType.getElementType());
-  const unsigned kAxis = getTransB() ? 1 : 0;
-  if (weightType.getRank() != 2 || !weight.isPerBlock() ||
-      weight.getAxis() != static_cast<int64_t>(kAxis))
-    return emitOpError("weight must be 2-D and quantized in blocks along K "
-                       "(axis ")
-           << kAxis << "), not " << weightType;
+  const int64_t kAxis = getTransB() ? 1 : 0;
+  if (weightType.getRank() != 2 ||
+      (weight.isPerBlock() && weight.getAxis() != kAxis) ||
+      (weight.isPerAxis() && weight.getAxis() != 1 - kAxis))
+    return emitOpError("weight must be 2-D and quantized per tensor, per "
+                       "output channel (axis ")
+           << 1 - kAxis << ") or in blocks along K (axis " << kAxis
+           << "), not " << weightType;
   if (inputType.getRank() < 1)
     return emitOpError("input must have rank 1 or more");
   const int64_t k = weightType.getDimSize(kAxis),

@@ -387,10 +387,11 @@ def QG_DequantMatMulOp : QG_Op<"dequant_matmul", [Pure]> {
   let description = [{
     What `qg-fuse-weight-only` makes of `matmul(x, dequantize(W))` (and a
     following add of a constant bias) when `W` is a 4-bit constant
-    (uint4/int4/NF4) quantized in blocks along K. `input` is f32
-    `[..., K]`; `weight` is the quantized constant, `[K, N]` blocked along
-    axis 0, or `[N, K]` blocked along axis 1 with `trans_b` (the layout of
-    ONNX Runtime's MatMulNBits). The result is f32 `[..., N]`:
+    (uint4/int4/NF4) quantized in blocks along K, or an 8-bit one
+    (uint8/int8) per tensor, per output channel or in blocks along K.
+    `input` is f32 `[..., K]`; `weight` is the quantized constant, `[K, N]`
+    (K is axis 0), or `[N, K]` with `trans_b` (the layout of ONNX Runtime's
+    MatMulNBits). The result is f32 `[..., N]`:
     `y = matmul(x, dequantize(W)) (+ bias[n])`, each step rounded to f32 as
     unfused. A backend dequantizes each block of W in registers as it goes,
     so the f32 weights never exist in memory.

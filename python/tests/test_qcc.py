@@ -126,6 +126,31 @@ def test_weight_only_needs_no_calibration(tmp_path):
     assert "i4" in formats.values()
 
 
+def test_w8a16_runs_int8_weights_in_place_like_onnxruntime_on_its_export(test_set, tmp_path):
+    """W8A16: int8 weights per output channel, float activations, no
+    calibration. The Gemm layers compile to the weight-only kernel, so the
+    f32 weights never exist: the package's arena stays below the FP32
+    model's. ONNX Runtime on qcc's own QDQ export (DequantizeLinear then
+    float layers) is the reference; labels bound the accuracy."""
+    x, labels = test_set
+    model = qcc.quantize(MODEL, scheme="w8a16", input_shapes=SHAPE)
+    assert {layer["format"] for layer in model.report["layers"]} == {"i8"}
+    assert {layer["activations"] for layer in model.report["layers"]} == {"f32"}
+    package = qcc.compile(model)
+    assert "2 runtime kernels" in package.summary, package.summary
+    got = np.concatenate([qcc.Runtime(package).run({"input": s})["logits"] for s in x[:100]])
+    qdq = ort_run(str(model.save(tmp_path / "w8a16.onnx")), x[:100])
+    # Both are float paths over the same dequantized weights: only the
+    # order of the f32 sums differs.
+    np.testing.assert_allclose(got, qdq, rtol=1e-4, atol=1e-4)
+    fp32 = ort_run(MODEL, x)
+    runtime = qcc.Runtime(package)
+    all_logits = np.concatenate([runtime.run({"input": s})["logits"] for s in x])
+    accuracy = float(np.mean(all_logits.argmax(1) == labels))
+    reference = float(np.mean(fp32.argmax(1) == labels))
+    assert accuracy >= reference - 0.01, (accuracy, reference)
+
+
 def test_mixed_precision_stays_under_the_size_budget(calib):
     model = qcc.quantize(MODEL, calib, scheme="mixed", size_budget="6bits", group_size=32,
                          input_shapes=SHAPE, progress=False)

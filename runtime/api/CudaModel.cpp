@@ -29,8 +29,8 @@ const char *kindName(pkg::KernelKind kind) {
     return "a qlinear CPU kernel";
   case pkg::KernelKind::QConv2D:
     return "a qconv2d CPU kernel";
-  case pkg::KernelKind::WeightInt4:
-    return "a weight-int4 CPU kernel";
+  case pkg::KernelKind::WeightOnly:
+    return "a weight-only CPU kernel";
   case pkg::KernelKind::CudaKernel:
     return "a CUDA kernel";
   }

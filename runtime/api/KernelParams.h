@@ -86,27 +86,45 @@ enum : int {
 };
 } // namespace qconv
 
-/// y[m, n] = sum_k x[m, k] * w[n, k] (+ bias[n]) in f32, where w[n, k] =
-/// (levels[code] - zeroPoint[n, g]) * scale[n, g] for group g = k /
-/// GroupSize: DequantizeLinear's value, formed in registers.
-namespace wint4 {
+/// Weight-only matmul: y[m, n] = sum_k x[m, k] * w[n, k] (+ bias[n]) in
+/// f32, where w[n, k] = (level(code) - zeroPoint[n, g]) * scale[n, g] for
+/// group g = k / GroupSize: DequantizeLinear's value, formed in registers.
+/// 4-bit formats (W4A16) and 8-bit ones (W8A16) share the layout; a weight
+/// per-channel along N is one group of K.
+namespace wonly {
 enum : int {
   M,
   K,
   N,
   XOffset,          ///< arena, M*K f32, rows contiguous
-  CodesOffset,      ///< weights, N rows of ceil(K/2) bytes: code k of a row
-                    ///< in the low nibble of byte k/2 when k is even
-  GroupSize,        ///< a positive multiple of 16
+  CodesOffset,      ///< weights, N rows of bytesPerRow(Format, K) bytes;
+                    ///< 4-bit: code k of a row in the low nibble of byte
+                    ///< k/2 when k is even; 8-bit: byte k
+  GroupSize,        ///< 4-bit: a positive multiple of 16; 8-bit: positive
   ScalesOffset,     ///< weights, N * ceil(K/GroupSize) f32, row n contiguous
-  ZeroPointsOffset, ///< weights, as many i8, or -1 for none
+  ZeroPointsOffset, ///< weights, as many i8 (4-bit) or i16 (8-bit), or -1
   Format,           ///< WeightFormat
   BiasOffset,       ///< weights, N f32, or -1
   YOffset,          ///< arena, M*N f32
   Count
 };
-enum class WeightFormat : int64_t { Uint4 = 0, Int4 = 1, NF4 = 2 };
-} // namespace wint4
+enum class WeightFormat : int64_t {
+  Uint4 = 0,
+  Int4 = 1,
+  NF4 = 2,
+  Uint8 = 3,
+  Int8 = 4
+};
+inline bool isEightBit(WeightFormat f) {
+  return f == WeightFormat::Uint8 || f == WeightFormat::Int8;
+}
+/// Bytes of one row of K codes.
+inline int64_t bytesPerRow(WeightFormat f, int64_t k) {
+  return isEightBit(f) ? k : (k + 1) / 2;
+}
+/// Bytes of one zero point.
+inline int64_t zeroPointBytes(WeightFormat f) { return isEightBit(f) ? 2 : 1; }
+} // namespace wonly
 
 /// The launch of a CudaKernel: grid x in [1, 2^31-1], y and z in [1, 65535];
 /// block dimensions >= 1 with x, y <= 1024, z <= 64 and at most 1024

@@ -10,6 +10,7 @@
 #include "runtime/cpu/CodeLoader.h"
 #include "runtime/cpu/GemmInt4.h"
 #include "runtime/cpu/GemmInt8.h"
+#include "runtime/cpu/GemmW8.h"
 #include "runtime/cpu/ThreadPool.h"
 #include "runtime/numerics/Numerics.h"
 #include "runtime/package/Manifest.h"
@@ -56,7 +57,8 @@ struct Prepared {
   pkg::KernelKind kind;
   std::vector<int64_t> p;
   rt::PackedInt8Weights packed;
-  rt::PackedInt4Weights packed4; // WeightInt4 only
+  rt::PackedInt4Weights packed4; // WeightOnly, 4-bit formats
+  rt::W8Weights w8;               // WeightOnly, 8-bit formats (borrowed)
   rt::Int8Epilogue epilogue;
   int64_t gemmRows = 0;    // rows of one GEMM call (M, or OH*OW for conv)
   size_t scratchBytes = 0; // per context, conv only
@@ -194,9 +196,10 @@ std::string prepareGemm(const qcc_model &model, Prepared &k, int64_t n,
 
 size_t outputSize(int64_t kind) { return kind == 0 ? 4 : 1; }
 
-/// Checks a weight-only 4-bit matmul and packs its weights for this CPU.
-std::string prepareWeightInt4(const qcc_model &model, Prepared &k) {
-  namespace w = kp::wint4;
+/// Checks a weight-only matmul; packs 4-bit weights for this CPU and points
+/// at 8-bit ones in place.
+std::string prepareWeightOnly(const qcc_model &model, Prepared &k) {
+  namespace w = kp::wonly;
   const std::vector<int64_t> &p = k.p;
   if (p.size() != w::Count)
     return "expected " + std::to_string(w::Count) + " parameters";
@@ -206,19 +209,24 @@ std::string prepareWeightInt4(const qcc_model &model, Prepared &k) {
   if (m < 0 || m > (int64_t{1} << 40) || kDim <= 0 || kDim > (1 << 20) ||
       n <= 0 || n > (1 << 24))
     return "sizes out of range";
-  if (g <= 0 || g % 16 != 0 || g > (1 << 20))
-    return "group size must be a positive multiple of 16";
-  if (p[w::Format] < 0 || p[w::Format] > 2)
-    return "unknown 4-bit format";
-  const auto format = static_cast<kp::wint4::WeightFormat>(p[w::Format]);
-  const int64_t groups = (kDim + g - 1) / g, rowBytes = (kDim + 1) / 2;
+  if (p[w::Format] < 0 || p[w::Format] > 4)
+    return "unknown weight format " + std::to_string(p[w::Format]);
+  const auto format = static_cast<w::WeightFormat>(p[w::Format]);
+  const bool eightBit = w::isEightBit(format);
+  if (g <= 0 || g > (1 << 20) || (!eightBit && g % 16 != 0))
+    return eightBit ? "group size must be positive"
+                    : "group size must be a positive multiple of 16";
+  const int64_t groups = (kDim + g - 1) / g;
+  const int64_t rowBytes = w::bytesPerRow(format, kDim);
+  const int64_t zpBytes = w::zeroPointBytes(format);
   if (!fitsIn(p[w::CodesOffset], product({n, rowBytes}), wBytes, 1))
     return "weight codes lie outside the weights section";
   if (!fitsIn(p[w::ScalesOffset], product({n, groups, 4}), wBytes, 4))
     return "scales lie outside the weights section";
   if (p[w::ZeroPointsOffset] != -1 &&
-      (format == kp::wint4::WeightFormat::NF4 ||
-       !fitsIn(p[w::ZeroPointsOffset], product({n, groups}), wBytes, 1)))
+      (format == w::WeightFormat::NF4 ||
+       !fitsIn(p[w::ZeroPointsOffset], product({n, groups, zpBytes}), wBytes,
+               zpBytes)))
     return "zero points lie outside the weights section (or NF4 has some)";
   if (p[w::BiasOffset] != -1 && !fitsIn(p[w::BiasOffset], n * 4, wBytes, 4))
     return "bias lies outside the weights section";
@@ -226,11 +234,31 @@ std::string prepareWeightInt4(const qcc_model &model, Prepared &k) {
     return "input lies outside the arena";
   if (!fitsIn(p[w::YOffset], product({m, n, 4}), arena, 4))
     return "output lies outside the arena";
+  // 4-byte aligned and inside the section, checked above.
+  const auto *scales =
+      reinterpret_cast<const float *>(model.weights + p[w::ScalesOffset]);
+  k.gemmRows = m;
+  if (eightBit) {
+    rt::W8Weights &w8 = k.w8;
+    w8.isa = rt::defaultIsa();
+    w8.n = n;
+    w8.k = kDim;
+    w8.groupSize = g;
+    w8.groups = groups;
+    w8.isSigned = format == w::WeightFormat::Int8;
+    w8.codes = model.weights + p[w::CodesOffset];
+    w8.scales = scales;
+    w8.zeroPoints = p[w::ZeroPointsOffset] == -1
+                        ? nullptr
+                        : reinterpret_cast<const int16_t *>(
+                              model.weights + p[w::ZeroPointsOffset]);
+    return rt::checkW8Weights(w8);
+  }
   const int8_t *zp = p[w::ZeroPointsOffset] == -1
                          ? nullptr
                          : reinterpret_cast<const int8_t *>(
                                model.weights + p[w::ZeroPointsOffset]);
-  const int zpLo = format == kp::wint4::WeightFormat::Int4 ? -8 : 0;
+  const int zpLo = format == w::WeightFormat::Int4 ? -8 : 0;
   if (zp)
     for (int64_t i = 0; i < n * groups; ++i)
       if (zp[i] < zpLo || zp[i] > zpLo + 15)
@@ -242,23 +270,17 @@ std::string prepareWeightInt4(const qcc_model &model, Prepared &k) {
     for (int64_t c = 0; c < kDim; ++c)
       codes[r * kDim + c] =
           (packed[r * rowBytes + c / 2] >> (4 * (c % 2))) & 15;
-  // 4-byte aligned and inside the section, checked above.
-  const auto *scales =
-      reinterpret_cast<const float *>(model.weights + p[w::ScalesOffset]);
   for (int64_t i = 0; i < n * groups; ++i)
     if (!std::isfinite(scales[i]))
       return "scale is not finite";
   const std::array<float, 16> levels =
-      format == kp::wint4::WeightFormat::Uint4  ? rt::uint4Levels()
-      : format == kp::wint4::WeightFormat::Int4 ? rt::int4Levels()
-                                                : rt::nf4Levels();
+      format == w::WeightFormat::Uint4  ? rt::uint4Levels()
+      : format == w::WeightFormat::Int4 ? rt::int4Levels()
+                                        : rt::nf4Levels();
   std::string error;
   k.packed4 = rt::packInt4Weights(codes.data(), n, kDim, g, scales, zp, levels,
                                   rt::defaultIsa(), error);
-  if (!error.empty())
-    return error;
-  k.gemmRows = m;
-  return {};
+  return error;
 }
 
 std::string prepare(qcc_model &model, size_t index) {
@@ -294,8 +316,8 @@ std::string prepare(qcc_model &model, size_t index) {
     k.gemmRows = p[q::M];
     return {};
   }
-  if (info.kind == pkg::KernelKind::WeightInt4)
-    return prepareWeightInt4(model, k);
+  if (info.kind == pkg::KernelKind::WeightOnly)
+    return prepareWeightOnly(model, k);
   if (info.kind == pkg::KernelKind::CudaKernel)
     return "a CUDA kernel in a package of CPU code";
   namespace c = kp::qconv;
@@ -558,18 +580,22 @@ void runQConv(qcc_context &ctx, const Prepared &k) {
   }
 }
 
-void runWeightInt4(qcc_context &ctx, const Prepared &k) {
-  namespace w = kp::wint4;
+void runWeightOnly(qcc_context &ctx, const Prepared &k) {
+  namespace w = kp::wonly;
   const std::vector<int64_t> &p = k.p;
   uint8_t *arena = ctx.arena.data();
   const float *bias = p[w::BiasOffset] == -1
                           ? nullptr
                           : reinterpret_cast<const float *>(ctx.model->weights +
                                                             p[w::BiasOffset]);
-  std::string e = rt::gemmWeightInt4(
-      reinterpret_cast<const float *>(arena + p[w::XOffset]), p[w::M], p[w::K],
-      k.packed4, bias, reinterpret_cast<float *>(arena + p[w::YOffset]),
-      p[w::N], poolFor(ctx, p[w::M] * p[w::N] * p[w::K]));
+  const auto *x = reinterpret_cast<const float *>(arena + p[w::XOffset]);
+  auto *y = reinterpret_cast<float *>(arena + p[w::YOffset]);
+  rt::ThreadPool *pool = poolFor(ctx, p[w::M] * p[w::N] * p[w::K]);
+  std::string e =
+      w::isEightBit(static_cast<w::WeightFormat>(p[w::Format]))
+          ? rt::gemmW8(x, p[w::M], p[w::K], k.w8, bias, y, p[w::N], pool)
+          : rt::gemmWeightInt4(x, p[w::M], p[w::K], k.packed4, bias, y,
+                               p[w::N], pool);
   if (!e.empty() && ctx.error.empty())
     ctx.error = e;
 }
@@ -587,8 +613,8 @@ void callKernel(int64_t context, int64_t index) {
     runQLinear(*ctx, k);
   else if (k.kind == pkg::KernelKind::QConv2D)
     runQConv(*ctx, k);
-  else if (k.kind == pkg::KernelKind::WeightInt4)
-    runWeightInt4(*ctx, k);
+  else if (k.kind == pkg::KernelKind::WeightOnly)
+    runWeightOnly(*ctx, k);
   else if (ctx->error.empty())
     ctx->error = "compiled code called kernel " + std::to_string(index) +
                  ", which is generated code, not a runtime kernel";

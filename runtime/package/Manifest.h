@@ -39,8 +39,8 @@ enum class KernelKind : uint32_t {
   Generated = 0,
   QLinear = 1, ///< int8 GEMM with epilogue; params: see runtime/api
   QConv2D = 2, ///< int8 convolution (im2col + the same GEMM)
-  WeightInt4 = 3, ///< f32 x 4-bit weights (uint4/int4/NF4), dequantized in
-                  ///< registers
+  WeightOnly = 3, ///< f32 x 4-bit (uint4/int4/NF4) or 8-bit (uint8/int8)
+                  ///< weights, dequantized in registers
   /// A kernel of the package's PTX (SectionKind::Ptx), with the signature
   /// extern "C" __global__ void NAME(unsigned char *arena,
   ///                                 const unsigned char *weights);

@@ -756,7 +756,7 @@ TEST(CpuBackend, FourBitWeightMatmulsMatchTheReference) {
   // Three runtime calls and nothing generated: the dequantizes vanish.
   ASSERT_EQ(manifest.kernels.size(), 3u);
   for (const pkg::KernelInfo &k : manifest.kernels)
-    EXPECT_EQ(k.kind, pkg::KernelKind::WeightInt4) << k.name;
+    EXPECT_EQ(k.kind, pkg::KernelKind::WeightOnly) << k.name;
   EXPECT_EQ(manifest.kernels[2].name, "matmul 5x7x48 nf4 g16");
 
   std::vector<float> x(5 * K);
@@ -778,6 +778,156 @@ TEST(CpuBackend, FourBitWeightMatmulsMatchTheReference) {
       const double want = (*expected)[c].data[i];
       EXPECT_NEAR(y[c][i], want, 1e-5 + 1e-5 * std::fabs(want))
           << cases[c].format << " output " << i;
+    }
+}
+
+/// W8A16: matmuls with uint8/int8 constant weights, per output channel
+/// (with zero points, in the [K, N] and the transposed [N, K] layout), in
+/// blocks along K and per tensor with a bias, go to the runtime's
+/// weight-only kernel, which reads the 8-bit codes in place; the results
+/// must match the reference interpreter, which dequantizes the whole tensor
+/// first. K = 40 and the blocks of 20 are not multiples of the kernels'
+/// 16-code steps.
+TEST(CpuBackend, EightBitWeightMatmulsMatchTheReference) {
+  Lcg rng{13};
+  const int64_t M = 5, K = 40, N = 7;
+  auto ints = [&](int64_t count, int lo, int hi) {
+    std::vector<long> v(static_cast<size_t>(count));
+    for (long &x : v)
+      x = std::lround(rng.next(lo, hi));
+    return v;
+  };
+  auto floats = [&](int64_t count, double lo, double hi) {
+    std::vector<float> v(static_cast<size_t>(count));
+    for (float &x : v)
+      x = static_cast<float>(rng.next(lo, hi));
+    return v;
+  };
+  // A dense literal of `cols` columns: [[...], [...]].
+  auto rows = [](const auto &values, int64_t cols) {
+    std::string text;
+    for (size_t i = 0; i < values.size(); i += cols) {
+      using T = typename std::decay_t<decltype(values)>::value_type;
+      std::vector<T> row(values.begin() + i, values.begin() + i + cols);
+      text += (i ? ", [" : "[") + list(row) + "]";
+    }
+    return text;
+  };
+  // The weight's quantized type and its codes as a dense literal.
+  auto weight = [&](const std::string &shape, const char *storage,
+                    const std::string &quant, int lo, int hi) {
+    const std::string type = "tensor<" + shape + "x" + quant + ">";
+    const int64_t cols = shape == std::to_string(K) + "x" + std::to_string(N)
+                             ? N
+                             : K;
+    return std::make_pair(type, "qg.constant dense<[" +
+                                    rows(ints(K * N, lo, hi), cols) +
+                                    "]> : tensor<" + shape + "x" + storage +
+                                    "> as " + type);
+  };
+  const std::string kn = std::to_string(K) + "x" + std::to_string(N);
+  const std::string nk = std::to_string(N) + "x" + std::to_string(K);
+  struct Layer {
+    std::pair<std::string, std::string> w;
+    bool transposed;
+  };
+  const Layer layers[] = {
+      {weight(kn, "ui8",
+              "!qg.quant<u8, axis = 1, scales = dense<[" +
+                  list(floats(N, 0.001, 0.02)) + "]> : tensor<" +
+                  std::to_string(N) + "xf32>, zero_points = dense<[" +
+                  list(ints(N, 100, 160)) + "]> : tensor<" + std::to_string(N) +
+                  "xi32>>",
+              0, 255),
+       false},
+      {weight(nk, "i8",
+              "!qg.quant<i8, axis = 0, scales = dense<[" +
+                  list(floats(N, 0.001, 0.02)) + "]> : tensor<" +
+                  std::to_string(N) + "xf32>>",
+              -128, 127),
+       true},
+      {weight(kn, "i8",
+              "!qg.quant<i8, axis = 0, block = 20, scales = dense<[" +
+                  rows(floats(2 * N, 0.001, 0.02), N) + "]> : tensor<2x" +
+                  std::to_string(N) + "xf32>, zero_points = dense<[" +
+                  rows(ints(2 * N, -20, 20), N) + "]> : tensor<2x" +
+                  std::to_string(N) + "xi32>>",
+              -128, 127),
+       false},
+      {weight(kn, "i8", "!qg.quant<i8, scale = 0.0125>", -128, 127), false}};
+  std::ostringstream text;
+  const std::string xType =
+      "tensor<" + std::to_string(M) + "x" + std::to_string(K) + "xf32>";
+  const std::string yType =
+      "tensor<" + std::to_string(M) + "x" + std::to_string(N) + "xf32>";
+  text << "func.func @main(%x: " << xType << " {qg.name = \"x\"}) -> (";
+  for (int c = 0; c < 4; ++c)
+    text << (c ? ", " : "") << yType << " {qg.name = \"y" << c << "\"}";
+  text << ") {\n";
+  for (int c = 0; c < 4; ++c) {
+    const Layer &l = layers[c];
+    const std::string fType =
+        "tensor<" + (l.transposed ? nk : kn) + "xf32>";
+    text << "  %w" << c << " = " << l.w.second << "\n"
+         << "  %d" << c << " = qg.dequantize %w" << c << " : " << l.w.first
+         << " -> " << fType << "\n"
+         << "  %m" << c << " = qg.matmul %x, %d" << c
+         << (l.transposed ? " {rhs_perm = array<i64: 1, 0>}" : "") << " : "
+         << xType << ", " << fType << " -> " << yType << "\n";
+  }
+  text << "  %b = qg.constant dense<[" << list(floats(N, -1, 1))
+       << "]> : tensor<" << N << "xf32>\n"
+       << "  %y3 = qg.add %m3, %b : " << yType << ", tensor<" << N
+       << "xf32> -> " << yType << "\n"
+       << "  return %m0, %m1, %m2, %y3 : " << yType << ", " << yType << ", "
+       << yType << ", " << yType << "\n}\n";
+
+  mlir::DialectRegistry registry;
+  registerDialects(registry);
+  mlir::MLIRContext context(registry);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(text.str(), &context);
+  ASSERT_TRUE(module) << text.str();
+  mlir::OwningOpRef<mlir::ModuleOp> original = module->clone();
+  auto function = *original->getOps<mlir::func::FuncOp>().begin();
+  mlir::PassManager pm(&context, mlir::ModuleOp::getOperationName());
+  buildFusionPipeline(pm);
+  ASSERT_TRUE(succeeded(pm.run(*module)));
+  auto compiled = *module->getOps<mlir::func::FuncOp>().begin();
+  int fused = 0;
+  compiled.walk([&](qg::DequantMatMulOp) { ++fused; });
+  EXPECT_EQ(fused, 4);
+  pkg::Manifest manifest;
+  mlir::FailureOr<std::vector<uint8_t>> package = cpu::compilePackage(
+      compiled, cpu::CpuTarget{"", "", 2}, "test", &manifest);
+  ASSERT_TRUE(succeeded(package));
+  ASSERT_EQ(manifest.kernels.size(), 4u);
+  for (const pkg::KernelInfo &k : manifest.kernels)
+    EXPECT_EQ(k.kind, pkg::KernelKind::WeightOnly) << k.name;
+  EXPECT_EQ(manifest.kernels[0].name, "matmul 5x7x40 uint8 per-channel");
+  EXPECT_EQ(manifest.kernels[2].name, "matmul 5x7x40 int8 g20");
+  EXPECT_EQ(manifest.kernels[3].name, "matmul 5x7x40 int8 per-tensor");
+  // The weights stay 8-bit: four layers of K x N codes plus small tables,
+  // well under the f32 weights' 4 x 4 x K x N bytes.
+  EXPECT_LT(manifest.weightBytes, static_cast<uint64_t>(4 * K * N * 2));
+
+  std::vector<float> x = floats(M * K, -2, 2);
+  ref::Tensor xt{
+      llvm::cast<mlir::RankedTensorType>(function.getArgumentTypes()[0])
+          .getElementType(),
+      {M, K},
+      std::vector<double>(x.begin(), x.end())};
+  mlir::FailureOr<std::vector<ref::Tensor>> expected = ref::run(function, {xt});
+  ASSERT_TRUE(succeeded(expected));
+  std::string error;
+  std::vector<std::vector<float>> y =
+      runOnce(*package, {x}, std::vector<size_t>(4, M * N), error);
+  ASSERT_EQ(error, "");
+  for (int c = 0; c < 4; ++c)
+    for (size_t i = 0; i < y[c].size(); ++i) {
+      const double want = (*expected)[c].data[i];
+      EXPECT_NEAR(y[c][i], want, 1e-5 + 1e-5 * std::fabs(want))
+          << "layer " << c << " output " << i;
     }
 }
 

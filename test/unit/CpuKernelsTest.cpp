@@ -5,6 +5,7 @@
 #include "runtime/cpu/CpuFeatures.h"
 #include "runtime/cpu/GemmInt4.h"
 #include "runtime/cpu/GemmInt8.h"
+#include "runtime/cpu/GemmW8.h"
 #include "runtime/cpu/ThreadPool.h"
 #include "runtime/numerics/Numerics.h"
 
@@ -443,6 +444,144 @@ TEST(Int4GemmErrors, RejectsBadGroupsAndCodes) {
   packInt4Weights(codes.data(), 1, 32, 16, scales.data(), nullptr,
                   uint4Levels(), Isa::Scalar, error);
   EXPECT_NE(error.find("column 5"), std::string::npos) << error;
+}
+
+//===----------------------------------------------------------------------===//
+// Weight-only 8-bit matmul (W8A16)
+//===----------------------------------------------------------------------===//
+
+/// gemmW8 against the product, in double, of x and the weights that the
+/// numeric core's dequantizeInteger gives: uint8 with zero points or int8
+/// without, per channel (group = k) or in groups that need not divide k.
+void checkW8(bool isSigned, bool zeroPoints, int64_t m, int64_t n, int64_t k,
+             int64_t group, Isa isa, std::mt19937 &rng,
+             ThreadPool *pool = nullptr) {
+  const int64_t groups = (k + group - 1) / group;
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> pos(0.001f, 0.02f), sym(-1.f, 1.f);
+  std::vector<uint8_t> codes(static_cast<size_t>(n * k));
+  for (auto &c : codes)
+    c = static_cast<uint8_t>(byte(rng));
+  std::vector<float> scales(static_cast<size_t>(n * groups));
+  std::vector<int16_t> zeros(scales.size());
+  for (size_t i = 0; i < scales.size(); ++i) {
+    scales[i] = pos(rng);
+    zeros[i] = static_cast<int16_t>(byte(rng) - (isSigned ? 128 : 0));
+  }
+  std::vector<float> x(static_cast<size_t>(m * (k + 3))), bias(n);
+  for (auto &v : x)
+    v = sym(rng);
+  for (auto &v : bias)
+    v = sym(rng);
+  W8Weights w;
+  w.isa = isa;
+  w.n = n;
+  w.k = k;
+  w.groupSize = group;
+  w.groups = groups;
+  w.isSigned = isSigned;
+  w.codes = codes.data();
+  w.scales = scales.data();
+  w.zeroPoints = zeroPoints ? zeros.data() : nullptr;
+  ASSERT_EQ(checkW8Weights(w), "");
+  std::vector<float> y(static_cast<size_t>(m * (n + 2)), NAN);
+  ASSERT_EQ(gemmW8(x.data(), m, k + 3, w, bias.data(), y.data(), n + 2, pool),
+            "");
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t c = 0; c < n; ++c) {
+      double sum = bias[c], magnitude = std::fabs(bias[c]);
+      for (int64_t kk = 0; kk < k; ++kk) {
+        const size_t g = c * groups + kk / group;
+        const uint8_t code = codes[c * k + kk];
+        const float weight = dequantizeInteger(
+            isSigned ? static_cast<int8_t>(code) : code, scales[g],
+            zeroPoints ? zeros[g] : 0);
+        const double p = double(x[r * (k + 3) + kk]) * weight;
+        sum += p;
+        magnitude += std::fabs(p);
+      }
+      ASSERT_NEAR(y[r * (n + 2) + c], sum, 2e-6 * magnitude + 1e-7)
+          << "m=" << r << " n=" << c << " (" << m << "x" << n << "x" << k
+          << " g" << group << ") isa=" << isaName(isa)
+          << (isSigned ? " int8" : " uint8");
+      // The padding columns of y are not written.
+      if (c == n - 1) {
+        ASSERT_TRUE(std::isnan(y[r * (n + 2) + n]));
+      }
+    }
+}
+
+class W8Gemm : public ::testing::TestWithParam<Isa> {
+protected:
+  void SetUp() override {
+    if (!isaSupported(GetParam()))
+      GTEST_SKIP() << "this CPU lacks " << isaName(GetParam());
+  }
+};
+
+TEST_P(W8Gemm, MatchesDequantizedWeights) {
+  std::mt19937 rng(11);
+  for (bool isSigned : {false, true})
+    for (bool zeroPoints : {false, true})
+      for (auto [n, k, group] :
+           {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},
+            {3, 7, 7},      // per channel, shorter than a vector
+            {5, 100, 100},  // per channel, a scalar tail
+            {16, 128, 32},  // groups of two vectors
+            {9, 130, 48},   // groups that straddle vectors, a short last one
+            {33, 300, 300}, // per channel
+            {4, 64, 5}})    // groups shorter than a vector
+        for (int64_t m : {1, 2, 5, 16})
+          checkW8(isSigned, zeroPoints, m, n, k, group, GetParam(), rng);
+}
+
+TEST_P(W8Gemm, ThreadedCallsMatchToo) {
+  std::mt19937 rng(12);
+  ThreadPool pool(2);
+  checkW8(true, false, 1, 301, 512, 512, GetParam(), rng, &pool);
+  checkW8(false, true, 3, 70, 256, 64, GetParam(), rng, &pool);
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, W8Gemm,
+                         ::testing::Values(Isa::Scalar, Isa::Avx2),
+                         [](const auto &info) { return isaName(info.param); });
+
+TEST(W8GemmErrors, RejectsBadZeroPointsScalesAndSizes) {
+  std::vector<uint8_t> codes(32, 1);
+  std::vector<float> scales(2, 1.f);
+  std::vector<int16_t> zeros(2, 0);
+  W8Weights w;
+  w.n = 1;
+  w.k = 32;
+  w.groupSize = 16;
+  w.groups = 2;
+  w.isSigned = true;
+  w.codes = codes.data();
+  w.scales = scales.data();
+  w.zeroPoints = zeros.data();
+  EXPECT_EQ(checkW8Weights(w), "");
+  zeros[1] = 128; // int8's zero points end at 127
+  EXPECT_NE(checkW8Weights(w).find("outside the int8 range"),
+            std::string::npos)
+      << checkW8Weights(w);
+  w.isSigned = false; // uint8's reach 255
+  EXPECT_EQ(checkW8Weights(w), "");
+  zeros[0] = -1;
+  EXPECT_NE(checkW8Weights(w).find("outside the uint8 range"),
+            std::string::npos);
+  zeros[0] = 0;
+  scales[1] = INFINITY;
+  EXPECT_NE(checkW8Weights(w).find("not finite"), std::string::npos);
+  scales[1] = 1.f;
+  w.groups = 3; // not ceil(32 / 16)
+  EXPECT_NE(checkW8Weights(w).find("groups"), std::string::npos);
+  w.groups = 2;
+  std::vector<float> x(32, 1.f), y(1);
+  EXPECT_NE(gemmW8(x.data(), 1, 31, w, nullptr, y.data(), 1).find("strides"),
+            std::string::npos);
+  EXPECT_EQ(gemmW8(x.data(), 1, 32, w, nullptr, y.data(), 1), "");
+  // Codes 1 with x = 1: the first group's zero point is 0, the second's 128.
+  EXPECT_FLOAT_EQ(y[0], 16.f * (1 - 0) + 16.f * (1 - 128));
 }
 
 } // namespace

@@ -112,7 +112,7 @@ TEST(Runtime, ChecksKernelParametersBeforeLoadingCode) {
 
 /// y [2, 3] = x [2, 32] times 4-bit weights [3, 32] in groups of 16.
 pkg::Manifest weightInt4Manifest() {
-  namespace w = qcc::rt::kernel::wint4;
+  namespace w = qcc::rt::kernel::wonly;
   pkg::Manifest m;
   m.model = "hand.mlir";
   m.target = "cpu x86_64";
@@ -132,12 +132,12 @@ pkg::Manifest weightInt4Manifest() {
   p[w::ZeroPointsOffset] = 96; // 3 x 2 i8
   p[w::Format] = static_cast<int64_t>(w::WeightFormat::Uint4);
   p[w::YOffset] = 256;
-  m.kernels.push_back({"matmul", "fc", pkg::KernelKind::WeightInt4, p});
+  m.kernels.push_back({"matmul", "fc", pkg::KernelKind::WeightOnly, p});
   return m;
 }
 
 TEST(Runtime, ChecksWeightInt4Parameters) {
-  namespace w = qcc::rt::kernel::wint4;
+  namespace w = qcc::rt::kernel::wonly;
   EXPECT_NE(loadError(build(weightInt4Manifest(), 128)).find("code: "),
             std::string::npos);
   auto withParam = [](int index, int64_t value) {
@@ -151,8 +151,8 @@ TEST(Runtime, ChecksWeightInt4Parameters) {
             "kernel 0 (matmul): weight codes lie outside the weights section");
   EXPECT_EQ(loadError(build(withParam(w::ScalesOffset, 110), 128)),
             "kernel 0 (matmul): scales lie outside the weights section");
-  EXPECT_EQ(loadError(build(withParam(w::Format, 3), 128)),
-            "kernel 0 (matmul): unknown 4-bit format");
+  EXPECT_EQ(loadError(build(withParam(w::Format, 5), 128)),
+            "kernel 0 (matmul): unknown weight format 5");
   EXPECT_EQ(
       loadError(build(
           withParam(w::Format, static_cast<int64_t>(w::WeightFormat::NF4)),
@@ -167,6 +167,54 @@ TEST(Runtime, ChecksWeightInt4Parameters) {
   // ranges.
   EXPECT_EQ(loadError(build(weightInt4Manifest(), 128, true, 0xF0)),
             "kernel 0 (matmul): zero point out of the format's range");
+}
+
+/// y [2, 3] = x [2, 32] times uint8 weights [3, 32], one scale and one i16
+/// zero point per output channel.
+pkg::Manifest weightInt8Manifest() {
+  namespace w = qcc::rt::kernel::wonly;
+  pkg::Manifest m = weightInt4Manifest();
+  std::vector<int64_t> &p = m.kernels[0].params;
+  p[w::CodesOffset] = 0; // 3 rows of 32 bytes
+  p[w::GroupSize] = 32;
+  p[w::ScalesOffset] = 96;      // 3 f32
+  p[w::ZeroPointsOffset] = 112; // 3 i16
+  p[w::Format] = static_cast<int64_t>(w::WeightFormat::Uint8);
+  return m;
+}
+
+TEST(Runtime, ChecksWeightInt8Parameters) {
+  namespace w = qcc::rt::kernel::wonly;
+  // Weights of zero bytes are valid: the failure is the code.
+  EXPECT_NE(loadError(build(weightInt8Manifest(), 128, true, 0)).find("code: "),
+            std::string::npos);
+  auto withParam = [](int index, int64_t value) {
+    pkg::Manifest m = weightInt8Manifest();
+    m.kernels[0].params[index] = value;
+    return m;
+  };
+  // 8-bit groups need not be multiples of 16; groups of 24 need 3 x 2
+  // scales and zero points, which still fit.
+  EXPECT_NE(loadError(build(withParam(w::GroupSize, 24), 128, true, 0))
+                .find("code: "),
+            std::string::npos);
+  EXPECT_EQ(loadError(build(withParam(w::GroupSize, 0), 128, true, 0)),
+            "kernel 0 (matmul): group size must be positive");
+  // 3 rows of 32 codes from offset 40 pass the end of the section.
+  EXPECT_EQ(loadError(build(withParam(w::CodesOffset, 40), 128, true, 0)),
+            "kernel 0 (matmul): weight codes lie outside the weights section");
+  // i16 zero points are 2-byte aligned, and 3 of them from 124 do not fit.
+  for (int64_t at : {113, 124})
+    EXPECT_EQ(loadError(build(withParam(w::ZeroPointsOffset, at), 128, true, 0)),
+              "kernel 0 (matmul): zero points lie outside the weights "
+              "section (or NF4 has some)");
+  // Bytes of 1: each zero point is 0x0101 = 257, past uint8's 255.
+  EXPECT_EQ(loadError(build(weightInt8Manifest(), 128)),
+            "kernel 0 (matmul): zero point 257 at 0 is outside the uint8 "
+            "range");
+  // Bytes of 0xFF: the scales are NaN.
+  EXPECT_EQ(loadError(build(weightInt8Manifest(), 128, true, 0xFF)),
+            "kernel 0 (matmul): scale 0 is not finite");
 }
 
 TEST(Runtime, ChecksSections) {

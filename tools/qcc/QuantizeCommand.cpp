@@ -42,9 +42,11 @@ cl::opt<std::string> calibData(
 cl::opt<std::string> scheme(
     "scheme",
     cl::desc("int8 (i8 per-channel weights, u8 static activations), w8a8 "
-             "(i8 weights and i8 symmetric activations), w4a16 (i4 weights "
-             "in groups, float activations), nf4 (NF4 weights in groups), "
-             "mixed (per-layer i8/i4/f32 under --size-budget or --max-error)"),
+             "(i8 weights and i8 symmetric activations), w8a16 (i8 "
+             "per-channel weights, or in groups with --group-size, float "
+             "activations), w4a16 (i4 weights in groups, float activations), "
+             "nf4 (NF4 weights in groups), mixed (per-layer i8/i4/f32 under "
+             "--size-budget or --max-error)"),
     cl::init("int8"), cl::sub(quantizeCommand), cl::sub(compileCommand()),
     cl::cat(category));
 cl::opt<std::string> method(
@@ -56,7 +58,8 @@ cl::opt<std::string> method(
 cl::opt<int64_t> groupSize(
     "group-size",
     cl::desc("Weights per scale along the reduction dimension for w4a16, nf4 "
-             "and the 4-bit candidate of mixed (default 128; 64 for nf4)"),
+             "and the 4-bit candidate of mixed (default 128; 64 for nf4); "
+             "for w8a16, groups instead of one scale per output channel"),
     cl::init(0), cl::sub(quantizeCommand), cl::sub(compileCommand()),
     cl::cat(category));
 cl::opt<std::string> sizeBudget(

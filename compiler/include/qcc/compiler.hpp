@@ -130,12 +130,13 @@ Status setOption(ImportOptions &options, const std::string &name,
 
 /// The options of `qcc quantize`; setOption() takes them by flag name.
 struct QuantizeOptions {
-  /// int8, w8a8, w4a16, nf4 or mixed.
+  /// int8, w8a8, w8a16, w4a16, nf4 or mixed.
   std::string scheme = "int8";
   /// rtn, gptq, awq or smoothquant; empty: the scheme's default.
   std::string method;
   /// Weights per scale for w4a16, nf4 and mixed's 4-bit candidate (0: the
-  /// scheme's default, 128, or 64 for nf4).
+  /// scheme's default, 128, or 64 for nf4); for w8a16, groups of this size
+  /// instead of one scale per output channel (0).
   int64_t groupSize = 0;
   /// mixed: bytes ("400000", "350kB", "1.5MB") or bits per weight ("4.5bits").
   std::string sizeBudget;

@@ -1012,10 +1012,20 @@ func.func @f(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
 
 // -----
 
-// dequant_matmul's weight is blocked along K.
+// dequant_matmul's weight is blocked along K, not along N.
 func.func @f(%x: tensor<2x32xf32>) -> tensor<2x16xf32> {
   %w = qg.constant dense<7> : tensor<32x16xui4> as tensor<32x16x!qg.quant<u4, axis = 1, block = 16, scales = dense<0.5> : tensor<32x1xf32>>>
-  // expected-error@+1 {{'qg.dequant_matmul' op weight must be 2-D and quantized in blocks along K (axis 0)}}
+  // expected-error@+1 {{'qg.dequant_matmul' op weight must be 2-D and quantized per tensor, per output channel (axis 1) or in blocks along K (axis 0)}}
   %y = qg.dequant_matmul %x, %w : tensor<2x32xf32>, tensor<32x16x!qg.quant<u4, axis = 1, block = 16, scales = dense<0.5> : tensor<32x1xf32>>> -> tensor<2x16xf32>
   return %y : tensor<2x16xf32>
+}
+
+// -----
+
+// A per-channel weight has its scales along N, not along K.
+func.func @f(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
+  %w = qg.constant dense<7> : tensor<4x3xi8> as tensor<4x3x!qg.quant<i8, axis = 0, scales = dense<0.5> : tensor<4xf32>>>
+  // expected-error@+1 {{'qg.dequant_matmul' op weight must be 2-D and quantized per tensor, per output channel (axis 1) or in blocks along K (axis 0)}}
+  %y = qg.dequant_matmul %x, %w : tensor<2x4xf32>, tensor<4x3x!qg.quant<i8, axis = 0, scales = dense<0.5> : tensor<4xf32>>> -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
 }
