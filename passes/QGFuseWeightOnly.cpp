@@ -32,10 +32,10 @@ DequantizeOp fusableWeight(Value rhs, bool transB) {
   const bool fourBit =
       f == rt::Format::U4 || f == rt::Format::I4 || f == rt::Format::NF4;
   const bool eightBit = f == rt::Format::U8 || f == rt::Format::I8;
-  const bool layout = quant.isPerBlock()  ? quant.getAxis() == kAxis
-                      : quant.isPerAxis() ? eightBit &&
-                                                quant.getAxis() == 1 - kAxis
-                                          : eightBit;
+  const bool layout = quant.isPerBlock() ? quant.getAxis() == kAxis
+                      : quant.isPerAxis()
+                          ? eightBit && quant.getAxis() == 1 - kAxis
+                          : eightBit;
   if (weightType.getRank() != 2 || (!fourBit && !eightBit) || !layout ||
       quant.isDoubleQuantized())
     return {};
@@ -87,8 +87,8 @@ private:
     Value bias;
     if (mm->hasOneUse())
       if (auto add = dyn_cast<AddOp>(*mm->getUsers().begin())) {
-        Value other = add.getLhs() == mm.getResult() ? add.getRhs()
-                                                     : add.getLhs();
+        Value other =
+            add.getLhs() == mm.getResult() ? add.getRhs() : add.getLhs();
         if (isBias(other, n) && add.getType() == resultType) {
           bias = other;
           last = add;
@@ -127,8 +127,8 @@ private:
     OpBuilder b(last);
     auto fused = DequantMatMulOp::create(
         b, FusedLoc::get(&getContext(), locations),
-        cast<RankedTensorType>(first->getResult(0).getType()), x,
-        dq.getInput(), bias, b.getBoolAttr(transB));
+        cast<RankedTensorType>(first->getResult(0).getType()), x, dq.getInput(),
+        bias, b.getBoolAttr(transB));
     last->getResult(0).replaceAllUsesWith(fused.getResult());
     if (last != first)
       last->erase();

@@ -459,11 +459,11 @@ FailureOr<pkg::KernelInfo> weightOnlyKernel(qg::DequantMatMulOp op,
   if (failed(params) || failed(codes))
     return op.emitError(backend) << ": cannot read the weight-only layer's "
                                     "codes and scales";
-  const w::WeightFormat format = f == rt::Format::U4   ? w::WeightFormat::Uint4
-                                 : f == rt::Format::I4 ? w::WeightFormat::Int4
+  const w::WeightFormat format = f == rt::Format::U4    ? w::WeightFormat::Uint4
+                                 : f == rt::Format::I4  ? w::WeightFormat::Int4
                                  : f == rt::Format::NF4 ? w::WeightFormat::NF4
-                                 : f == rt::Format::U8 ? w::WeightFormat::Uint8
-                                                       : w::WeightFormat::Int8;
+                                 : f == rt::Format::U8  ? w::WeightFormat::Uint8
+                                                        : w::WeightFormat::Int8;
   const int64_t groups = (kDim + group - 1) / group;
   const int64_t rowBytes = w::bytesPerRow(format, kDim);
   std::vector<uint8_t> packed(static_cast<size_t>(n * rowBytes), 0);
@@ -522,14 +522,13 @@ FailureOr<pkg::KernelInfo> weightOnlyKernel(qg::DequantMatMulOp op,
   p[w::Format] = static_cast<int64_t>(format);
   static constexpr const char *kFormatNames[] = {"uint4", "int4", "nf4",
                                                  "uint8", "int8"};
-  std::string grouping = q.isPerBlock() ? " g" + std::to_string(group)
+  std::string grouping = q.isPerBlock()  ? " g" + std::to_string(group)
                          : q.isPerAxis() ? std::string(" per-channel")
                                          : std::string(" per-tensor");
-  return pkg::KernelInfo{"matmul " + std::to_string(p[w::M]) + "x" +
-                             std::to_string(n) + "x" + std::to_string(kDim) +
-                             " " + kFormatNames[p[w::Format]] + grouping,
-                         sourceOf(op), pkg::KernelKind::WeightOnly,
-                         std::move(p)};
+  return pkg::KernelInfo{
+      "matmul " + std::to_string(p[w::M]) + "x" + std::to_string(n) + "x" +
+          std::to_string(kDim) + " " + kFormatNames[p[w::Format]] + grouping,
+      sourceOf(op), pkg::KernelKind::WeightOnly, std::move(p)};
 }
 
 FailureOr<pkg::KernelInfo> qlinearKernel(qg::QLinearOp op,

@@ -1492,7 +1492,8 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
   const int64_t m = p[w::M], k = p[w::K], n = p[w::N], group = p[w::GroupSize];
   const auto format = static_cast<w::WeightFormat>(p[w::Format]);
   const bool eightBit = w::isEightBit(format);
-  const int64_t rowBytes = w::bytesPerRow(format, k), groups = ceilDiv(k, group);
+  const int64_t rowBytes = w::bytesPerRow(format, k),
+                groups = ceilDiv(k, group);
   std::string decls =
       "  const float *x = reinterpret_cast<const float *>(arena + " +
       c(p[w::XOffset]) + ");\n" +
@@ -1543,9 +1544,8 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
         eightBit ? "codes[" + nn + " * " + c(rowBytes) + " + " + kk + "]"
                  : "(codes[" + nn + " * " + c(rowBytes) + " + (" + kk +
                        ") / 2] >> (4 * ((" + kk + ") & 1))) & 15";
-    return "(" + levelOf(code) +
-           (z.empty() ? "" : " - " + z) + ") * scales[" + nn + " * " +
-           c(groups) + " + g]";
+    return "(" + levelOf(code) + (z.empty() ? "" : " - " + z) + ") * scales[" +
+           nn + " * " + c(groups) + " + g]";
   };
   const std::string description =
       info->name + (m <= 8 ? " (GEMV)" : " (64x64 tiles)");
@@ -1589,7 +1589,7 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
   auto fits = [&](int64_t codes) {
     return k % codes == 0 && group % codes == 0;
   };
-  const int64_t chunkBytes = fits(16 * perByte) ? 16
+  const int64_t chunkBytes = fits(16 * perByte)  ? 16
                              : fits(4 * perByte) ? 4
                                                  : 1;
   const int64_t chunk = chunkBytes * perByte;
@@ -1685,9 +1685,8 @@ LogicalResult Emitter::emitDequantMatMul(qg::DequantMatMulOp op) {
   body += "#pragma unroll\n      for (int r = 0; r < " + c(kRows) +
           "; ++r) {\n        float part = 0.0f;\n";
   for (int64_t wi = 0; wi < words; ++wi) {
-    const std::string word = words == 4
-                                 ? std::string("packed[r].") + "xyzw"[wi]
-                                 : std::string("packed[r]");
+    const std::string word = words == 4 ? std::string("packed[r].") + "xyzw"[wi]
+                                        : std::string("packed[r]");
     body += "#pragma unroll\n        for (int j = 0; j < " + c(perWord) +
             "; ++j)\n          part = fmaf(xv[" + c(wi * perWord) + " + j], " +
             codeValue(word) + ", part);\n";

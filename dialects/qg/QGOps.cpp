@@ -429,8 +429,8 @@ LogicalResult DequantMatMulOp::verify() {
       (weight.isPerAxis() && weight.getAxis() != 1 - kAxis))
     return emitOpError("weight must be 2-D and quantized per tensor, per "
                        "output channel (axis ")
-           << 1 - kAxis << ") or in blocks along K (axis " << kAxis
-           << "), not " << weightType;
+           << 1 - kAxis << ") or in blocks along K (axis " << kAxis << "), not "
+           << weightType;
   if (inputType.getRank() < 1)
     return emitOpError("input must have rank 1 or more");
   const int64_t k = weightType.getDimSize(kAxis),

@@ -58,7 +58,7 @@ struct Prepared {
   std::vector<int64_t> p;
   rt::PackedInt8Weights packed;
   rt::PackedInt4Weights packed4; // WeightOnly, 4-bit formats
-  rt::W8Weights w8;               // WeightOnly, 8-bit formats (borrowed)
+  rt::W8Weights w8;              // WeightOnly, 8-bit formats (borrowed)
   rt::Int8Epilogue epilogue;
   int64_t gemmRows = 0;    // rows of one GEMM call (M, or OH*OW for conv)
   size_t scratchBytes = 0; // per context, conv only
@@ -594,8 +594,8 @@ void runWeightOnly(qcc_context &ctx, const Prepared &k) {
   std::string e =
       w::isEightBit(static_cast<w::WeightFormat>(p[w::Format]))
           ? rt::gemmW8(x, p[w::M], p[w::K], k.w8, bias, y, p[w::N], pool)
-          : rt::gemmWeightInt4(x, p[w::M], p[w::K], k.packed4, bias, y,
-                               p[w::N], pool);
+          : rt::gemmWeightInt4(x, p[w::M], p[w::K], k.packed4, bias, y, p[w::N],
+                               pool);
   if (!e.empty() && ctx.error.empty())
     ctx.error = e;
 }

@@ -104,15 +104,7 @@ std::string gemmWeightInt4(const float *x, int64_t m, int64_t ldx,
                                                  : detail::int4RowsScalar;
   // Tasks are blocks of 16 output columns, enough to keep both cores busy
   // for N of a few hundred and coarse enough to amortize the wake-up.
-  constexpr int64_t kBlock = 16;
-  int64_t blocks = (w.n + kBlock - 1) / kBlock;
-  auto body = [&](int64_t begin, int64_t end) {
-    rows(args, begin * kBlock, std::min(w.n, end * kBlock));
-  };
-  if (pool)
-    pool->parallelFor(blocks, body);
-  else
-    body(0, blocks);
+  forBlocks(pool, w.n, 16, [&](int64_t n0, int64_t n1) { rows(args, n0, n1); });
   return {};
 }
 

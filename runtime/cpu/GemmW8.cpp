@@ -28,8 +28,7 @@ std::string checkW8Weights(const W8Weights &w) {
 }
 
 std::string gemmW8(const float *x, int64_t m, int64_t ldx, const W8Weights &w,
-                   const float *bias, float *y, int64_t ldy,
-                   ThreadPool *pool) {
+                   const float *bias, float *y, int64_t ldy, ThreadPool *pool) {
   if (!isaSupported(w.isa))
     return std::string("8-bit weights were prepared for ") + isaName(w.isa) +
            ", which this CPU does not support";
@@ -42,16 +41,9 @@ std::string gemmW8(const float *x, int64_t m, int64_t ldx, const W8Weights &w,
   detail::W8RowsFn rows =
       w.isa >= Isa::Avx2 ? detail::w8RowsAvx2 : detail::w8RowsScalar;
   // Tasks are blocks of 16 output columns, as for the 4-bit kernel.
-  constexpr int64_t kBlock = 16;
-  const int64_t blocks = (w.n + kBlock - 1) / kBlock;
-  auto body = [&](int64_t begin, int64_t end) {
-    rows(x, m, ldx, w, bias, y, ldy, begin * kBlock,
-         std::min(w.n, end * kBlock));
-  };
-  if (pool)
-    pool->parallelFor(blocks, body);
-  else
-    body(0, blocks);
+  forBlocks(pool, w.n, 16, [&](int64_t n0, int64_t n1) {
+    rows(x, m, ldx, w, bias, y, ldy, n0, n1);
+  });
   return {};
 }
 

@@ -39,13 +39,12 @@ void w8RowsAvx2(const float *x, int64_t m, int64_t ldx, const W8Weights &w,
         const __m256 zv = _mm256_set1_ps(zero);
         const __m256 sv = _mm256_set1_ps(w.scales[at]);
         const int64_t begin = g * w.groupSize;
-        const int64_t end = begin + w.groupSize < w.k ? begin + w.groupSize
-                                                      : w.k;
+        const int64_t end =
+            begin + w.groupSize < w.k ? begin + w.groupSize : w.k;
         int64_t k = begin;
         for (; k + 16 <= end; k += 16) {
-          const __m256 w0 =
-              _mm256_mul_ps(_mm256_sub_ps(levels8(row + k, w.isSigned), zv),
-                            sv);
+          const __m256 w0 = _mm256_mul_ps(
+              _mm256_sub_ps(levels8(row + k, w.isSigned), zv), sv);
           const __m256 w1 = _mm256_mul_ps(
               _mm256_sub_ps(levels8(row + k + 8, w.isSigned), zv), sv);
           acc0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xr + k), acc0);

@@ -66,6 +66,21 @@ inline void shareRange(int64_t tasks, int shares, int index, int64_t &begin,
   end = begin + base + (index < extra ? 1 : 0);
 }
 
+/// Calls fn(begin, end) over disjoint ranges covering [0, n) in blocks of
+/// `block` (the last may be shorter), on `pool` or, when it is null, on the
+/// calling thread.
+template <typename Fn>
+void forBlocks(ThreadPool *pool, int64_t n, int64_t block, Fn &&fn) {
+  const int64_t blocks = (n + block - 1) / block;
+  auto body = [&](int64_t begin, int64_t end) {
+    fn(begin * block, end * block < n ? end * block : n);
+  };
+  if (pool)
+    pool->parallelFor(blocks, body);
+  else
+    body(0, blocks);
+}
+
 } // namespace qcc::rt
 
 #endif

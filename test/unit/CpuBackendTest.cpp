@@ -659,6 +659,69 @@ TEST(CpuBackend, ActivationEpiloguesMatchTheReference) {
 /// NF4) go to the runtime's weight-only kernel, which dequantizes in
 /// registers; the results must match the reference interpreter, which
 /// dequantizes the whole tensor first.
+/// Compiles `text` (one function of x [M, K] and `layers` matmul outputs
+/// [M, N]) after qg-fuse, where each layer must become a qg.dequant_matmul
+/// and a weight-only runtime kernel, runs the package on random x and
+/// expects the reference interpreter's outputs on the module as written,
+/// which dequantizes each whole weight first. Returns the manifest.
+pkg::Manifest expectWeightOnlyLayersMatchTheReference(const std::string &text,
+                                                      int layers, int64_t M,
+                                                      int64_t K, int64_t N,
+                                                      Lcg &rng) {
+  mlir::DialectRegistry registry;
+  registerDialects(registry);
+  mlir::MLIRContext context(registry);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+  EXPECT_TRUE(module) << text;
+  if (!module)
+    return {};
+  mlir::OwningOpRef<mlir::ModuleOp> original = module->clone();
+  auto function = *original->getOps<mlir::func::FuncOp>().begin();
+  mlir::PassManager pm(&context, mlir::ModuleOp::getOperationName());
+  buildFusionPipeline(pm);
+  EXPECT_TRUE(succeeded(pm.run(*module)));
+  auto compiled = *module->getOps<mlir::func::FuncOp>().begin();
+  int fused = 0;
+  compiled.walk([&](qg::DequantMatMulOp) { ++fused; });
+  EXPECT_EQ(fused, layers);
+  pkg::Manifest manifest;
+  mlir::FailureOr<std::vector<uint8_t>> package = cpu::compilePackage(
+      compiled, cpu::CpuTarget{"", "", 2}, "test", &manifest);
+  EXPECT_TRUE(succeeded(package));
+  if (failed(package))
+    return manifest;
+  // One runtime call a layer and nothing generated: the dequantizes vanish.
+  EXPECT_EQ(manifest.kernels.size(), static_cast<size_t>(layers));
+  for (const pkg::KernelInfo &k : manifest.kernels)
+    EXPECT_EQ(k.kind, pkg::KernelKind::WeightOnly) << k.name;
+
+  std::vector<float> x(static_cast<size_t>(M * K));
+  for (float &v : x)
+    v = static_cast<float>(rng.next(-2, 2));
+  ref::Tensor xt{
+      llvm::cast<mlir::RankedTensorType>(function.getArgumentTypes()[0])
+          .getElementType(),
+      {M, K},
+      std::vector<double>(x.begin(), x.end())};
+  mlir::FailureOr<std::vector<ref::Tensor>> expected = ref::run(function, {xt});
+  EXPECT_TRUE(succeeded(expected));
+  std::string error;
+  std::vector<std::vector<float>> y =
+      runOnce(*package, {x},
+              std::vector<size_t>(layers, static_cast<size_t>(M * N)), error);
+  EXPECT_EQ(error, "");
+  if (failed(expected) || !error.empty())
+    return manifest;
+  for (int c = 0; c < layers; ++c)
+    for (size_t i = 0; i < y[c].size(); ++i) {
+      const double want = (*expected)[c].data[i];
+      EXPECT_NEAR(y[c][i], want, 1e-5 + 1e-5 * std::fabs(want))
+          << manifest.kernels[c].name << ": output " << i;
+    }
+  return manifest;
+}
+
 TEST(CpuBackend, FourBitWeightMatmulsMatchTheReference) {
   Lcg rng{11};
   const int64_t K = 48, N = 7, groups = 3; // groups of 16 along K
@@ -732,53 +795,10 @@ TEST(CpuBackend, FourBitWeightMatmulsMatchTheReference) {
     text << (c ? ", " : "") << "tensor<5x" << N << "xf32>";
   text << "\n}\n";
 
-  mlir::DialectRegistry registry;
-  registerDialects(registry);
-  mlir::MLIRContext context(registry);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceString<mlir::ModuleOp>(text.str(), &context);
-  ASSERT_TRUE(module) << text.str();
-  // The reference runs the module as written; the package is compiled
-  // after qg-fuse, which makes each matmul a qg.dequant_matmul.
-  mlir::OwningOpRef<mlir::ModuleOp> original = module->clone();
-  auto function = *original->getOps<mlir::func::FuncOp>().begin();
-  mlir::PassManager pm(&context, mlir::ModuleOp::getOperationName());
-  buildFusionPipeline(pm);
-  ASSERT_TRUE(succeeded(pm.run(*module)));
-  auto compiled = *module->getOps<mlir::func::FuncOp>().begin();
-  int fused = 0;
-  compiled.walk([&](qg::DequantMatMulOp) { ++fused; });
-  EXPECT_EQ(fused, 3);
-  pkg::Manifest manifest;
-  mlir::FailureOr<std::vector<uint8_t>> package = cpu::compilePackage(
-      compiled, cpu::CpuTarget{"", "", 2}, "test", &manifest);
-  ASSERT_TRUE(succeeded(package));
-  // Three runtime calls and nothing generated: the dequantizes vanish.
+  pkg::Manifest manifest =
+      expectWeightOnlyLayersMatchTheReference(text.str(), 3, 5, K, N, rng);
   ASSERT_EQ(manifest.kernels.size(), 3u);
-  for (const pkg::KernelInfo &k : manifest.kernels)
-    EXPECT_EQ(k.kind, pkg::KernelKind::WeightOnly) << k.name;
   EXPECT_EQ(manifest.kernels[2].name, "matmul 5x7x48 nf4 g16");
-
-  std::vector<float> x(5 * K);
-  for (float &v : x)
-    v = static_cast<float>(rng.next(-2, 2));
-  ref::Tensor xt{
-      llvm::cast<mlir::RankedTensorType>(function.getArgumentTypes()[0])
-          .getElementType(),
-      {5, K},
-      std::vector<double>(x.begin(), x.end())};
-  mlir::FailureOr<std::vector<ref::Tensor>> expected = ref::run(function, {xt});
-  ASSERT_TRUE(succeeded(expected));
-  std::string error;
-  std::vector<std::vector<float>> y =
-      runOnce(*package, {x}, std::vector<size_t>(3, 5 * N), error);
-  ASSERT_EQ(error, "");
-  for (int c = 0; c < 3; ++c)
-    for (size_t i = 0; i < y[c].size(); ++i) {
-      const double want = (*expected)[c].data[i];
-      EXPECT_NEAR(y[c][i], want, 1e-5 + 1e-5 * std::fabs(want))
-          << cases[c].format << " output " << i;
-    }
 }
 
 /// W8A16: matmuls with uint8/int8 constant weights, per output channel
@@ -817,13 +837,11 @@ TEST(CpuBackend, EightBitWeightMatmulsMatchTheReference) {
   auto weight = [&](const std::string &shape, const char *storage,
                     const std::string &quant, int lo, int hi) {
     const std::string type = "tensor<" + shape + "x" + quant + ">";
-    const int64_t cols = shape == std::to_string(K) + "x" + std::to_string(N)
-                             ? N
-                             : K;
-    return std::make_pair(type, "qg.constant dense<[" +
-                                    rows(ints(K * N, lo, hi), cols) +
-                                    "]> : tensor<" + shape + "x" + storage +
-                                    "> as " + type);
+    const int64_t cols =
+        shape == std::to_string(K) + "x" + std::to_string(N) ? N : K;
+    return std::make_pair(
+        type, "qg.constant dense<[" + rows(ints(K * N, lo, hi), cols) +
+                  "]> : tensor<" + shape + "x" + storage + "> as " + type);
   };
   const std::string kn = std::to_string(K) + "x" + std::to_string(N);
   const std::string nk = std::to_string(N) + "x" + std::to_string(K);
@@ -866,8 +884,7 @@ TEST(CpuBackend, EightBitWeightMatmulsMatchTheReference) {
   text << ") {\n";
   for (int c = 0; c < 4; ++c) {
     const Layer &l = layers[c];
-    const std::string fType =
-        "tensor<" + (l.transposed ? nk : kn) + "xf32>";
+    const std::string fType = "tensor<" + (l.transposed ? nk : kn) + "xf32>";
     text << "  %w" << c << " = " << l.w.second << "\n"
          << "  %d" << c << " = qg.dequantize %w" << c << " : " << l.w.first
          << " -> " << fType << "\n"
@@ -882,53 +899,15 @@ TEST(CpuBackend, EightBitWeightMatmulsMatchTheReference) {
        << "  return %m0, %m1, %m2, %y3 : " << yType << ", " << yType << ", "
        << yType << ", " << yType << "\n}\n";
 
-  mlir::DialectRegistry registry;
-  registerDialects(registry);
-  mlir::MLIRContext context(registry);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceString<mlir::ModuleOp>(text.str(), &context);
-  ASSERT_TRUE(module) << text.str();
-  mlir::OwningOpRef<mlir::ModuleOp> original = module->clone();
-  auto function = *original->getOps<mlir::func::FuncOp>().begin();
-  mlir::PassManager pm(&context, mlir::ModuleOp::getOperationName());
-  buildFusionPipeline(pm);
-  ASSERT_TRUE(succeeded(pm.run(*module)));
-  auto compiled = *module->getOps<mlir::func::FuncOp>().begin();
-  int fused = 0;
-  compiled.walk([&](qg::DequantMatMulOp) { ++fused; });
-  EXPECT_EQ(fused, 4);
-  pkg::Manifest manifest;
-  mlir::FailureOr<std::vector<uint8_t>> package = cpu::compilePackage(
-      compiled, cpu::CpuTarget{"", "", 2}, "test", &manifest);
-  ASSERT_TRUE(succeeded(package));
+  pkg::Manifest manifest =
+      expectWeightOnlyLayersMatchTheReference(text.str(), 4, M, K, N, rng);
   ASSERT_EQ(manifest.kernels.size(), 4u);
-  for (const pkg::KernelInfo &k : manifest.kernels)
-    EXPECT_EQ(k.kind, pkg::KernelKind::WeightOnly) << k.name;
   EXPECT_EQ(manifest.kernels[0].name, "matmul 5x7x40 uint8 per-channel");
   EXPECT_EQ(manifest.kernels[2].name, "matmul 5x7x40 int8 g20");
   EXPECT_EQ(manifest.kernels[3].name, "matmul 5x7x40 int8 per-tensor");
   // The weights stay 8-bit: four layers of K x N codes plus small tables,
   // well under the f32 weights' 4 x 4 x K x N bytes.
   EXPECT_LT(manifest.weightBytes, static_cast<uint64_t>(4 * K * N * 2));
-
-  std::vector<float> x = floats(M * K, -2, 2);
-  ref::Tensor xt{
-      llvm::cast<mlir::RankedTensorType>(function.getArgumentTypes()[0])
-          .getElementType(),
-      {M, K},
-      std::vector<double>(x.begin(), x.end())};
-  mlir::FailureOr<std::vector<ref::Tensor>> expected = ref::run(function, {xt});
-  ASSERT_TRUE(succeeded(expected));
-  std::string error;
-  std::vector<std::vector<float>> y =
-      runOnce(*package, {x}, std::vector<size_t>(4, M * N), error);
-  ASSERT_EQ(error, "");
-  for (int c = 0; c < 4; ++c)
-    for (size_t i = 0; i < y[c].size(); ++i) {
-      const double want = (*expected)[c].data[i];
-      EXPECT_NEAR(y[c][i], want, 1e-5 + 1e-5 * std::fabs(want))
-          << "layer " << c << " output " << i;
-    }
 }
 
 } // namespace

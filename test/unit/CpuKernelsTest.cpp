@@ -493,9 +493,9 @@ void checkW8(bool isSigned, bool zeroPoints, int64_t m, int64_t n, int64_t k,
       for (int64_t kk = 0; kk < k; ++kk) {
         const size_t g = c * groups + kk / group;
         const uint8_t code = codes[c * k + kk];
-        const float weight = dequantizeInteger(
-            isSigned ? static_cast<int8_t>(code) : code, scales[g],
-            zeroPoints ? zeros[g] : 0);
+        const float weight =
+            dequantizeInteger(isSigned ? static_cast<int8_t>(code) : code,
+                              scales[g], zeroPoints ? zeros[g] : 0);
         const double p = double(x[r * (k + 3) + kk]) * weight;
         sum += p;
         magnitude += std::fabs(p);
@@ -561,8 +561,7 @@ TEST(W8GemmErrors, RejectsBadZeroPointsScalesAndSizes) {
   w.zeroPoints = zeros.data();
   EXPECT_EQ(checkW8Weights(w), "");
   zeros[1] = 128; // int8's zero points end at 127
-  EXPECT_NE(checkW8Weights(w).find("outside the int8 range"),
-            std::string::npos)
+  EXPECT_NE(checkW8Weights(w).find("outside the int8 range"), std::string::npos)
       << checkW8Weights(w);
   w.isSigned = false; // uint8's reach 255
   EXPECT_EQ(checkW8Weights(w), "");

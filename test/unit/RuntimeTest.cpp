@@ -205,9 +205,10 @@ TEST(Runtime, ChecksWeightInt8Parameters) {
             "kernel 0 (matmul): weight codes lie outside the weights section");
   // i16 zero points are 2-byte aligned, and 3 of them from 124 do not fit.
   for (int64_t at : {113, 124})
-    EXPECT_EQ(loadError(build(withParam(w::ZeroPointsOffset, at), 128, true, 0)),
-              "kernel 0 (matmul): zero points lie outside the weights "
-              "section (or NF4 has some)");
+    EXPECT_EQ(
+        loadError(build(withParam(w::ZeroPointsOffset, at), 128, true, 0)),
+        "kernel 0 (matmul): zero points lie outside the weights "
+        "section (or NF4 has some)");
   // Bytes of 1: each zero point is 0x0101 = 257, past uint8's 255.
   EXPECT_EQ(loadError(build(weightInt8Manifest(), 128)),
             "kernel 0 (matmul): zero point 257 at 0 is outside the uint8 "
