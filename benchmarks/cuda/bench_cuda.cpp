@@ -1,9 +1,10 @@
 // qcc-bench-cuda: the GPU benchmark of issue 6. Prints our CUDA kernels
 // against peers measured in the same run, never as a test:
 //   - the HBM bandwidth, measured here by a device-to-device copy;
-//   - int4 weight-only GEMV packages (f32 input [1, K], output [1, N]):
-//     enough copies of the model to hold more than twice the L2 cache run
-//     round-robin, time per GEMV and bandwidth as a fraction of the HBM's;
+//   - weight-only GEMV packages, int4 (W4A16) and int8 (W8A16) (f32 input
+//     [1, K], output [1, N]): enough copies of the model to hold more than
+//     twice the L2 cache run round-robin, time per GEMV and bandwidth (the
+//     package's weights section plus x and y) as a fraction of the HBM's;
 //   - int8 GEMM packages (u8 input [M, K], output [M, N]): our kernel
 //     against cuBLAS int8 (cublasGemmEx, 8I x 8I -> 32I) and FP16 GEMM on the
 //     same shape, when libcublas can be loaded (--cublas PATH, QCC_CUBLAS,
@@ -26,10 +27,6 @@
 using namespace qcc::rt;
 
 namespace {
-
-/// The weights of the int4 GEMV packages: codes K * N / 2 bytes and one f32
-/// scale per block of 128 along K (make_models.py writes them this way).
-constexpr int64_t kGroup = 128;
 
 struct Row {
   std::string name, shape, peer;
@@ -134,8 +131,8 @@ void usage() {
   std::fprintf(stderr,
                "usage: qcc-bench-cuda [--json FILE] [--cublas PATH] "
                "[--repeats N] PACKAGE.qpkg...\n"
-               "  gemv packages: f32 input [1, K], int4 weights blocked by "
-               "128 (make_models.py)\n"
+               "  gemv packages: f32 input [1, K], weight-only int4 or int8 "
+               "weights (make_models.py)\n"
                "  gemm packages: u8 input [M, K], int8 weights [N, K]\n"
                "  cuBLAS: --cublas PATH, else $QCC_CUBLAS, else "
                "libcublas.so.13, .so.12, .so\n");
@@ -257,10 +254,9 @@ int main(int argc, char **argv) {
     const int64_t m = in.shape[0], k = in.shape[1], n = out.shape[1];
     const size_t kernels = qcc_model_num_kernels(first);
     const bool gemv = in.dtype == QCC_F32;
+    // What one run reads of its weights: the codes and their scales.
     const double weightBytes =
-        gemv ? static_cast<double>(k * n / 2 +
-                                   n * ((k + kGroup - 1) / kGroup) * 4)
-             : static_cast<double>(k * n + n * 4);
+        static_cast<double>(qcc_model_weight_bytes(first));
     // GEMV: copies until their weights pass twice the L2 cache.
     int copies = 1;
     if (gemv)

@@ -3,10 +3,14 @@
 
   gemv_int4_4096x4096.mlir   x[1, 4096] f32 @ int4 W, N = 4096
   gemv_int4_4096x14336.mlir  x[1, 4096] f32 @ int4 W, N = 14336
+  gemv_int8_4096x4096.mlir   x[1, 4096] f32 @ int8 W, N = 4096 (W8A16)
+  gemv_int8_4096x14336.mlir  x[1, 4096] f32 @ int8 W, N = 14336 (W8A16)
   gemm_int8_512x4096x4096.mlir  W8A8 qg.qlinear, M x K x N = 512 x 4096 x 4096
 
 The 4-bit layers are qg.dequant_matmul with trans_b: W is [N, K] int4,
-symmetric, blocked by 128 along K, f32 scales [N, K / 128]. The int8 layer is
+symmetric, blocked by 128 along K, f32 scales [N, K / 128]. The W8A16
+layers are qg.dequant_matmul with trans_b too: W is [N, K] int8 with one
+f32 scale per output channel. The int8 layer is
 qg.qlinear: u8 input with a zero point, i8 weights [N, K] with one scale per
 output row, f32 output.
 
@@ -71,6 +75,25 @@ func.func @gemv(%x: tensor<1x{k}xf32>) -> tensor<1x{n}xf32> {{
     return path
 
 
+def gemv_int8(outdir, rng, k, n):
+    codes = tiled(rng, n * k,
+                  lambda r: r.integers(0, 256, BLOCK, dtype=np.uint8))
+    scales = tiled(rng, n * 4, lambda r: r.uniform(0.0005, 0.005, BLOCK // 4)
+                   .astype(np.float32))
+    w = ("tensor<%dx%dx!qg.quant<i8, axis = 0, scales = "
+         "dense_resource<scales> : tensor<%dxf32>>>" % (n, k, n))
+    body = f"""// int8 weight-only GEMV (W8A16): x[1, {k}] @ W^T, W [{n}, {k}] int8 per channel.
+func.func @gemv(%x: tensor<1x{k}xf32>) -> tensor<1x{n}xf32> {{
+  %w = qg.constant dense_resource<codes> : tensor<{n}x{k}xi8> as {w}
+  %y = qg.dequant_matmul %x, %w {{trans_b = true}} : tensor<1x{k}xf32>, {w} -> tensor<1x{n}xf32>
+  return %y : tensor<1x{n}xf32>
+}}
+"""
+    path = os.path.join(outdir, "gemv_int8_%dx%d.mlir" % (k, n))
+    write(path, body, [("codes", blob(codes, 1)), ("scales", blob(scales, 4))])
+    return path
+
+
 def gemm_int8(outdir, rng, m, k, n):
     w = tiled(rng, n * k, lambda r: r.integers(-127, 128, BLOCK, dtype=np.int8))
     scales = tiled(rng, n * 4, lambda r: r.uniform(0.001, 0.01, BLOCK // 4)
@@ -98,6 +121,8 @@ def main():
     rng = np.random.default_rng(6)
     for path in (gemv_int4(outdir, rng, 4096, 4096),
                  gemv_int4(outdir, rng, 4096, 14336),
+                 gemv_int8(outdir, rng, 4096, 4096),
+                 gemv_int8(outdir, rng, 4096, 14336),
                  gemm_int8(outdir, rng, 512, 4096, 4096)):
         print(path)
 

@@ -709,6 +709,9 @@ int qcc_model_output(const qcc_model *model, size_t index,
 size_t qcc_model_arena_bytes(const qcc_model *model) {
   return model ? model->manifest.arenaBytes : 0;
 }
+size_t qcc_model_weight_bytes(const qcc_model *model) {
+  return model ? model->manifest.weightBytes : 0;
+}
 const char *qcc_model_target(const qcc_model *model) {
   return model ? model->manifest.target.c_str() : "";
 }

@@ -6,8 +6,8 @@ the reference outputs are made here: each case folder holds model.qpkg (the
 CUDA package), input_<i>.npy and expected_<o>.npy, the outputs of qcc's
 reference interpreter (qrun --reference) on the same quantized IR, and
 tolerance.txt. The models are the bundled Fashion-MNIST CNN quantized to
-int8 (static, min-max calibration on 500 training images), run on test
-images, and any quantized MiniLM IR given with --minilm NAME=IR (inputs from
+int8 (static, min-max calibration on 500 training images) and to w8a16
+(int8 weights, float activations), run on test images, and any quantized MiniLM IR given with --minilm NAME=IR (inputs from
 --ids and --mask).
 
   make_cases.py --qcc build/bin/qcc --qrun build/bin/qrun --out DIR \
@@ -51,19 +51,23 @@ def fashion_cases(args, work):
     test, _ = fashion_mnist.load("test", info["mean"], info["std"],
                                  args.fashion_images)
     np.save(f"{work}/calib.npy", calib)
-    run([args.qcc, "quantize", model, f"--calib={work}/calib.npy",
-         "--scheme=int8", "--input-shape=input=1x1x28x28", "--quiet",
-         "-o", f"{work}/fashion.mlir"])
-    run([args.qcc, "compile", f"{work}/fashion.mlir", "--target=cuda",
-         "-o", f"{work}/fashion.qpkg"])
-    for i in range(args.fashion_images):
-        x = test[i:i + 1].astype(np.float32)
-        np.save(f"{work}/x.npy", x)
-        run([args.qrun, "--reference", f"{work}/fashion.mlir",
-             f"--input=input={work}/x.npy", f"--output-dir={work}/ref"])
-        y = np.load(f"{work}/ref/logits.npy")
-        write_case(os.path.join(args.out, f"fashion_int8_{i}"),
-                   f"{work}/fashion.qpkg", [x], [y], 1e-3, 1e-3)
+    # int8 (static activations, integer kernels) and w8a16 (int8 weights
+    # per channel read by the weight-only kernels, float activations; no
+    # calibration).
+    for scheme in ("int8", "w8a16"):
+        ir, package = f"{work}/{scheme}.mlir", f"{work}/{scheme}.qpkg"
+        calibration = [f"--calib={work}/calib.npy"] if scheme == "int8" else []
+        run([args.qcc, "quantize", model, *calibration, f"--scheme={scheme}",
+             "--input-shape=input=1x1x28x28", "--quiet", "-o", ir])
+        run([args.qcc, "compile", ir, "--target=cuda", "-o", package])
+        for i in range(args.fashion_images):
+            x = test[i:i + 1].astype(np.float32)
+            np.save(f"{work}/x.npy", x)
+            run([args.qrun, "--reference", ir, f"--input=input={work}/x.npy",
+                 f"--output-dir={work}/ref"])
+            y = np.load(f"{work}/ref/logits.npy")
+            write_case(os.path.join(args.out, f"fashion_{scheme}_{i}"),
+                       package, [x], [y], 1e-3, 1e-3)
 
 
 def minilm_cases(args, work):

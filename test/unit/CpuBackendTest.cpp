@@ -693,6 +693,13 @@ pkg::Manifest expectWeightOnlyLayersMatchTheReference(const std::string &text,
     return manifest;
   // One runtime call a layer and nothing generated: the dequantizes vanish.
   EXPECT_EQ(manifest.kernels.size(), static_cast<size_t>(layers));
+  // The runtime reports the weights section it reads.
+  qcc_model *loaded = nullptr;
+  EXPECT_EQ(qcc_model_load_memory(package->data(), package->size(), &loaded),
+            QCC_OK);
+  EXPECT_EQ(qcc_model_weight_bytes(loaded), manifest.weightBytes);
+  EXPECT_EQ(qcc_model_weight_bytes(nullptr), 0u);
+  qcc_model_free(loaded);
   for (const pkg::KernelInfo &k : manifest.kernels)
     EXPECT_EQ(k.kind, pkg::KernelKind::WeightOnly) << k.name;
 

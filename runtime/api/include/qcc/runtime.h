@@ -64,6 +64,9 @@ int qcc_model_output(const qcc_model *model, size_t index,
                      qcc_tensor_info *info);
 /* Bytes of scratch memory one context holds for its runs. */
 size_t qcc_model_arena_bytes(const qcc_model *model);
+/* Bytes of the model's weights section: what a run reads of its weights
+ * (for a CUDA package, what is uploaded to the GPU once). */
+size_t qcc_model_weight_bytes(const qcc_model *model);
 /* The target the code was compiled for, e.g. "cpu x86_64 skylake-avx512" or
  * "cuda sm_80,sm_90". */
 const char *qcc_model_target(const qcc_model *model);
