@@ -582,6 +582,9 @@ std::string configure(const QuantizeOptions &o, SchemeConfig &config) {
     config = {"i8", "channel", 0, false, false, "u8", false, "rtn", false};
     if (o.groupSize > 0)
       config.granularity = "block";
+  } else if (o.scheme == "fp8") {
+    config = {"f8e4m3fn", "channel", 0,     true, false,
+              "f8e4m3fn", true,      "rtn", false};
   } else if (o.scheme == "w4a16") {
     config = {"i4", "block", 128, false, false, "u8", false, "rtn", false};
   } else if (o.scheme == "nf4") {
@@ -589,7 +592,8 @@ std::string configure(const QuantizeOptions &o, SchemeConfig &config) {
   } else if (o.scheme == "mixed") {
     config = {"i8", "channel", 128, false, false, "u8", false, "rtn", true};
   } else {
-    return "--scheme must be int8, w8a8, w8a16, w4a16, nf4 or mixed, got '" +
+    return "--scheme must be int8, w8a8, w8a16, fp8, w4a16, nf4 or mixed, "
+           "got '" +
            o.scheme + "'";
   }
   if (!o.method.empty())
@@ -601,6 +605,16 @@ std::string configure(const QuantizeOptions &o, SchemeConfig &config) {
   if (config.method == "smoothquant" && !config.staticActivations)
     return "--method=smoothquant balances weights against quantized "
            "activations; use it with --scheme=int8 or w8a8";
+  if (config.weightFormat == "f8e4m3fn" && config.method != "rtn")
+    return "--scheme=fp8 rounds weights to the nearest FP8 value (rtn); "
+           "--method=" +
+           config.method + " is for integer formats";
+  if (config.weightFormat == "f8e4m3fn" && o.asymmetricWeights)
+    return "--asymmetric-weights: FP8 has no zero point";
+  if (config.weightFormat == "f8e4m3fn" && o.activations != "static")
+    return "--scheme=fp8 quantizes activations statically (per tensor, from "
+           "calibration); --activations=" +
+           o.activations + " is for int8";
   if (o.asymmetricWeights && config.weightFormat == "nf4")
     return "--asymmetric-weights: nf4 scales by the block absmax and has no "
            "zero point";

@@ -145,6 +145,10 @@ def QGFuseQuantizedLayers : Pass<"qg-fuse-quantized-layers", "mlir::ModuleOp"> {
     left for run time. The fused op's location fuses those of every op it
     replaced.
 
+    FP8: an f8e4m3fn activation (per tensor) with an f8e4m3fn weight makes
+    an FP8 `qg.qlinear` in the same way, whose result stays f32 (a
+    quantize after it is not absorbed). Convolutions stay 8-bit integer.
+
     A `qg.conv2d` with one group, such an input and an i8 weight per tensor
     or per filter (`axis = 0`), with its constant f32 bias, becomes a
     `qg.qconv2d` in the same way (absorbing relu/clip and quantize).
@@ -360,7 +364,7 @@ def QGQuantizeActivations : Pass<"qg-quantize-activations", "mlir::ModuleOp"> {
     Option<"percentile", "percentile", "double", /*default=*/"99.99",
            "Percentile kept by method=percentile">,
     Option<"format", "format", "std::string", /*default=*/"\"u8\"",
-           "Activation format: u8 or i8">,
+           "Activation format: u8, i8 or f8e4m3fn (static, symmetric)">,
     Option<"symmetric", "symmetric", "bool", /*default=*/"false",
            "Symmetric ranges (zero point mid-range)">,
     Option<"perRow", "per-row", "bool", /*default=*/"false",

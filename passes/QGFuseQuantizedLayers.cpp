@@ -39,6 +39,16 @@ QuantType perTensor8Bit(Type type) {
   return quant;
 }
 
+/// The per-tensor FP8 E4M3FN type of a quantized tensor value, or null.
+QuantType perTensorFp8(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  auto quant = tensor ? dyn_cast<QuantType>(tensor.getElementType()) : nullptr;
+  if (!quant || !quant.isPerTensor() ||
+      quant.getFormat() != rt::Format::F8E4M3FN)
+    return {};
+  return quant;
+}
+
 /// True for a constant shape that broadcasts as one value per output feature
 /// n of a rank-`rank` result: [N], [1, N], [1, 1, N]...
 bool isRowVector(RankedTensorType type, int64_t n, int64_t rank) {
@@ -158,6 +168,7 @@ struct Match {
   float clipMax = std::numeric_limits<float>::infinity();
   rt::Activation activation = rt::Activation::None;
   QuantizeOp output;                 // the absorbed quantize, if any
+  bool fp8 = false;                  // f8e4m3fn input and weight
   Conv2DOp conv;                     // set for a convolution
   SmallVector<Operation *> absorbed; // layer first, in program order
 };
@@ -190,8 +201,10 @@ private:
       return std::nullopt; // operand layouts are folded after this pass
     auto activation = layer->getOperand(0).getDefiningOp<DequantizeOp>();
     auto weightDq = layer->getOperand(1).getDefiningOp<DequantizeOp>();
-    if (!activation || !weightDq ||
-        !perTensor8Bit(activation.getInput().getType()))
+    if (!activation || !weightDq)
+      return std::nullopt;
+    match.fp8 = bool(perTensorFp8(activation.getInput().getType()));
+    if (!match.fp8 && !perTensor8Bit(activation.getInput().getType()))
       return std::nullopt;
     match.input = activation.getInput();
     match.weight = weightDq.getInput().getDefiningOp<ConstantOp>();
@@ -200,9 +213,12 @@ private:
     auto weightType = cast<RankedTensorType>(match.weight.getType());
     auto weightQuant = cast<QuantType>(weightType.getElementType());
     if (auto conv = dyn_cast<Conv2DOp>(layer))
-      return matchConv(conv, match, weightType, weightQuant);
-    if (weightType.getRank() != 2 ||
-        weightQuant.getFormat() != rt::Format::I8 || weightQuant.isPerBlock())
+      return match.fp8 ? std::nullopt
+                       : matchConv(conv, match, weightType, weightQuant);
+    const rt::Format weightFormat =
+        match.fp8 ? rt::Format::F8E4M3FN : rt::Format::I8;
+    if (weightType.getRank() != 2 || weightQuant.getFormat() != weightFormat ||
+        weightQuant.isPerBlock())
       return std::nullopt;
     auto resultType = cast<RankedTensorType>(layer->getResult(0).getType());
     if (!resultType.getElementType().isF32() || resultType.getRank() < 1)
@@ -314,8 +330,9 @@ private:
       match.absorbed.push_back(clip);
       current = clip.getResult();
     }
+    // An FP8 layer's result stays f32: a quantize after it stays apart.
     if (auto quantize = dyn_cast_or_null<QuantizeOp>(soleUser());
-        quantize && perTensor8Bit(quantize.getType())) {
+        quantize && !match.fp8 && perTensor8Bit(quantize.getType())) {
       match.output = quantize;
       match.absorbed.push_back(quantize);
     }
@@ -381,18 +398,23 @@ private:
       if (failed(codes))
         return match.weight.emitOpError("cannot read the weight's codes");
       const int64_t k = weightType.getDimSize(0), n = weightType.getDimSize(1);
-      SmallVector<int8_t> transposed(static_cast<size_t>(k * n));
+      // i8 codes, or the bytes of FP8 values.
+      SmallVector<char> transposed(static_cast<size_t>(k * n));
       for (int64_t r = 0; r < k; ++r)
         for (int64_t c = 0; c < n; ++c)
-          transposed[c * k + r] = static_cast<int8_t>(codes->data[r * n + c]);
-      auto storage = RankedTensorType::get({n, k}, builder.getI8Type());
+          transposed[c * k + r] = static_cast<char>(
+              static_cast<int64_t>(codes->data[r * n + c]) & 255);
+      auto storage = RankedTensorType::get(
+          {n, k}, match.fp8 ? Type(builder.getType<Float8E4M3FNType>())
+                            : Type(builder.getI8Type()));
       auto quant = QuantType::get(
           context, weightQuant.getFormat(), weightQuant.isPerAxis() ? 0 : -1, 0,
           weightQuant.getScales(), weightQuant.getZeroPoints(),
           weightQuant.getDqBlock(), weightQuant.getDqScales());
-      weight = ConstantOp::create(
-          builder, match.weight.getLoc(), RankedTensorType::get({n, k}, quant),
-          DenseElementsAttr::get(storage, ArrayRef<int8_t>(transposed)));
+      weight = ConstantOp::create(builder, match.weight.getLoc(),
+                                  RankedTensorType::get({n, k}, quant),
+                                  DenseElementsAttr::getFromRawBuffer(
+                                      storage, ArrayRef<char>(transposed)));
       weightQuant = quant;
     }
 

@@ -40,11 +40,19 @@ public:
       return signalPassFailure();
     }
     std::optional<rt::Format> storage = rt::parseFormat(format);
-    if (!storage ||
-        (*storage != rt::Format::U8 && *storage != rt::Format::I8)) {
+    if (!storage || (*storage != rt::Format::U8 && *storage != rt::Format::I8 &&
+                     *storage != rt::Format::F8E4M3FN)) {
       module.emitError(
-          "qg-quantize-activations: format must be u8 or i8, got '")
+          "qg-quantize-activations: format must be u8, i8 or f8e4m3fn, got '")
           << format.getValue() << "'";
+      return signalPassFailure();
+    }
+    // The entropy method compares histograms on a uniform grid of codes,
+    // which FP8's are not.
+    if (*storage == rt::Format::F8E4M3FN &&
+        *rangeMethod == RangeMethod::Entropy) {
+      module.emitError("qg-quantize-activations: format=f8e4m3fn takes "
+                       "method minmax, percentile or mse, not entropy");
       return signalPassFailure();
     }
     if (perRow && !dynamic) {

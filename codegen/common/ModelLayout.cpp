@@ -34,9 +34,15 @@ FailureOr<Storage> storageOf(Operation *where, Type tensorType,
       return Storage{
           IntegerType::get(ctx, 8), f == rt::Format::U8,
           f == rt::Format::U8 ? pkg::ElementType::U8 : pkg::ElementType::I8, 1};
+    // FP8 E4M3FN codes are bytes too; the CPU backend rejects them before
+    // planning (it has no FP8 lowering), the CUDA backend encodes them.
+    if (f == rt::Format::F8E4M3FN && !quant.isPerBlock())
+      return Storage{IntegerType::get(ctx, 8), true, pkg::ElementType::U8, 1,
+                     true};
     return where->emitError(backend)
            << ": the quantized type " << e
-           << " is not supported yet (8-bit per-tensor or per-axis only)";
+           << " is not supported yet (8-bit integer or FP8 E4M3 per tensor "
+              "or per axis only)";
   }
   if (auto i = dyn_cast<IntegerType>(e)) {
     if (i.getWidth() == 8)
@@ -322,6 +328,10 @@ FailureOr<std::string> gemmParams(Op op, int64_t n, std::vector<int64_t> &p,
                                   const GemmFields &f, WeightsWriter &weights,
                                   StringRef backend) {
   Value in = op.getInput(), w = op.getWeight(), res = op.getResult();
+  if (quantOf(in).getFormat() == rt::Format::F8E4M3FN)
+    return op.emitError(backend)
+           << ": FP8 (f8e4m3fn) layers are not supported yet here; compile "
+              "them with --target=cuda";
   if (!isConstant(w) || isConstant(in))
     return op.emitError(backend)
            << ": " << op->getName()
@@ -605,9 +615,17 @@ LogicalResult describeInterface(func::FuncOp f, const MemoryPlan &plan,
   Block &body = f.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
   arenaBytes = plan.arenaBytes;
+  // Whether `s` may be a model input or output.
+  auto interfaceType = [&](Operation *where, const Storage &s) {
+    if (s.float8)
+      where->emitError(backend)
+          << ": an FP8 tensor as a model input or output is not supported "
+             "yet (packages describe f32, u8 and i8 ones); dequantize it";
+    return !s.float8;
+  };
   for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
     FailureOr<Storage> s = storageOf(ret, v.getType(), backend);
-    if (failed(s))
+    if (failed(s) || !interfaceType(ret, *s))
       return failure();
     pkg::TensorInfo t{
         nameOf(f, i, true), s->manifestType,
@@ -623,7 +641,7 @@ LogicalResult describeInterface(func::FuncOp f, const MemoryPlan &plan,
   }
   for (auto [i, a] : llvm::enumerate(body.getArguments())) {
     FailureOr<Storage> s = storageOf(f, a.getType(), backend);
-    if (failed(s))
+    if (failed(s) || !interfaceType(f, *s))
       return failure();
     manifest.inputs.push_back(
         {nameOf(f, i, false), s->manifestType,

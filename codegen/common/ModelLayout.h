@@ -33,6 +33,7 @@ struct Storage {
   bool isUnsigned = false;
   pkg::ElementType manifestType = pkg::ElementType::F32;
   int64_t bytes = 4;
+  bool float8 = false; ///< FP8 E4M3FN codes, one byte each (CUDA only)
 };
 /// The storage of a static ranked tensor type, or an error at `where`
 /// starting with `backend` ("CPU backend", "CUDA backend").

@@ -1724,6 +1724,25 @@ FailureOr<LoweredModel> lowerToLoops(func::FuncOp function) {
                    memref::MemRefDialect, scf::SCFDialect, arith::ArithDialect,
                    math::MathDialect, affine::AffineDialect,
                    vector::VectorDialect, LLVM::LLVMDialect>();
+  // FP8 tensors have no CPU lowering: say so at the first op that makes or
+  // reads one, before anything else is planned.
+  WalkResult fp8 = function.walk([&](Operation *op) {
+    auto isFp8 = [](Type t) {
+      qg::QuantType q = qg::getQuantElementType(t);
+      return q && rt::isFloat8Format(q.getFormat());
+    };
+    if (!isa<qg::ConstantOp>(op) &&
+        (llvm::any_of(op->getResultTypes(), isFp8) ||
+         llvm::any_of(op->getOperandTypes(), isFp8))) {
+      op->emitError(kBackend)
+          << ": FP8 (f8e4m3fn) tensors have no CPU lowering yet; compile FP8 "
+             "models with --target=cuda, or quantize with another scheme";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (fp8.wasInterrupted())
+    return failure();
   FailureOr<MemoryPlan> plan = planMemory(function, kBackend);
   if (failed(plan))
     return failure();

@@ -24,6 +24,8 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "Fp8CodecSource.h" // generated: the text of Fp8Codec.inc
+
 #include <bit>
 #include <cmath>
 #include <cstdio>
@@ -138,6 +140,28 @@ __device__ __forceinline__ int qcc_dp4a_uu(int a, int b, int c) {
   return d;
 }
 )cuda";
+
+/// FP8 E4M3FN: the codec of Fp8Codec.inc (embedded by CMake) and the
+/// quantize/dequantize of DESIGN.md section 3 on it: encode(x / scale) and
+/// decode(q) * scale, in f32 with explicitly rounded operations.
+std::string fp8Preamble() {
+  return std::string("\n// FP8 E4M3FN codes.\n"
+                     "#define QCC_FP8_FN __device__ __forceinline__\n"
+                     "#define QCC_FP8_AS_FLOAT __uint_as_float\n"
+                     "#define QCC_FP8_AS_UINT __float_as_uint\n"
+                     "#define QCC_FP8_RINT rintf\n") +
+         kFp8CodecSource +
+         R"cuda(__device__ __forceinline__ unsigned char qcc_quantize_e4m3(float x,
+                                                            float scale) {
+  return (unsigned char)qcc_e4m3_encode(__fdiv_rn(x, scale));
+}
+__device__ __forceinline__ float qcc_dequantize_e4m3(unsigned int q,
+                                                     float scale) {
+  return __fmul_rn(qcc_e4m3_decode(q), scale);
+}
+
+)cuda";
+}
 
 /// A float literal that reads back as exactly `v`.
 std::string floatLiteral(float v) {
@@ -328,6 +352,7 @@ private:
   LogicalResult emitMatMul(Operation *op);
   LogicalResult emitQLinear(qg::QLinearOp op);
   LogicalResult emitQLinearMma(qg::QLinearOp op, const pkg::KernelInfo &info);
+  LogicalResult emitQLinearFp8(qg::QLinearOp op);
   LogicalResult emitQConv(qg::QConv2DOp op);
   LogicalResult emitDequantMatMul(qg::DequantMatMulOp op);
   LogicalResult emitConstantOutput(Value v, uint64_t offset);
@@ -449,7 +474,10 @@ LogicalResult Emitter::emitQuantize(Operation *op, bool quantize) {
     zp = "zero_points[" + axis + "]";
   }
   std::string body;
-  if (quantize) {
+  if (s->float8) {
+    body = quantize ? "  y[i] = qcc_quantize_e4m3(x[i], " + scale + ");\n"
+                    : "  y[i] = qcc_dequantize_e4m3(x[i], " + scale + ");\n";
+  } else if (quantize) {
     const char *lo = s->isUnsigned ? "0.0f" : "-128.0f";
     const char *hi = s->isUnsigned ? "255.0f" : "127.0f";
     body = "  y[i] = qcc_quantize(x[i], " + scale + ", " + zp + ", " + lo +
@@ -540,7 +568,13 @@ LogicalResult Emitter::emitFused(qg::FusedElementwiseOp op) {
       const std::string x = scalar.lookup(inner.getOperand(0));
       const std::string scale = floatLiteral(params->scales[0]),
                         zp = std::to_string(params->zeroPoint(0));
-      if (quantize) {
+      if (st->float8) {
+        if (quantize)
+          ctype = ctypeOf(*st);
+        expr = std::string(quantize ? "qcc_quantize_e4m3("
+                                    : "qcc_dequantize_e4m3(") +
+               x + ", " + scale + ")";
+      } else if (quantize) {
         ctype = ctypeOf(*st);
         expr = "qcc_quantize(" + x + ", " + scale + ", " + zp + ", " +
                (st->isUnsigned ? "0.0f, 255.0f)" : "-128.0f, 127.0f)");
@@ -1254,6 +1288,8 @@ std::string int8Tables(ArrayRef<int64_t> p, const Int8Fields &f) {
 
 LogicalResult Emitter::emitQLinear(qg::QLinearOp op) {
   namespace q = rt::kernel::qlinear;
+  if (quantOf(op.getInput()).getFormat() == rt::Format::F8E4M3FN)
+    return emitQLinearFp8(op);
   FailureOr<pkg::KernelInfo> info = qlinearKernel(op, plan, weights, kBackend);
   if (failed(info))
     return failure();
@@ -1443,6 +1479,159 @@ LogicalResult Emitter::emitQLinearMma(qg::QLinearOp op,
   addKernel(op, "qlinear",
             info.name + " (tensor cores mma.m16n8k32, 64x64 tiles)", body,
             launch, "128");
+  return success();
+}
+
+/// FP8 E4M3 layer (f32 result): y = act(fma(sum_k x w, s_x s_w[n], bias))
+/// clamped. 64x64 outputs per block of 4 warps, K in steps of 64 bytes
+/// through shared memory as in emitQLinearMma. On sm_89 and newer the
+/// products are tensor-core mma.m16n8k32 e4m3 x e4m3 -> f32 with the
+/// int8 kernel's fragment layout; older GPUs (sm_80 has no FP8 tensor
+/// cores) compute the same fragments with decoded values and FMAs.
+LogicalResult Emitter::emitQLinearFp8(qg::QLinearOp op) {
+  Value in = op.getInput(), w = op.getWeight();
+  if (!isConstant(w) || isConstant(in))
+    return op.emitError(kBackend) << ": an FP8 qg.qlinear needs constant "
+                                     "weights and a computed input";
+  const int64_t n = shapeOf(w)[0], k = shapeOf(w)[1];
+  const int64_t m = k ? elementsOf(in) / k : 0;
+  FailureOr<rt::QuantParams> xp = quantOf(in).getParams(),
+                             wp = quantOf(w).getParams();
+  FailureOr<int64_t> wOffset = weights.constant(w);
+  if (failed(xp) || failed(wp) || failed(wOffset))
+    return op.emitError(kBackend) << ": cannot read the FP8 layer's weights "
+                                     "and scales";
+  // s = f32(s_x * s_w[n]), as the reference computes it.
+  std::vector<float> scales(wp->scales.size());
+  for (size_t j = 0; j < scales.size(); ++j)
+    scales[j] = xp->scales[0] * wp->scales[j];
+  auto c = [](int64_t v) { return std::to_string(v); };
+  std::string body =
+      "  const unsigned char *x = reinterpret_cast<const unsigned char *>("
+      "arena + " +
+      c(plan.offset.lookup(storageRoot(in))) +
+      ");\n  const unsigned char *w = reinterpret_cast<const unsigned char "
+      "*>(weights + " +
+      c(*wOffset) + ");\n" +
+      declareTable("float", "scales", weights.add(scales)) +
+      "  float *y = reinterpret_cast<float *>(arena + " +
+      c(plan.offset.lookup(op.getResult())) + ");\n";
+  const std::string scale = scales.size() > 1 ? "scales[nn]" : "scales[0]";
+  std::string value = "__fmul_rn(acc[i][j][e], " + scale + ")";
+  if (Value bias = op.getBias()) {
+    FailureOr<int64_t> at = weights.constant(bias);
+    if (failed(at))
+      return failure();
+    body += declareTable("float", "bias", *at);
+    value = "__fmaf_rn(acc[i][j][e], " + scale + ", bias[nn])";
+  }
+  if (std::optional<StringRef> name = op.getActivation()) {
+    std::optional<rt::Activation> activation = rt::parseActivation(*name);
+    if (!activation)
+      return op.emitError(kBackend) << ": unknown activation " << *name;
+    value = std::string(activationFunction(*activation)) + "(" + value + ")";
+  }
+  const float lo = op.getClipMin() ? op.getClipMin()->convertToFloat()
+                                   : -std::numeric_limits<float>::infinity();
+  const float hi = op.getClipMax() ? op.getClipMax()->convertToFloat()
+                                   : std::numeric_limits<float>::infinity();
+  // Shared rows of 20 words: 64 bytes of K and 16 of padding against bank
+  // conflicts. Rows whose K is a multiple of 16 load 16 bytes at a time;
+  // others byte by byte (code 0 is +0, so the padding adds nothing).
+  body += "  __shared__ int4 As4[64 * 5];\n  __shared__ int4 Bs4[64 * 5];\n"
+          "  const int *As = reinterpret_cast<const int *>(As4);\n"
+          "  const int *Bs = reinterpret_cast<const int *>(Bs4);\n"
+          "  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;\n"
+          "  const int g = lane >> 2, t = lane & 3;\n"
+          "  const int wm = (warp >> 1) * 32, wn = (warp & 1) * 32;\n"
+          "  const int m0 = blockIdx.y * 64, n0 = blockIdx.x * 64;\n"
+          "  float acc[2][4][4] = {};\n"
+          "  for (int k0 = 0; k0 < " +
+          c(k) + "; k0 += 64) {\n";
+  if (k % 16 == 0) {
+    body += "    for (int e = threadIdx.x; e < 256; e += 128) {\n"
+            "      const int r = e >> 2, part = e & 3, kk = k0 + part * 16;\n"
+            "      const int mm = m0 + r, nn = n0 + r;\n"
+            "      As4[r * 5 + part] = (mm < " +
+            c(m) + " && kk < " + c(k) +
+            ") ? *reinterpret_cast<const int4 *>(x + mm * " + c(k) +
+            " + kk) : make_int4(0, 0, 0, 0);\n"
+            "      Bs4[r * 5 + part] = (nn < " +
+            c(n) + " && kk < " + c(k) +
+            ") ? *reinterpret_cast<const int4 *>(w + nn * " + c(k) +
+            " + kk) : make_int4(0, 0, 0, 0);\n    }\n";
+  } else {
+    body += "    unsigned char *Ab = reinterpret_cast<unsigned char *>(As4);\n"
+            "    unsigned char *Bb = reinterpret_cast<unsigned char *>(Bs4);\n"
+            "    for (int e = threadIdx.x; e < 64 * 64; e += 128) {\n"
+            "      const int r = e >> 6, kk = k0 + (e & 63);\n"
+            "      const int mm = m0 + r, nn = n0 + r;\n"
+            "      Ab[r * 80 + (e & 63)] = (mm < " +
+            c(m) + " && kk < " + c(k) + ") ? x[mm * " + c(k) +
+            " + kk] : 0;\n      Bb[r * 80 + (e & 63)] = (nn < " + c(n) +
+            " && kk < " + c(k) + ") ? w[nn * " + c(k) + " + kk] : 0;\n    }\n";
+  }
+  body +=
+      "    __syncthreads();\n#pragma unroll\n"
+      "    for (int ks = 0; ks < 16; ks += 8) {\n"
+      "#if __CUDA_ARCH__ >= 890\n"
+      "      int a[2][4], b[4][2];\n#pragma unroll\n"
+      "      for (int i = 0; i < 2; ++i) {\n"
+      "        const int *row = As + (wm + i * 16 + g) * 20 + ks + t;\n"
+      "        a[i][0] = row[0];\n        a[i][1] = row[8 * 20];\n"
+      "        a[i][2] = row[4];\n        a[i][3] = row[8 * 20 + 4];\n"
+      "      }\n#pragma unroll\n      for (int j = 0; j < 4; ++j) {\n"
+      "        const int *col = Bs + (wn + j * 8 + g) * 20 + ks + t;\n"
+      "        b[j][0] = col[0];\n        b[j][1] = col[4];\n      }\n"
+      "#pragma unroll\n      for (int i = 0; i < 2; ++i)\n#pragma unroll\n"
+      "        for (int j = 0; j < 4; ++j)\n"
+      "          asm(\"mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 "
+      "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\"\n"
+      "              : \"+f\"(acc[i][j][0]), \"+f\"(acc[i][j][1]), "
+      "\"+f\"(acc[i][j][2]), \"+f\"(acc[i][j][3])\n"
+      "              : \"r\"(a[i][0]), \"r\"(a[i][1]), \"r\"(a[i][2]), "
+      "\"r\"(a[i][3]), \"r\"(b[j][0]), \"r\"(b[j][1]));\n"
+      "#else\n"
+      "      // The same fragments without FP8 tensor cores: accumulator e\n"
+      "      // of tile (i, j) is row g (+8 for e >= 2), column 2t + e%2.\n"
+      "      const unsigned char *Ab = reinterpret_cast<const unsigned "
+      "char *>(As);\n"
+      "      const unsigned char *Bb = reinterpret_cast<const unsigned "
+      "char *>(Bs);\n"
+      "      for (int i = 0; i < 2; ++i)\n"
+      "        for (int j = 0; j < 4; ++j)\n"
+      "          for (int e = 0; e < 4; ++e) {\n"
+      "            const unsigned char *ar = Ab + (wm + i * 16 + g + (e >> "
+      "1) * 8) * 80 + ks * 4;\n"
+      "            const unsigned char *br = Bb + (wn + j * 8 + 2 * t + (e "
+      "& 1)) * 80 + ks * 4;\n"
+      "            float sum = acc[i][j][e];\n"
+      "            for (int b = 0; b < 32; ++b)\n"
+      "              sum = fmaf(qcc_e4m3_decode(ar[b]), "
+      "qcc_e4m3_decode(br[b]), sum);\n"
+      "            acc[i][j][e] = sum;\n          }\n"
+      "#endif\n"
+      "    }\n    __syncthreads();\n  }\n";
+  body += "  for (int i = 0; i < 2; ++i)\n    for (int j = 0; j < 4; ++j)\n"
+          "      for (int e = 0; e < 4; ++e) {\n"
+          "        const int mm = m0 + wm + i * 16 + g + (e >> 1) * 8;\n"
+          "        const int nn = n0 + wn + j * 8 + 2 * t + (e & 1);\n"
+          "        if (mm >= " +
+          c(m) + " || nn >= " + c(n) +
+          ")\n          continue;\n"
+          "        y[mm * " +
+          c(n) + " + nn] = fminf(fmaxf(" + value + ", " + floatLiteral(lo) +
+          "), " + floatLiteral(hi) + ");\n      }\n";
+  Launch launch;
+  launch.grid[0] = std::max<int64_t>(ceilDiv(n, 64), 1);
+  launch.grid[1] = std::max<int64_t>(ceilDiv(m, 64), 1);
+  launch.block[0] = 128;
+  const std::string name =
+      "qlinear " + c(m) + "x" + c(n) + "x" + c(k) + " e4m3xe4m3->f32" +
+      (op.getActivation() ? " " + op.getActivation()->str() : std::string());
+  addKernel(op, "qlinear",
+            name + " (FP8 tensor cores mma.m16n8k32 on sm_89+, 64x64 tiles)",
+            body, launch, "128");
   return success();
 }
 
@@ -1813,7 +2002,7 @@ LogicalResult Emitter::run() {
   out.weights = weights.take();
   out.manifest.arenaBytes = static_cast<uint64_t>(arenaBytes);
   out.manifest.weightBytes = out.weights.size();
-  out.source = std::string(kPreamble) + kernels;
+  out.source = std::string(kPreamble) + fp8Preamble() + kernels;
   return success();
 }
 

@@ -180,14 +180,21 @@ struct IntegerEpilogue {
     return w.zeroPoint(w.scales.size() > 1 ? j : 0);
   }
 
+  /// The float value of the f32 sum `acc` of column j: scaled, plus the
+  /// bias, through the activation.
+  float floatValue(float acc, int64_t j) const {
+    const float scale = x.scales[0] * w.scales[w.scales.size() > 1 ? j : 0];
+    const float v =
+        bias ? std::fma(acc, scale, static_cast<float>(bias->data[j]))
+             : acc * scale;
+    return static_cast<float>(rt::applyActivation(activation, v));
+  }
+
   double apply(int64_t acc, int64_t j) const {
     const float scale = x.scales[0] * w.scales[w.scales.size() > 1 ? j : 0];
     float q;
     if (!y || activation != rt::Activation::None) {
-      float v = static_cast<float>(acc);
-      v = bias ? std::fma(v, scale, static_cast<float>(bias->data[j]))
-               : v * scale;
-      v = static_cast<float>(rt::applyActivation(activation, v));
+      const float v = floatValue(static_cast<float>(acc), j);
       if (!y)
         return std::min(std::max(v, clipMin), clipMax);
       q = static_cast<float>(
@@ -251,7 +258,9 @@ FailureOr<IntegerEpilogue> epilogueOf(Op op, ArrayRef<Tensor> operands) {
   return e;
 }
 
-/// qg.qlinear: the integer sum in int64, then the epilogue.
+/// qg.qlinear: the integer sum in int64, then the epilogue. FP8: the sum of
+/// the exact products in double, rounded once to f32, then the float
+/// epilogue.
 FailureOr<Tensor> evalQLinear(QLinearOp op, ArrayRef<Tensor> operands) {
   Tensor result = zeros(op.getType());
   FailureOr<IntegerEpilogue> e = epilogueOf(op, operands);
@@ -260,6 +269,22 @@ FailureOr<Tensor> evalQLinear(QLinearOp op, ArrayRef<Tensor> operands) {
   const Tensor &input = operands[0], &weight = operands[1];
   const int64_t n = weight.shape[0], k = weight.shape[1];
   const int64_t rows = k ? input.size() / k : 0;
+  if (rt::isFloat8Format(e->x.format)) {
+    auto decode = [](double code, rt::Format format) {
+      return static_cast<double>(
+          rt::decodeFloat8(static_cast<uint8_t>(code), format));
+    };
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = 0;
+        for (int64_t p = 0; p < k; ++p)
+          acc += decode(input.data[i * k + p], e->x.format) *
+                 decode(weight.data[j * k + p], e->w.format);
+        const float v = e->floatValue(static_cast<float>(acc), j);
+        result.data[i * n + j] = std::min(std::max(v, e->clipMin), e->clipMax);
+      }
+    return result;
+  }
   const int64_t zx = e->x.zeroPoint(0);
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < n; ++j) {

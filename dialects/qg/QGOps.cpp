@@ -276,15 +276,21 @@ LogicalResult QLinearOp::verify() {
   auto inputType = cast<RankedTensorType>(getInput().getType());
   auto weightType = cast<RankedTensorType>(getWeight().getType());
   auto resultType = cast<RankedTensorType>(getType());
-  if (!perTensor8Bit(inputType))
-    return emitOpError("input must be per-tensor u8 or i8, not ")
+  auto input = cast<QuantType>(inputType.getElementType());
+  const bool fp8 = input.getFormat() == rt::Format::F8E4M3FN;
+  if (fp8 ? !input.isPerTensor() : !perTensor8Bit(inputType))
+    return emitOpError("input must be per-tensor u8, i8 or f8e4m3fn, not ")
            << inputType.getElementType();
   auto weight = cast<QuantType>(weightType.getElementType());
-  if (weightType.getRank() != 2 || weight.getFormat() != rt::Format::I8 ||
+  const rt::Format weightFormat = fp8 ? rt::Format::F8E4M3FN : rt::Format::I8;
+  if (weightType.getRank() != 2 || weight.getFormat() != weightFormat ||
       weight.isPerBlock() || (weight.isPerAxis() && weight.getAxis() != 0))
-    return emitOpError("weight must be [N, K] i8, per tensor or per row "
-                       "(axis 0), not ")
-           << weightType;
+    return emitOpError("weight must be [N, K] ")
+           << (fp8 ? "f8e4m3fn (with an f8e4m3fn input)" : "i8")
+           << ", per tensor or per row (axis 0), not " << weightType;
+  if (fp8 && !resultType.getElementType().isF32())
+    return emitOpError("an f8e4m3fn layer has an f32 result, not ")
+           << resultType.getElementType();
   if (inputType.getRank() < 1)
     return emitOpError("input must have rank 1 or more");
   const int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1);

@@ -344,9 +344,10 @@ def QG_QLinearOp : QG_Op<"qlinear", [Pure]> {
   let summary = "Fused quantized linear layer: exact integer product, then an epilogue";
   let description = [{
     What fusion makes of `dequantize -> matmul/gemm (-> bias) (-> relu/clip)
-    (-> quantize)`. `input` is `[..., K]` with per-tensor u8 or i8 codes;
-    `weight` is `[N, K]` (one row per output feature) with i8 codes and a
-    per-tensor or per-row (`axis = 0`) scale and zero point. The result is
+    (-> quantize)`. `input` is `[..., K]` with per-tensor u8 or i8 codes
+    (FP8: below); `weight` is `[N, K]` (one row per output feature) with i8
+    codes and a per-tensor or per-row (`axis = 0`) scale and zero point.
+    The result is
     `[..., N]`, either f32 (dequantize epilogue) or per-tensor u8/i8
     (requantize epilogue). With `s = f32(s_x * s_w[n])`:
 
@@ -369,6 +370,13 @@ def QG_QLinearOp : QG_Op<"qlinear", [Pure]> {
     as above. This is a float path: backends may compute the activation in
     f32 within a few ulps, so a quantized result may differ by one code
     where `a / s_y` lies at a rounding boundary.
+
+    FP8: with an `f8e4m3fn` input (per tensor) the weight is `f8e4m3fn`
+    (per tensor or per row) and the result f32. Each product of two FP8
+    values is exact in f32, and `acc` is their sum in f32 in an order the
+    backend chooses (tensor cores on sm_89 and newer), so this is a float
+    path too: `y = fma(acc, s, bias[n])` (f32 `bias`), the activation, then
+    the clamp, as above.
   }];
   let arguments = (ins QG_QuantTensor:$input, QG_QuantTensor:$weight,
                        Optional<RankedTensorOf<[F32, I32]>>:$bias,

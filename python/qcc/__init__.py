@@ -224,7 +224,7 @@ def quantize(model, calib=None, *, scheme="int8", method=None,
         a batch along a new first axis), or a path as `qcc quantize --calib`
         takes it. The last fifth (at most 32) is held out to measure the
         report's errors unless `eval` gives other samples.
-    scheme: int8, w8a8, w8a16, w4a16, nf4 or mixed. method: rtn, gptq, awq or
+    scheme: int8, w8a8, w8a16, fp8, w4a16, nf4 or mixed. method: rtn, gptq, awq or
         smoothquant. size_budget: for mixed, bytes ("350kB") or "4.5bits".
     progress: True draws a bar on stderr; a callable gets
         (stage, done, total, finished); False is silent.

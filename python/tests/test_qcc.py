@@ -151,6 +151,35 @@ def test_w8a16_runs_int8_weights_in_place_like_onnxruntime_on_its_export(test_se
     assert accuracy >= reference - 0.01, (accuracy, reference)
 
 
+def test_fp8_matches_onnxruntime_on_its_export_and_compiles_for_cuda(calib, test_set, tmp_path):
+    """FP8 E4M3 weights and static activations. ONNX Runtime runs qcc's QDQ
+    export (opset 19 float8e4m3fn Q/DQ) as the independent reference for the
+    reference interpreter's FP8 arithmetic, and its accuracy is checked
+    against the labels. ORT's graph optimizations are off: its QDQ
+    propagation moves the FP8 Q/DQ around MaxPool, which has no FP8 kernel."""
+    x, labels = test_set
+    model = qcc.quantize(MODEL, calib, scheme="fp8", input_shapes=SHAPE, progress=False)
+    assert {layer["format"] for layer in model.report["layers"]} == {"f8e4m3fn"}
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(str(model.save(tmp_path / "fp8.onnx")), options,
+                                   providers=["CPUExecutionProvider"])
+    exported = np.concatenate([session.run(None, {"input": s})[0] for s in x])
+    np.save(tmp_path / "x.npy", x[:20])
+    subprocess.run([os.path.join(BIN, "qrun"), "--reference", str(model.save(tmp_path / "fp8.mlir")),
+                    f"--input=input={tmp_path / 'x.npy'}", "--stacked",
+                    f"--output-dir={tmp_path / 'ref'}"], check=True, stdout=subprocess.DEVNULL)
+    reference = np.load(tmp_path / "ref" / "logits.npy")
+    np.testing.assert_allclose(reference, exported[:20], rtol=1e-4, atol=1e-4)
+    fp32 = ort_run(MODEL, x)
+    accuracy = float(np.mean(exported.argmax(1) == labels))
+    assert accuracy >= float(np.mean(fp32.argmax(1) == labels)) - 0.01
+    # FP8 layers have CUDA kernels only: the CPU backend says so.
+    with pytest.raises(qcc.Error, match="target=cuda"):
+        qcc.compile(model)
+    assert "kernels" in qcc.compile(model, target="cuda").summary
+
+
 def test_mixed_precision_stays_under_the_size_budget(calib):
     model = qcc.quantize(MODEL, calib, scheme="mixed", size_budget="6bits", group_size=32,
                          input_shapes=SHAPE, progress=False)

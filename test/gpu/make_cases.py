@@ -6,8 +6,8 @@ the reference outputs are made here: each case folder holds model.qpkg (the
 CUDA package), input_<i>.npy and expected_<o>.npy, the outputs of qcc's
 reference interpreter (qrun --reference) on the same quantized IR, and
 tolerance.txt. The models are the bundled Fashion-MNIST CNN quantized to
-int8 (static, min-max calibration on 500 training images) and to w8a16
-(int8 weights, float activations), run on test images, and any quantized MiniLM IR given with --minilm NAME=IR (inputs from
+int8 (static, min-max calibration on 500 training images), to w8a16 (int8
+weights, float activations) and to fp8 (E4M3), run on test images, and any quantized MiniLM IR given with --minilm NAME=IR (inputs from
 --ids and --mask).
 
   make_cases.py --qcc build/bin/qcc --qrun build/bin/qrun --out DIR \
@@ -51,12 +51,14 @@ def fashion_cases(args, work):
     test, _ = fashion_mnist.load("test", info["mean"], info["std"],
                                  args.fashion_images)
     np.save(f"{work}/calib.npy", calib)
-    # int8 (static activations, integer kernels) and w8a16 (int8 weights
-    # per channel read by the weight-only kernels, float activations; no
-    # calibration).
-    for scheme in ("int8", "w8a16"):
+    # int8 (static activations, integer kernels), w8a16 (int8 weights per
+    # channel read by the weight-only kernels, float activations; no
+    # calibration) and fp8 (E4M3 weights and static activations: the FP8
+    # GEMM, on tensor cores from sm_89).
+    for scheme in ("int8", "w8a16", "fp8"):
         ir, package = f"{work}/{scheme}.mlir", f"{work}/{scheme}.qpkg"
-        calibration = [f"--calib={work}/calib.npy"] if scheme == "int8" else []
+        calibration = ([] if scheme == "w8a16"
+                       else [f"--calib={work}/calib.npy"])
         run([args.qcc, "quantize", model, *calibration, f"--scheme={scheme}",
              "--input-shape=input=1x1x28x28", "--quiet", "-o", ir])
         run([args.qcc, "compile", ir, "--target=cuda", "-o", package])

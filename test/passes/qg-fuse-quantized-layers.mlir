@@ -15,6 +15,13 @@
 // RUN: FileCheck %s --check-prefix=GELUFUSED < %t/gelu.mlir
 // RUN: qrun --reference %t/gelu.mlir --input x=%t/x.npy --output-dir %t/gelu
 // RUN: %python %S/Inputs/print_npy.py %t/gelu/y.npy | FileCheck %s --check-prefix=GELU
+// RUN: qopt %S/Inputs/qlinear-fp8.mlir --qg-fuse-quantized-layers -mlir-print-debuginfo -mlir-print-local-scope -o %t/fp8.mlir
+// RUN: FileCheck %s --check-prefix=FP8FUSED < %t/fp8.mlir
+// RUN: qrun --reference %t/fp8.mlir --input x=%t/x.npy --output-dir %t/fp8
+// RUN: %python %S/Inputs/print_npy.py %t/fp8/z.npy | FileCheck %s --check-prefix=FP8
+// The unfused module gives the same values.
+// RUN: qrun --reference %S/Inputs/qlinear-fp8.mlir --input x=%t/x.npy --output-dir %t/fp8-unfused
+// RUN: %python %S/Inputs/print_npy.py %t/fp8-unfused/z.npy | FileCheck %s --check-prefix=FP8
 
 // gemm (weights [N, K]) + C + relu + quantize: a quantized result, the bias
 // in i32 units of s_x * s_w[n], ReLU as clip_min, one fused location.
@@ -206,3 +213,13 @@ func.func @not_activations(%xq: tensor<3x2x!qg.quant<u8, scale = 0.5, zero_point
 // (the nearest f32 values: -0.0155241629..., 3.99987339...)
 // GELU: -0.01552416{{[0-9]+}}
 // GELU-NEXT: 3.99987339{{[0-9]*}}
+
+// FP8 (Inputs/qlinear-fp8.mlir): the [K, N] E4M3 weight is transposed to
+// [N, K] as bytes at compile time, the bias and ReLU are absorbed, and the
+// quantize after the layer is not: the result stays f32.
+// FP8FUSED: qg.constant dense<{{\[}}[1.500000e+00, 2.500000e-01], [-2.000000e+00, 3.000000e+00], [4.480000e+02, -1.250000e-01]]> : tensor<3x2xf8E4M3FN> as tensor<3x2x!qg.quant<f8e4m3fn, axis = 0,
+// FP8FUSED: qg.qlinear {{.*}} {clip_min = 0.000000e+00 : f32} : tensor<1x2x!qg.quant<f8e4m3fn, scale = 5.000000e-01>>, {{.*}}, tensor<3xf32> -> tensor<1x3xf32> loc(fused["mm", "bias", "act"])
+// FP8FUSED-NEXT: qg.quantize
+// FP8: 2.0
+// FP8-NEXT: 3.0
+// FP8-NEXT: 60.0

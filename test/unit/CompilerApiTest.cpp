@@ -178,7 +178,7 @@ TEST(CompilerApi, OptionsByNameAreCheckedAndParsed) {
   qc::Result<qc::Model> result = model.quantize({}, scheme);
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().describe(),
-            "error: --scheme must be int8, w8a8, w8a16, w4a16, nf4 or mixed, got "
+            "error: --scheme must be int8, w8a8, w8a16, fp8, w4a16, nf4 or mixed, got "
             "'int3'\n");
 }
 

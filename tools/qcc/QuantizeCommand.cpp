@@ -44,7 +44,9 @@ cl::opt<std::string> scheme(
     cl::desc("int8 (i8 per-channel weights, u8 static activations), w8a8 "
              "(i8 weights and i8 symmetric activations), w8a16 (i8 "
              "per-channel weights, or in groups with --group-size, float "
-             "activations), w4a16 (i4 weights in groups, float activations), "
+             "activations), fp8 (FP8 E4M3 weights per channel and static "
+             "activations; FP8 layers run with --target=cuda), w4a16 (i4 "
+             "weights in groups, float activations), "
              "nf4 (NF4 weights in groups), mixed (per-layer i8/i4/f32 under "
              "--size-budget or --max-error)"),
     cl::init("int8"), cl::sub(quantizeCommand), cl::sub(compileCommand()),
@@ -207,16 +209,16 @@ int fail(const Twine &message) {
 void printTable(const compiler::Report &report) {
   outs() << "qcc quantize: " << report.model << ", scheme " << report.scheme
          << ", method " << report.method << "\n";
-  outs() << left_justify("layer", 28) << left_justify("format", 8)
+  outs() << left_justify("layer", 28) << left_justify("format", 10)
          << left_justify("scales", 9) << left_justify("algorithm", 18)
-         << left_justify("activations", 12) << right_justify("bytes", 10)
+         << left_justify("activations", 16) << right_justify("bytes", 10)
          << right_justify("SQNR dB", 9) << "\n";
   for (const compiler::LayerReport &layer : report.layers) {
     outs() << left_justify(layer.name, 27) << " "
-           << left_justify(layer.format, 8)
+           << left_justify(layer.format, 10)
            << left_justify(layer.granularity, 9)
            << left_justify(layer.algorithm, 18)
-           << left_justify(layer.activations, 12)
+           << left_justify(layer.activations, 16)
            << right_justify(std::to_string(layer.bytes), 10);
     if (layer.sqnrDb)
       outs() << format("%9.2f", *layer.sqnrDb);

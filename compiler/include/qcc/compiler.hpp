@@ -130,7 +130,7 @@ Status setOption(ImportOptions &options, const std::string &name,
 
 /// The options of `qcc quantize`; setOption() takes them by flag name.
 struct QuantizeOptions {
-  /// int8, w8a8, w8a16, w4a16, nf4 or mixed.
+  /// int8, w8a8, w8a16, fp8, w4a16, nf4 or mixed.
   std::string scheme = "int8";
   /// rtn, gptq, awq or smoothquant; empty: the scheme's default.
   std::string method;

@@ -48,7 +48,7 @@ struct ModelMetric {
 
 struct Report {
   std::string model;       ///< input file
-  std::string scheme;      ///< "int8", "w8a8", "w8a16", "w4a16", "nf4", "mixed"
+  std::string scheme;      ///< "int8", "w8a8", "w8a16", "fp8", "w4a16", "nf4", "mixed"
   std::string method;      ///< weight algorithm
   std::string calibration; ///< e.g. "entropy, 500 samples"
   int64_t bytesFp32 = 0;   ///< all float weights of the model

@@ -870,9 +870,29 @@ func.func @dynamic_per_row_shape(%x: tensor<3x4xf32>) {
 
 // qg.qlinear: per-tensor 8-bit activations only.
 func.func @qlinear_input(%x: tensor<2x4x!qg.quant<u8, axis = 1, scales = [1.0, 1.0, 1.0, 1.0]>>, %w: tensor<3x4x!qg.quant<i8, scale = 1.0>>) {
-  // expected-error@+1 {{input must be per-tensor u8 or i8}}
+  // expected-error@+1 {{input must be per-tensor u8, i8 or f8e4m3fn}}
   %y = qg.qlinear %x, %w : tensor<2x4x!qg.quant<u8, axis = 1, scales = [1.0, 1.0, 1.0, 1.0]>>, tensor<3x4x!qg.quant<i8, scale = 1.0>> -> tensor<2x3xf32>
   return
+}
+
+// -----
+
+// An FP8 input takes an FP8 weight.
+func.func @f(%x: tensor<2x4x!qg.quant<f8e4m3fn, scale = 0.5>>) -> tensor<2x3xf32> {
+  %w = qg.constant dense<1> : tensor<3x4xi8> as tensor<3x4x!qg.quant<i8, scale = 1.0>>
+  // expected-error@+1 {{weight must be [N, K] f8e4m3fn (with an f8e4m3fn input), per tensor or per row (axis 0)}}
+  %y = qg.qlinear %x, %w : tensor<2x4x!qg.quant<f8e4m3fn, scale = 0.5>>, tensor<3x4x!qg.quant<i8, scale = 1.0>> -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+// An FP8 layer's result is f32.
+func.func @f(%x: tensor<2x4x!qg.quant<f8e4m3fn, scale = 0.5>>) -> tensor<2x3x!qg.quant<u8, scale = 0.1>> {
+  %w = qg.constant dense<1.0> : tensor<3x4xf8E4M3FN> as tensor<3x4x!qg.quant<f8e4m3fn, scale = 1.0>>
+  // expected-error@+1 {{an f8e4m3fn layer has an f32 result}}
+  %y = qg.qlinear %x, %w : tensor<2x4x!qg.quant<f8e4m3fn, scale = 0.5>>, tensor<3x4x!qg.quant<f8e4m3fn, scale = 1.0>> -> tensor<2x3x!qg.quant<u8, scale = 0.1>>
+  return %y : tensor<2x3x!qg.quant<u8, scale = 0.1>>
 }
 
 // -----
