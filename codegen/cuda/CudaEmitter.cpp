@@ -1286,6 +1286,78 @@ std::string int8Tables(ArrayRef<int64_t> p, const Int8Fields &f) {
   return s;
 }
 
+/// Pieces of the tensor-core layer kernels (int8 and FP8): 64x64 outputs
+/// per block of 4 warps (2x2, 32x32 each: 2x4 tiles of the m16n8k32
+/// product), K in steps of 64 bytes through shared memory rows of 20 words
+/// (16 + 4 against bank conflicts).
+namespace mma {
+/// Shared memory, each thread's place and its accumulators of `accType`.
+std::string prologue(const char *accType) {
+  return std::string(
+             "  __shared__ int4 As4[64 * 5];\n  __shared__ int4 Bs4[64 * 5];\n"
+             "  const int *As = reinterpret_cast<const int *>(As4);\n"
+             "  const int *Bs = reinterpret_cast<const int *>(Bs4);\n"
+             "  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;\n"
+             "  const int g = lane >> 2, t = lane & 3;\n"
+             "  const int wm = (warp >> 1) * 32, wn = (warp & 1) * 32;\n"
+             "  const int m0 = blockIdx.y * 64, n0 = blockIdx.x * 64;\n  ") +
+         accType + " acc[2][4][4] = {};\n";
+}
+/// Fills the shared rows of step k0 from byte rows x [m, k] and w [n, k]
+/// with 16-byte loads (k a multiple of 16), zeros past the edges.
+std::string stage16(int64_t m, int64_t n, int64_t k) {
+  auto c = [](int64_t v) { return std::to_string(v); };
+  return "    for (int e = threadIdx.x; e < 256; e += 128) {\n"
+         "      const int r = e >> 2, part = e & 3, kk = k0 + part * 16;\n"
+         "      const int mm = m0 + r, nn = n0 + r;\n"
+         "      As4[r * 5 + part] = (mm < " +
+         c(m) + " && kk < " + c(k) +
+         ") ? *reinterpret_cast<const int4 *>(x + mm * " + c(k) +
+         " + kk) : make_int4(0, 0, 0, 0);\n"
+         "      Bs4[r * 5 + part] = (nn < " +
+         c(n) + " && kk < " + c(k) +
+         ") ? *reinterpret_cast<const int4 *>(w + nn * " + c(k) +
+         " + kk) : make_int4(0, 0, 0, 0);\n    }\n";
+}
+/// The A and B fragments of sub-step ks, then one mma per tile with
+/// `types` (e.g. "s32.u8.s8.s32"); `acc` constrains the accumulators ("r"
+/// for i32, "f" for f32).
+std::string products(const std::string &types, const char *acc) {
+  const std::string a = std::string("\"+") + acc + "\"";
+  return "      int a[2][4], b[4][2];\n#pragma unroll\n"
+         "      for (int i = 0; i < 2; ++i) {\n"
+         "        const int *row = As + (wm + i * 16 + g) * 20 + ks + t;\n"
+         "        a[i][0] = row[0];\n        a[i][1] = row[8 * 20];\n"
+         "        a[i][2] = row[4];\n        a[i][3] = row[8 * 20 + 4];\n"
+         "      }\n#pragma unroll\n      for (int j = 0; j < 4; ++j) {\n"
+         "        const int *col = Bs + (wn + j * 8 + g) * 20 + ks + t;\n"
+         "        b[j][0] = col[0];\n        b[j][1] = col[4];\n      }\n"
+         "#pragma unroll\n      for (int i = 0; i < 2; ++i)\n#pragma unroll\n"
+         "        for (int j = 0; j < 4; ++j)\n"
+         "          asm(\"mma.sync.aligned.m16n8k32.row.col." +
+         types +
+         " {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, "
+         "%3};\"\n"
+         "              : " +
+         a + "(acc[i][j][0]), " + a + "(acc[i][j][1]), " + a +
+         "(acc[i][j][2]), " + a +
+         "(acc[i][j][3])\n"
+         "              : \"r\"(a[i][0]), \"r\"(a[i][1]), \"r\"(a[i][2]), "
+         "\"r\"(a[i][3]), \"r\"(b[j][0]), \"r\"(b[j][1]));\n";
+}
+/// Each thread's accumulators: e of tile (i, j) is row g (+8 for e >= 2),
+/// column 2t + e%2; those outside [m, n] are skipped.
+std::string outputs(int64_t m, int64_t n) {
+  return "  for (int i = 0; i < 2; ++i)\n    for (int j = 0; j < 4; ++j)\n"
+         "      for (int e = 0; e < 4; ++e) {\n"
+         "        const int mm = m0 + wm + i * 16 + g + (e >> 1) * 8;\n"
+         "        const int nn = n0 + wn + j * 8 + 2 * t + (e & 1);\n"
+         "        if (mm >= " +
+         std::to_string(m) + " || nn >= " + std::to_string(n) +
+         ")\n          continue;\n";
+}
+} // namespace mma
+
 LogicalResult Emitter::emitQLinear(qg::QLinearOp op) {
   namespace q = rt::kernel::qlinear;
   if (quantOf(op.getInput()).getFormat() == rt::Format::F8E4M3FN)
@@ -1410,62 +1482,16 @@ LogicalResult Emitter::emitQLinearMma(qg::QLinearOp op,
     }
     decls += declareTable("int", "column_correction", weights.add(correction));
   }
-  const char *types = p[q::XSigned] ? "s8.s8" : "u8.s8";
-  // 64x64 outputs per block of 4 warps (2x2, 32x32 each: 2x4 tiles of the
-  // m16n8k32 tensor-core product); K in steps of 64 bytes through shared
-  // memory rows of 20 words (16 + 4 against bank conflicts), filled with
-  // 16-byte loads.
-  std::string body = decls;
-  body += "  __shared__ int4 As4[64 * 5];\n  __shared__ int4 Bs4[64 * 5];\n"
-          "  const int *As = reinterpret_cast<const int *>(As4);\n"
-          "  const int *Bs = reinterpret_cast<const int *>(Bs4);\n"
-          "  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;\n"
-          "  const int g = lane >> 2, t = lane & 3;\n"
-          "  const int wm = (warp >> 1) * 32, wn = (warp & 1) * 32;\n"
-          "  const int m0 = blockIdx.y * 64, n0 = blockIdx.x * 64;\n"
-          "  int acc[2][4][4] = {};\n";
-  body += "  for (int k0 = 0; k0 < " + c(k) +
-          "; k0 += 64) {\n"
-          "    for (int e = threadIdx.x; e < 256; e += 128) {\n"
-          "      const int r = e >> 2, part = e & 3, kk = k0 + part * 16;\n"
-          "      const int mm = m0 + r, nn = n0 + r;\n"
-          "      As4[r * 5 + part] = (mm < " +
-          c(m) + " && kk < " + c(k) +
-          ") ? *reinterpret_cast<const int4 *>(x + mm * " + c(k) +
-          " + kk) : make_int4(0, 0, 0, 0);\n"
-          "      Bs4[r * 5 + part] = (nn < " +
-          c(n) + " && kk < " + c(k) +
-          ") ? *reinterpret_cast<const int4 *>(w + nn * " + c(k) +
-          " + kk) : make_int4(0, 0, 0, 0);\n"
-          "    }\n    __syncthreads();\n#pragma unroll\n"
-          "    for (int ks = 0; ks < 16; ks += 8) {\n"
-          "      int a[2][4], b[4][2];\n#pragma unroll\n"
-          "      for (int i = 0; i < 2; ++i) {\n"
-          "        const int *row = As + (wm + i * 16 + g) * 20 + ks + t;\n"
-          "        a[i][0] = row[0];\n        a[i][1] = row[8 * 20];\n"
-          "        a[i][2] = row[4];\n        a[i][3] = row[8 * 20 + 4];\n"
-          "      }\n#pragma unroll\n      for (int j = 0; j < 4; ++j) {\n"
-          "        const int *col = Bs + (wn + j * 8 + g) * 20 + ks + t;\n"
-          "        b[j][0] = col[0];\n        b[j][1] = col[4];\n      }\n"
-          "#pragma unroll\n      for (int i = 0; i < 2; ++i)\n#pragma unroll\n"
-          "        for (int j = 0; j < 4; ++j)\n"
-          "          asm(\"mma.sync.aligned.m16n8k32.row.col.s32." +
-          std::string(types) +
-          ".s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, "
-          "%3};\"\n"
-          "              : \"+r\"(acc[i][j][0]), \"+r\"(acc[i][j][1]), "
-          "\"+r\"(acc[i][j][2]), \"+r\"(acc[i][j][3])\n"
-          "              : \"r\"(a[i][0]), \"r\"(a[i][1]), \"r\"(a[i][2]), "
-          "\"r\"(a[i][3]), \"r\"(b[j][0]), \"r\"(b[j][1]));\n"
-          "    }\n    __syncthreads();\n  }\n";
-  // Accumulator e of tile (i, j) is row g (+8 for e >= 2), column 2t + e%2.
-  body += "  for (int i = 0; i < 2; ++i)\n    for (int j = 0; j < 4; ++j)\n"
-          "      for (int e = 0; e < 4; ++e) {\n"
-          "        const int mm = m0 + wm + i * 16 + g + (e >> 1) * 8;\n"
-          "        const int nn = n0 + wn + j * 8 + 2 * t + (e & 1);\n"
-          "        if (mm >= " +
-          c(m) + " || nn >= " + c(n) + ")\n          continue;\n" +
-          "        int acc1 = acc[i][j][e]" +
+  const std::string types =
+      std::string("s32.") + (p[q::XSigned] ? "s8.s8" : "u8.s8") + ".s32";
+  // The tile kernel of namespace mma, filled with 16-byte loads.
+  std::string body = decls + mma::prologue("int");
+  body += "  for (int k0 = 0; k0 < " + c(k) + "; k0 += 64) {\n" +
+          mma::stage16(m, n, k) +
+          "    __syncthreads();\n#pragma unroll\n"
+          "    for (int ks = 0; ks < 16; ks += 8) {\n" +
+          mma::products(types, "r") + "    }\n    __syncthreads();\n  }\n";
+  body += mma::outputs(m, n) + "        int acc1 = acc[i][j][e]" +
           (xzp != 0 ? std::string(" + column_correction[nn]") : "") + ";\n";
   std::string epilogue =
       int8Epilogue(p, kQLinearFields, "nn", "mm * " + c(n) + " + nn");
@@ -1538,28 +1564,10 @@ LogicalResult Emitter::emitQLinearFp8(qg::QLinearOp op) {
   // Shared rows of 20 words: 64 bytes of K and 16 of padding against bank
   // conflicts. Rows whose K is a multiple of 16 load 16 bytes at a time;
   // others byte by byte (code 0 is +0, so the padding adds nothing).
-  body += "  __shared__ int4 As4[64 * 5];\n  __shared__ int4 Bs4[64 * 5];\n"
-          "  const int *As = reinterpret_cast<const int *>(As4);\n"
-          "  const int *Bs = reinterpret_cast<const int *>(Bs4);\n"
-          "  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;\n"
-          "  const int g = lane >> 2, t = lane & 3;\n"
-          "  const int wm = (warp >> 1) * 32, wn = (warp & 1) * 32;\n"
-          "  const int m0 = blockIdx.y * 64, n0 = blockIdx.x * 64;\n"
-          "  float acc[2][4][4] = {};\n"
-          "  for (int k0 = 0; k0 < " +
-          c(k) + "; k0 += 64) {\n";
+  body += mma::prologue("float") + "  for (int k0 = 0; k0 < " + c(k) +
+          "; k0 += 64) {\n";
   if (k % 16 == 0) {
-    body += "    for (int e = threadIdx.x; e < 256; e += 128) {\n"
-            "      const int r = e >> 2, part = e & 3, kk = k0 + part * 16;\n"
-            "      const int mm = m0 + r, nn = n0 + r;\n"
-            "      As4[r * 5 + part] = (mm < " +
-            c(m) + " && kk < " + c(k) +
-            ") ? *reinterpret_cast<const int4 *>(x + mm * " + c(k) +
-            " + kk) : make_int4(0, 0, 0, 0);\n"
-            "      Bs4[r * 5 + part] = (nn < " +
-            c(n) + " && kk < " + c(k) +
-            ") ? *reinterpret_cast<const int4 *>(w + nn * " + c(k) +
-            " + kk) : make_int4(0, 0, 0, 0);\n    }\n";
+    body += mma::stage16(m, n, k);
   } else {
     body += "    unsigned char *Ab = reinterpret_cast<unsigned char *>(As4);\n"
             "    unsigned char *Bb = reinterpret_cast<unsigned char *>(Bs4);\n"
@@ -1574,23 +1582,8 @@ LogicalResult Emitter::emitQLinearFp8(qg::QLinearOp op) {
   body +=
       "    __syncthreads();\n#pragma unroll\n"
       "    for (int ks = 0; ks < 16; ks += 8) {\n"
-      "#if __CUDA_ARCH__ >= 890\n"
-      "      int a[2][4], b[4][2];\n#pragma unroll\n"
-      "      for (int i = 0; i < 2; ++i) {\n"
-      "        const int *row = As + (wm + i * 16 + g) * 20 + ks + t;\n"
-      "        a[i][0] = row[0];\n        a[i][1] = row[8 * 20];\n"
-      "        a[i][2] = row[4];\n        a[i][3] = row[8 * 20 + 4];\n"
-      "      }\n#pragma unroll\n      for (int j = 0; j < 4; ++j) {\n"
-      "        const int *col = Bs + (wn + j * 8 + g) * 20 + ks + t;\n"
-      "        b[j][0] = col[0];\n        b[j][1] = col[4];\n      }\n"
-      "#pragma unroll\n      for (int i = 0; i < 2; ++i)\n#pragma unroll\n"
-      "        for (int j = 0; j < 4; ++j)\n"
-      "          asm(\"mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 "
-      "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\"\n"
-      "              : \"+f\"(acc[i][j][0]), \"+f\"(acc[i][j][1]), "
-      "\"+f\"(acc[i][j][2]), \"+f\"(acc[i][j][3])\n"
-      "              : \"r\"(a[i][0]), \"r\"(a[i][1]), \"r\"(a[i][2]), "
-      "\"r\"(a[i][3]), \"r\"(b[j][0]), \"r\"(b[j][1]));\n"
+      "#if __CUDA_ARCH__ >= 890\n" +
+      mma::products("f32.e4m3.e4m3.f32", "f") +
       "#else\n"
       "      // The same fragments without FP8 tensor cores: accumulator e\n"
       "      // of tile (i, j) is row g (+8 for e >= 2), column 2t + e%2.\n"
@@ -1612,16 +1605,9 @@ LogicalResult Emitter::emitQLinearFp8(qg::QLinearOp op) {
       "            acc[i][j][e] = sum;\n          }\n"
       "#endif\n"
       "    }\n    __syncthreads();\n  }\n";
-  body += "  for (int i = 0; i < 2; ++i)\n    for (int j = 0; j < 4; ++j)\n"
-          "      for (int e = 0; e < 4; ++e) {\n"
-          "        const int mm = m0 + wm + i * 16 + g + (e >> 1) * 8;\n"
-          "        const int nn = n0 + wn + j * 8 + 2 * t + (e & 1);\n"
-          "        if (mm >= " +
-          c(m) + " || nn >= " + c(n) +
-          ")\n          continue;\n"
-          "        y[mm * " +
-          c(n) + " + nn] = fminf(fmaxf(" + value + ", " + floatLiteral(lo) +
-          "), " + floatLiteral(hi) + ");\n      }\n";
+  body += mma::outputs(m, n) + "        y[mm * " + c(n) +
+          " + nn] = fminf(fmaxf(" + value + ", " + floatLiteral(lo) + "), " +
+          floatLiteral(hi) + ");\n      }\n";
   Launch launch;
   launch.grid[0] = std::max<int64_t>(ceilDiv(n, 64), 1);
   launch.grid[1] = std::max<int64_t>(ceilDiv(m, 64), 1);
