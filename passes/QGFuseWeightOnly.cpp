@@ -118,8 +118,11 @@ private:
   /// dequantize's.
   bool replace(Operation *first, Operation *last, Value x, DequantizeOp dq,
                Value bias, bool transB) {
+    // The kernels take rows of activations computed at run time: a 1-D or
+    // constant input stays an ordinary matmul.
     auto inputType = cast<RankedTensorType>(x.getType());
-    if (!inputType.getElementType().isF32() || inputType.getRank() < 1)
+    if (!inputType.getElementType().isF32() || inputType.getRank() < 2 ||
+        x.getDefiningOp<ConstantOp>())
       return false;
     SmallVector<Location> locations{dq.getLoc(), first->getLoc()};
     if (last != first)

@@ -87,6 +87,10 @@ __device__ __forceinline__ int qcc_quantize(float x, float scale, int zp,
   const float q = rintf(__fdiv_rn(x, scale)) + (float)zp;
   return (int)fminf(fmaxf(q, lo), hi);
 }
+// v clamped to [lo, hi], NaN kept (std::min/std::max of the reference).
+__device__ __forceinline__ float qcc_clamp(float v, float lo, float hi) {
+  return v != v ? v : fminf(fmaxf(v, lo), hi);
+}
 // (q - zero_point) * scale in f32.
 __device__ __forceinline__ float qcc_dequantize(int q, int zp, float scale) {
   return __fmul_rn((float)(q - zp), scale);
@@ -1605,9 +1609,15 @@ LogicalResult Emitter::emitQLinearFp8(qg::QLinearOp op) {
       "            acc[i][j][e] = sum;\n          }\n"
       "#endif\n"
       "    }\n    __syncthreads();\n  }\n";
-  body += mma::outputs(m, n) + "        y[mm * " + c(n) +
-          " + nn] = fminf(fmaxf(" + value + ", " + floatLiteral(lo) + "), " +
-          floatLiteral(hi) + ");\n      }\n";
+  // A NaN (from a NaN input) stays NaN, as in the reference; no bounds, no
+  // clamp.
+  const std::string result = std::isinf(lo) && std::isinf(hi)
+                                 ? value
+                                 : "qcc_clamp(" + value + ", " +
+                                       floatLiteral(lo) + ", " +
+                                       floatLiteral(hi) + ")";
+  body += mma::outputs(m, n) + "        y[mm * " + c(n) + " + nn] = " + result +
+          ";\n      }\n";
   Launch launch;
   launch.grid[0] = std::max<int64_t>(ceilDiv(n, 64), 1);
   launch.grid[1] = std::max<int64_t>(ceilDiv(m, 64), 1);

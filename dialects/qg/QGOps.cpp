@@ -437,6 +437,12 @@ LogicalResult DequantMatMulOp::verify() {
                        "output channel (axis ")
            << 1 - kAxis << ") or in blocks along K (axis " << kAxis << "), not "
            << weightType;
+  const rt::Format format = weight.getFormat();
+  if ((format == rt::Format::U4 || format == rt::Format::I4 ||
+       format == rt::Format::NF4) &&
+      !weight.isPerBlock())
+    return emitOpError("a 4-bit weight is quantized in blocks along K (axis ")
+           << kAxis << "), not " << weightType;
   if (inputType.getRank() < 1)
     return emitOpError("input must have rank 1 or more");
   const int64_t k = weightType.getDimSize(kAxis),

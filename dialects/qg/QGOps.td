@@ -374,9 +374,10 @@ def QG_QLinearOp : QG_Op<"qlinear", [Pure]> {
     FP8: with an `f8e4m3fn` input (per tensor) the weight is `f8e4m3fn`
     (per tensor or per row) and the result f32. Each product of two FP8
     values is exact in f32, and `acc` is their sum in f32 in an order the
-    backend chooses (tensor cores on sm_89 and newer), so this is a float
-    path too: `y = fma(acc, s, bias[n])` (f32 `bias`), the activation, then
-    the clamp, as above.
+    backend chooses (tensor cores on sm_89 and newer, whose internal
+    accumulation may keep fewer bits than f32: tolerances for large K must
+    allow for it), so this is a float path too: `y = fma(acc, s, bias[n])`
+    (f32 `bias`), the activation, then the clamp, as above (NaN stays NaN).
   }];
   let arguments = (ins QG_QuantTensor:$input, QG_QuantTensor:$weight,
                        Optional<RankedTensorOf<[F32, I32]>>:$bias,

@@ -96,3 +96,19 @@ func.func @gemm(%x: tensor<2x32xf32>, %c2: tensor<2x3xf32>) -> (tensor<2x3xf32>,
   %f = qg.gemm %x, %d, %c2 {trans_b = true} : tensor<2x32xf32>, tensor<3x32xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
   return %a, %b, %e, %f : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>
 }
+
+// -----
+
+// A 1-D activation (no row dimension) and a constant one stay ordinary
+// matmuls: the kernels take rows computed at run time.
+// CHECK-LABEL: func.func @rows
+// CHECK-NOT: qg.dequant_matmul
+// CHECK-COUNT-2: qg.matmul
+func.func @rows(%v: tensor<32xf32>) -> (tensor<3xf32>, tensor<2x3xf32>) {
+  %w = qg.constant dense<-7> : tensor<32x3xi8> as tensor<32x3x!qg.quant<i8, scale = 0.5>>
+  %d = qg.dequantize %w : tensor<32x3x!qg.quant<i8, scale = 0.5>> -> tensor<32x3xf32>
+  %a = qg.matmul %v, %d : tensor<32xf32>, tensor<32x3xf32> -> tensor<3xf32>
+  %c = qg.constant dense<1.0> : tensor<2x32xf32>
+  %b = qg.matmul %c, %d : tensor<2x32xf32>, tensor<32x3xf32> -> tensor<2x3xf32>
+  return %a, %b : tensor<3xf32>, tensor<2x3xf32>
+}

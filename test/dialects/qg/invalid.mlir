@@ -1049,3 +1049,13 @@ func.func @f(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
   %y = qg.dequant_matmul %x, %w : tensor<2x4xf32>, tensor<4x3x!qg.quant<i8, axis = 0, scales = dense<0.5> : tensor<4xf32>>> -> tensor<2x3xf32>
   return %y : tensor<2x3xf32>
 }
+
+// -----
+
+// 4-bit weights are blocked along K.
+func.func @f(%x: tensor<2x32xf32>) -> tensor<2x3xf32> {
+  %w = qg.constant dense<7> : tensor<32x3xui4> as tensor<32x3x!qg.quant<u4, axis = 1, scales = dense<0.5> : tensor<3xf32>>>
+  // expected-error@+1 {{'qg.dequant_matmul' op a 4-bit weight is quantized in blocks along K (axis 0)}}
+  %y = qg.dequant_matmul %x, %w : tensor<2x32xf32>, tensor<32x3x!qg.quant<u4, axis = 1, scales = dense<0.5> : tensor<3xf32>>> -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
