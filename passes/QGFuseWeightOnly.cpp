@@ -21,23 +21,9 @@ namespace {
 /// layout are ones qg.dequant_matmul takes.
 DequantizeOp fusableWeight(Value rhs, bool transB) {
   auto dq = rhs.getDefiningOp<DequantizeOp>();
-  if (!dq || !dq.getInput().getDefiningOp<ConstantOp>())
-    return {};
-  auto weightType = cast<RankedTensorType>(dq.getInput().getType());
-  auto quant = cast<QuantType>(weightType.getElementType());
-  const rt::Format f = quant.getFormat();
-  // 4-bit weights in blocks along K (W4A16); 8-bit weights per tensor, per
-  // output channel or in blocks along K (W8A16).
-  const int64_t kAxis = transB ? 1 : 0;
-  const bool fourBit =
-      f == rt::Format::U4 || f == rt::Format::I4 || f == rt::Format::NF4;
-  const bool eightBit = f == rt::Format::U8 || f == rt::Format::I8;
-  const bool layout = quant.isPerBlock() ? quant.getAxis() == kAxis
-                      : quant.isPerAxis()
-                          ? eightBit && quant.getAxis() == 1 - kAxis
-                          : eightBit;
-  if (weightType.getRank() != 2 || (!fourBit && !eightBit) || !layout ||
-      quant.isDoubleQuantized())
+  if (!dq || !dq.getInput().getDefiningOp<ConstantOp>() ||
+      !isWeightOnlyWeight(cast<RankedTensorType>(dq.getInput().getType()),
+                          transB))
     return {};
   return dq;
 }

@@ -54,6 +54,21 @@ def write(path, body, resources):
         f.write("\n    }\n  }\n#-}\n")
 
 
+def weight_only_gemv(outdir, k, n, name, storage, w, note, codes, scales):
+    """Writes OUTDIR/NAME_KxN.mlir: x[1, K] @ W^T by qg.dequant_matmul with
+    trans_b, W [N, K] of `storage` codes and quantized type `w`."""
+    body = f"""// {note}: x[1, {k}] @ W^T, W [{n}, {k}].
+func.func @gemv(%x: tensor<1x{k}xf32>) -> tensor<1x{n}xf32> {{
+  %w = qg.constant dense_resource<codes> : tensor<{n}x{k}x{storage}> as {w}
+  %y = qg.dequant_matmul %x, %w {{trans_b = true}} : tensor<1x{k}xf32>, {w} -> tensor<1x{n}xf32>
+  return %y : tensor<1x{n}xf32>
+}}
+"""
+    path = os.path.join(outdir, "%s_%dx%d.mlir" % (name, k, n))
+    write(path, body, [("codes", blob(codes, 1)), ("scales", blob(scales, 4))])
+    return path
+
+
 def gemv_int4(outdir, rng, k, n, group=128):
     codes = tiled(rng, n * k // 2,
                   lambda r: r.integers(0, 256, BLOCK, dtype=np.uint8))
@@ -63,16 +78,9 @@ def gemv_int4(outdir, rng, k, n, group=128):
     w = ("tensor<%dx%dx!qg.quant<i4, axis = 1, block = %d, scales = "
          "dense_resource<scales> : tensor<%dx%dxf32>>>"
          % (n, k, group, n, k // group))
-    body = f"""// int4 weight-only GEMV: x[1, {k}] @ W^T, W [{n}, {k}] int4, block {group}.
-func.func @gemv(%x: tensor<1x{k}xf32>) -> tensor<1x{n}xf32> {{
-  %w = qg.constant dense_resource<codes> : tensor<{n}x{k}xi4> as {w}
-  %y = qg.dequant_matmul %x, %w {{trans_b = true}} : tensor<1x{k}xf32>, {w} -> tensor<1x{n}xf32>
-  return %y : tensor<1x{n}xf32>
-}}
-"""
-    path = os.path.join(outdir, "gemv_int4_%dx%d.mlir" % (k, n))
-    write(path, body, [("codes", blob(codes, 1)), ("scales", blob(scales, 4))])
-    return path
+    return weight_only_gemv(outdir, k, n, "gemv_int4", "i4", w,
+                            "int4 weight-only GEMV, block %d" % group,
+                            codes, scales)
 
 
 def gemv_int8(outdir, rng, k, n):
@@ -82,16 +90,9 @@ def gemv_int8(outdir, rng, k, n):
                    .astype(np.float32))
     w = ("tensor<%dx%dx!qg.quant<i8, axis = 0, scales = "
          "dense_resource<scales> : tensor<%dxf32>>>" % (n, k, n))
-    body = f"""// int8 weight-only GEMV (W8A16): x[1, {k}] @ W^T, W [{n}, {k}] int8 per channel.
-func.func @gemv(%x: tensor<1x{k}xf32>) -> tensor<1x{n}xf32> {{
-  %w = qg.constant dense_resource<codes> : tensor<{n}x{k}xi8> as {w}
-  %y = qg.dequant_matmul %x, %w {{trans_b = true}} : tensor<1x{k}xf32>, {w} -> tensor<1x{n}xf32>
-  return %y : tensor<1x{n}xf32>
-}}
-"""
-    path = os.path.join(outdir, "gemv_int8_%dx%d.mlir" % (k, n))
-    write(path, body, [("codes", blob(codes, 1)), ("scales", blob(scales, 4))])
-    return path
+    return weight_only_gemv(outdir, k, n, "gemv_int8", "i8", w,
+                            "int8 weight-only GEMV (W8A16), per channel",
+                            codes, scales)
 
 
 def gemm_int8(outdir, rng, m, k, n):

@@ -449,10 +449,8 @@ FailureOr<pkg::KernelInfo> weightOnlyKernel(qg::DequantMatMulOp op,
   const int kAxis = transposed ? 1 : 0;
   const int64_t kDim = type.getShape()[kAxis], n = type.getShape()[1 - kAxis];
   const int64_t group = q.isPerBlock() ? q.getBlockSize() : kDim;
-  if (!constant || q.isDoubleQuantized() || (!fourBit && !eightBit) ||
-      (fourBit && (!q.isPerBlock() || group % 16 != 0)) ||
-      (q.isPerBlock() && q.getAxis() != kAxis) ||
-      (q.isPerAxis() && q.getAxis() != 1 - kAxis))
+  if (!constant || !qg::isWeightOnlyWeight(type, transposed) ||
+      (fourBit && group % 16 != 0))
     return op.emitError(backend)
            << ": qg.dequant_matmul needs a constant weight without double "
               "quantization: uint4, int4 or NF4 in blocks along K of a "

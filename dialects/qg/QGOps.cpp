@@ -424,6 +424,22 @@ LogicalResult FusedElementwiseOp::verify() {
 // DequantMatMulOp
 //===----------------------------------------------------------------------===//
 
+bool qcc::qg::isWeightOnlyWeight(RankedTensorType weightType, bool transB) {
+  auto quant = dyn_cast<QuantType>(weightType.getElementType());
+  if (!quant || weightType.getRank() != 2 || quant.isDoubleQuantized())
+    return false;
+  const rt::Format f = quant.getFormat();
+  const int64_t kAxis = transB ? 1 : 0;
+  const bool fourBit =
+      f == rt::Format::U4 || f == rt::Format::I4 || f == rt::Format::NF4;
+  const bool eightBit = f == rt::Format::U8 || f == rt::Format::I8;
+  if (quant.isPerBlock())
+    return (fourBit || eightBit) && quant.getAxis() == kAxis;
+  if (quant.isPerAxis())
+    return eightBit && quant.getAxis() == 1 - kAxis;
+  return eightBit;
+}
+
 LogicalResult DequantMatMulOp::verify() {
   auto inputType = cast<RankedTensorType>(getInput().getType());
   auto weightType = cast<RankedTensorType>(getWeight().getType());

@@ -13,4 +13,12 @@
 #define GET_OP_CLASSES
 #include "dialects/qg/QGOps.h.inc"
 
+namespace qcc::qg {
+/// Whether a 2-D quantized weight, [K, N] (or [N, K] with `transB`), is one
+/// that qg.dequant_matmul's kernels take: uint4/int4/NF4 in blocks along K,
+/// or uint8/int8 per tensor, per output channel or in blocks along K,
+/// without double quantization.
+bool isWeightOnlyWeight(mlir::RankedTensorType weightType, bool transB);
+} // namespace qcc::qg
+
 #endif // QCC_DIALECTS_QG_QGOPS_H
